@@ -1,0 +1,65 @@
+//! Use cases of Help On Demand. Each public method is one thing a person or a job does;
+//! handlers and CLI commands call exactly one of them.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+pub mod clock;
+pub mod demo;
+pub mod operators;
+pub mod passwords;
+pub mod program;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+use hod_db::Db;
+use hod_domain::ZipDirectory;
+
+/// Settings the use cases need (the rest of the configuration stays in the server).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of links in messages, e.g. `https://hod.example.org` (no trailing slash).
+    pub public_url: String,
+    /// Sender of every email, e.g. `noreply@example.org`.
+    pub noreply_address: String,
+    /// Whose calendar decides "today" for plan years and state changes.
+    pub program_time_zone: jiff::tz::TimeZone,
+}
+
+/// The application: storage, time and settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub zips: &'static ZipDirectory,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input a person can fix; the message says what to change.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] hod_db::DbError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+impl App {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self { db, clock, zips: ZipDirectory::bundled(), settings: Arc::new(settings) }
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.db.ping().await?)
+    }
+}

@@ -1,0 +1,36 @@
+//! Leases for jobs that must run on one node at a time (the daily eligibility run, …).
+use crate::{Result, Tx, on_tx, to_millis};
+
+/// Takes or renews the lease on `name` for `owner` until `until`. Returns whether `owner`
+/// now holds it: false while another owner's lease has not run out.
+#[tracing::instrument(skip_all, fields(job = name))]
+pub async fn try_lease(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp, until: jiff::Timestamp) -> Result<bool> {
+    let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+         WHERE job_leases.lease_until <= $4 OR job_leases.owner = excluded.owner
+         RETURNING owner",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(to_millis(until))
+    .bind(to_millis(now))
+    .fetch_optional(c)
+    .await)?;
+    Ok(holder.is_some())
+}
+
+/// Records a finished run and gives the lease up.
+#[tracing::instrument(skip_all, fields(job = name))]
+pub async fn finish(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE job_leases SET lease_until = $3, last_run_at = $3 WHERE name = $1 AND owner = $2",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

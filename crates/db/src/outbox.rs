@@ -1,0 +1,177 @@
+//! The outbox: every message is written here in the transaction that caused it, then handed
+//! to a transport by a dispatcher that claims due rows with a lease (so a crashed node's
+//! claims come back, and two nodes never send the same row at once).
+use serde::Serialize;
+use sqlx::FromRow;
+
+use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+    Push,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Push => "push",
+        }
+    }
+}
+
+/// How a claimed message ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handed to a provider.
+    Sent,
+    /// Kept in the local outbox: no provider is configured for its channel.
+    Stored,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub channel: Channel,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// Messages with the same key are sent once: a second enqueue is ignored.
+    pub dedup_key: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, channel, recipient, subject, body, status, created_at, attempts, last_error";
+
+/// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
+#[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]
+pub async fn enqueue(tx: &mut Tx, msg: &NewMessage<'_>, now: jiff::Timestamp) -> Result<Option<i64>> {
+    let now_ms = to_millis(now);
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+    )
+    .bind(msg.channel.as_str())
+    .bind(msg.recipient)
+    .bind(msg.subject)
+    .bind(msg.body)
+    .bind(msg.dedup_key)
+    .bind(now_ms)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// Stored messages, oldest first, optionally only those to one recipient.
+#[tracing::instrument(skip_all)]
+pub async fn list(db: &Db, recipient: Option<&str>) -> Result<Vec<MessageRow>> {
+    Ok(on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient = $1) ORDER BY id"
+    )))
+    .bind(recipient)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Claims up to `limit` due messages for `owner` until `lease_until`. Rows claimed by a node
+/// that died become due again when their lease runs out.
+#[tracing::instrument(skip_all)]
+pub async fn claim_due(
+    tx: &mut Tx,
+    owner: &str,
+    now: jiff::Timestamp,
+    lease_until: jiff::Timestamp,
+    limit: i64,
+) -> Result<Vec<MessageRow>> {
+    const DUE: &str = "SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $3
+         AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4";
+    let lock = match tx {
+        Tx::Sqlite(_) => "",
+        Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+         WHERE id IN ({DUE}{lock}) RETURNING {COLUMNS}"
+    );
+    let mut rows: Vec<MessageRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(to_millis(lease_until))
+        .bind(to_millis(now))
+        .bind(limit)
+        .fetch_all(c)
+        .await)?;
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// Marks a claimed message done. False when `owner` no longer holds it.
+#[tracing::instrument(skip_all)]
+pub async fn finish(tx: &mut Tx, id: i64, owner: &str, outcome: Outcome, now: jiff::Timestamp) -> Result<bool> {
+    let status = match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Stored => "stored",
+    };
+    let done = on_tx!(tx, c => sqlx::query(
+        "UPDATE outbox SET status = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(status)
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Records a failed attempt: due again at `retry_at`, or failed for good when `retry_at` is `None`.
+#[tracing::instrument(skip_all)]
+pub async fn attempt_failed(
+    tx: &mut Tx,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_at: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Result<bool> {
+    let done = on_tx!(tx, c => sqlx::query(
+        "UPDATE outbox SET last_error = $3, lease_owner = NULL, lease_until = NULL,
+             due_at = COALESCE($4, due_at),
+             status = CASE WHEN $4 IS NULL THEN 'failed' ELSE 'pending' END,
+             finished_at = CASE WHEN $4 IS NULL THEN $5 ELSE NULL END
+         WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(error)
+    .bind(retry_at.map(to_millis))
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// How many messages wait for a transport.
+#[tracing::instrument(skip_all)]
+pub async fn pending_count(db: &Db) -> Result<i64> {
+    Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        .fetch_one(p)
+        .await)?)
+}

@@ -1,0 +1,119 @@
+//! Login sessions, stored in the database so that logout and expiry hold on every node.
+//! Only the SHA-256 of the cookie token is stored.
+use sqlx::FromRow;
+
+use crate::{Db, Result, Tx, from_millis, on_pool, on_tx, to_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Agent,
+    Operator,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub kind: PrincipalKind,
+    pub principal_id: i64,
+    /// The absolute end of the session.
+    pub expires_at: jiff::Timestamp,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub principal_kind: String,
+    pub principal_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(s.token_hash)
+    .bind(s.kind.as_str())
+    .bind(s.principal_id)
+    .bind(to_millis(now))
+    .bind(to_millis(s.expires_at))
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The live session for `token_hash`, marking it seen now. A session idle for `idle` or past
+/// its absolute end is not live (and is not revived).
+#[tracing::instrument(skip_all)]
+pub async fn touch(db: &Db, token_hash: &str, now: jiff::Timestamp, idle: jiff::SignedDuration) -> Result<Option<SessionRow>> {
+    let now_ms = to_millis(now);
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "UPDATE sessions SET last_seen_at = $2
+         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3
+         RETURNING principal_kind, principal_id, created_at, last_seen_at, expires_at",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .bind(idle_ms)
+    .fetch_optional(p)
+    .await)?)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn delete(tx: &mut Tx, token_hash: &str) -> Result<bool> {
+    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done > 0)
+}
+
+/// Ends every session of one principal ("log out everywhere"). Returns how many ended.
+#[tracing::instrument(skip_all)]
+pub async fn delete_all_for(tx: &mut Tx, kind: PrincipalKind, principal_id: i64) -> Result<u64> {
+    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
+        .bind(kind.as_str())
+        .bind(principal_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+/// Removes sessions that can no longer be used.
+#[tracing::instrument(skip_all)]
+pub async fn purge_expired(tx: &mut Tx, now: jiff::Timestamp, idle: jiff::SignedDuration) -> Result<u64> {
+    let now_ms = to_millis(now);
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")
+        .bind(now_ms)
+        .bind(idle_ms)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+impl SessionRow {
+    pub fn created(&self) -> Result<jiff::Timestamp> {
+        from_millis(self.created_at)
+    }
+}

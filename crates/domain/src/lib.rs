@@ -1,0 +1,13 @@
+//! Pure types and rules of Help On Demand. Nothing here does IO: values are parsed at the
+//! edges (HTTP, CLI, files) into these types, and the rules work on them.
+#![forbid(unsafe_code)]
+
+pub mod geo;
+pub mod lang;
+pub mod npn;
+pub mod program;
+
+pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};
+pub use lang::Lang;
+pub use npn::Npn;
+pub use program::{MarketplaceType, PlanYear, StatePeriod, StateTable};

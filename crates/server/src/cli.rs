@@ -1,0 +1,182 @@
+//! The command line of SPEC.md §9.
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hod_db::operators::Role;
+
+use crate::config::{Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "hod", version, about = "Help On Demand: real-time referrals from consumers to licensed Marketplace agents")]
+pub struct Cli {
+    /// Database: postgres://… or sqlite://… [env: HOD_DATABASE_URL] [default: a SQLite file in the data directory]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the default SQLite database [env: HOD_DATA_DIR] [default: ./hod-data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file [default: ./hod.toml when it exists]
+    #[arg(long, global = true, env = "HOD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve the web pages, the API and the background workers
+    Serve(ServeArgs),
+    /// Load the demo program (plan year, states, agents; logins printed) and serve it.
+    /// Uses <data-dir>/demo.sqlite unless a database URL is given.
+    Demo(ServeArgs),
+    /// Apply database migrations and load the bundled reference data
+    Migrate,
+    /// Operator accounts
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Messages the system has stored or sent
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: HOD_ADDR] [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator; the password comes from HOD_ADMIN_PASSWORD or a prompt
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Create a help-desk operator instead of an administrator
+        #[arg(long)]
+        help_desk: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List stored messages, oldest first
+    List {
+        /// Only messages to this address or number
+        #[arg(long)]
+        to: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    fn overrides(&self, addr: Option<SocketAddr>) -> Overrides {
+        Overrides { addr, database_url: self.database_url.clone(), data_dir: self.data_dir.clone() }
+    }
+
+    /// Runs the command. Errors come back for `main` to print as one line.
+    pub fn run(self) -> anyhow::Result<()> {
+        let addr = match &self.command {
+            Command::Serve(a) | Command::Demo(a) => a.addr,
+            _ => None,
+        };
+        let config = Config::load(self.config.as_deref(), &self.overrides(addr))?;
+        crate::init_logging(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+        runtime.block_on(self.command.run(config))
+    }
+}
+
+impl Command {
+    async fn run(self, config: Config) -> anyhow::Result<()> {
+        match self {
+            Command::Serve(_) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let listener = crate::bind(config.addr).await?;
+                let local = listener.local_addr()?;
+                let app = crate::app(db, crate::settings(&config, local));
+                println!("hod listening on http://{local}");
+                crate::serve(listener, app).await
+            }
+            Command::Demo(_) => {
+                let db = crate::open_database(&config, &config.database_url("demo.sqlite")).await?;
+                let listener = crate::bind(config.addr).await?;
+                let local = listener.local_addr()?;
+                let app = crate::app(db, crate::settings(&config, local));
+                let logins = app.load_demo().await?;
+                print_demo(&logins, local);
+                crate::serve(listener, app).await
+            }
+            Command::Migrate => {
+                let url = config.database_url("hod.sqlite");
+                crate::open_database(&config, &url).await?;
+                println!("database {url} is up to date");
+                Ok(())
+            }
+            Command::Admin(AdminCommand::Create { username, email, help_desk }) => {
+                let password = match std::env::var("HOD_ADMIN_PASSWORD") {
+                    Ok(p) if !p.is_empty() => p,
+                    _ => rpassword::prompt_password("Password for the new operator: ")
+                        .context("reading the password (set HOD_ADMIN_PASSWORD when there is no terminal)")?,
+                };
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                let role = if help_desk { Role::HelpDesk } else { Role::Admin };
+                let id = app.create_operator(&username, &email, &password, role).await?;
+                println!("created {} {username} (id {id})", role.as_str());
+                Ok(())
+            }
+            Command::Outbox(OutboxCommand::List { to, json }) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let messages = hod_db::outbox::list(&db, to.as_deref()).await?;
+                let mut out = std::io::stdout().lock();
+                if json {
+                    let list: Vec<_> = messages
+                        .iter()
+                        .map(|m| {
+                            serde_json::json!({
+                                "id": m.id,
+                                "channel": m.channel,
+                                "to": m.recipient,
+                                "subject": m.subject,
+                                "body": m.body,
+                                "created_at": hod_db::from_millis(m.created_at).map(|t| t.to_string()).unwrap_or_default(),
+                            })
+                        })
+                        .collect();
+                    writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+                } else if messages.is_empty() {
+                    writeln!(out, "no messages")?;
+                } else {
+                    for m in &messages {
+                        let at = hod_db::from_millis(m.created_at).map(|t| t.to_string()).unwrap_or_default();
+                        writeln!(out, "#{} {at} {} to {} [{}]\n  {}\n  {}\n", m.id, m.channel, m.recipient, m.status, m.subject, m.body.replace('\n', "\n  "))?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn print_demo(logins: &hod_app::demo::DemoLogins, addr: SocketAddr) {
+    println!("Help On Demand demo, plan year {} ({} to {})", logins.plan_year.year, logins.plan_year.starts_on, logins.plan_year.ends_on);
+    println!();
+    println!("  Open  http://{addr}   (Spanish: http://{addr}/lang/es)");
+    println!();
+    println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
+    println!("  Agents (password {}):", logins.agents.first().map_or("", |a| a.password.as_str()));
+    for a in &logins.agents {
+        println!("    {:<16} {:<16} states {:<8} languages {}", a.username, a.name, a.states.join(","), a.languages.join(","));
+    }
+    println!();
+    println!("hod listening on http://{addr}");
+}
+

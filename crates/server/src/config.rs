@@ -1,0 +1,167 @@
+//! Configuration: built-in defaults < `hod.toml` < `HOD_*` environment < command-line flags.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use hod_db::DatabaseUrl;
+use serde::{Deserialize, Serialize};
+
+/// Keys accepted in `hod.toml` and as `HOD_<KEY>` environment variables.
+pub const KEYS: &[&str] = &[
+    "addr",
+    "database_url",
+    "data_dir",
+    "public_url",
+    "noreply_address",
+    "program_time_zone",
+    "log",
+    "log_format",
+    "db_max_connections",
+    "db_connect_timeout_secs",
+];
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where `hod serve` listens.
+    pub addr: SocketAddr,
+    /// `postgres://…` or `sqlite://…`; empty = a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the default SQLite database lives.
+    pub data_dir: PathBuf,
+    /// Base of links in messages; empty = `http://{addr}`.
+    pub public_url: Option<String>,
+    /// Sender of every email.
+    pub noreply_address: String,
+    /// Whose calendar decides "today" for plan years and state changes.
+    pub program_time_zone: String,
+    /// Log filter, e.g. `info` or `hod=debug,info`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    pub db_max_connections: u32,
+    pub db_connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("hod-data"),
+            public_url: None,
+            noreply_address: "noreply@localhost".into(),
+            program_time_zone: "America/New_York".into(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            db_max_connections: 16,
+            db_connect_timeout_secs: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &self.database_url.as_ref().map(|u| DatabaseUrl::new(u.clone()).to_string()))
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("noreply_address", &self.noreply_address)
+            .field("program_time_zone", &self.program_time_zone)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration. `file` is `--config`; without it `hod.toml` in the current
+    /// directory is read if it exists.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = match file {
+            Some(path) if !path.exists() => bail!("configuration file {} does not exist", path.display()),
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from("hod.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = &file {
+            check_toml_syntax(path)?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("HOD_").only(KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!(one_line(&e.to_string())))
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        jiff::tz::TimeZone::get(&self.program_time_zone)
+            .with_context(|| format!("program_time_zone {:?} is not an IANA time zone", self.program_time_zone))?;
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("public_url {url:?} must start with http:// or https://");
+            }
+        }
+        if let Some(url) = &self.database_url {
+            DatabaseUrl::new(url.clone()).backend()?;
+        }
+        if self.db_max_connections == 0 {
+            bail!("db_max_connections must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The configured database, or a SQLite file named `default_file` in the data directory.
+    pub fn database_url(&self, default_file: &str) -> DatabaseUrl {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => DatabaseUrl::new(url.trim()),
+            _ => DatabaseUrl::sqlite_file(&self.data_dir.join(default_file)),
+        }
+    }
+
+    pub fn public_url(&self, listening_on: SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{listening_on}")).trim_end_matches('/').to_owned()
+    }
+}
+
+/// A TOML syntax error as one line: file, line, column, what is wrong.
+fn check_toml_syntax(path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Err(e) = text.parse::<toml::Table>() {
+        let (line, col) = e.span().map_or((1, 1), |s| {
+            let before = &text[..s.start.min(text.len())];
+            (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+        });
+        bail!("{} line {line}, column {col}: {}", path.display(), one_line(e.message()));
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,74 @@
+//! The one place where failures become responses. Pages get a page in the reader's
+//! language; the API gets `{"error":{"code","message","fields"}}`. Internal errors are logged
+//! once, with their whole chain and the request id, behind an opaque reference.
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::i18n::{Tr, UiLang};
+use crate::views::{ErrorPage, PageMeta};
+
+#[derive(Debug)]
+pub enum PageError {
+    NotFound { lang: UiLang, path: String },
+    Internal { lang: UiLang, path: String, error: anyhow::Error },
+}
+
+impl PageError {
+    pub fn internal(lang: UiLang, path: impl Into<String>, error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal { lang, path: path.into(), error: error.into() }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, lang, path, title, text, reference) = match self {
+            PageError::NotFound { lang, path } => {
+                let t = Tr(lang);
+                (StatusCode::NOT_FOUND, lang, path, t.get("error-not-found-title"), t.get("error-not-found-text"), None)
+            }
+            PageError::Internal { lang, path, error } => {
+                let reference = random_reference();
+                tracing::error!(reference, error = format!("{error:#}"), "request failed");
+                let t = Tr(lang);
+                (StatusCode::INTERNAL_SERVER_ERROR, lang, path, t.get("error-server-title"), t.get("error-server-text"), Some(reference))
+            }
+        };
+        let page = ErrorPage { t: Tr(lang), page: PageMeta { path }, title, text, reference };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the error page failed");
+                status.into_response()
+            }
+        }
+    }
+}
+
+/// Renders a page, or the error page if the template fails.
+pub fn render(t: &impl Template, lang: UiLang, path: &str) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => PageError::internal(lang, path, e).into_response(),
+    }
+}
+
+/// A JSON API error.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": {} } });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn random_reference() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).map_or_else(|_| "unknown".into(), |()| hex::encode(b))
+}

@@ -1,0 +1,172 @@
+//! The page language: English or Spanish, from the `hod_lang` cookie (set by the switch on
+//! every page), else the browser's `Accept-Language`, else English. Texts live in
+//! `locales/{en-US,es-US}/*.ftl`.
+use axum::extract::FromRequestParts;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use axum::http::request::Parts;
+use fluent_templates::Loader;
+use unic_langid::{LanguageIdentifier, langid};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "../../locales",
+        fallback_language: "en-US",
+        // Pages are HTML: no Unicode isolation marks around placeables.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+pub const LANG_COOKIE: &str = "hod_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiLang {
+    En,
+    Es,
+}
+
+impl UiLang {
+    pub const ALL: [UiLang; 2] = [UiLang::En, UiLang::Es];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Es => "es",
+        }
+    }
+
+    /// The name of the language in itself, for the switch.
+    pub fn endonym(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::Es => "Español",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Self::En),
+            "es" => Some(Self::Es),
+            _ => None,
+        }
+    }
+
+    fn langid(self) -> LanguageIdentifier {
+        match self {
+            Self::En => langid!("en-US"),
+            Self::Es => langid!("es-US"),
+        }
+    }
+
+    /// The other language, offered by the switch.
+    pub fn other(self) -> Self {
+        match self {
+            Self::En => Self::Es,
+            Self::Es => Self::En,
+        }
+    }
+
+    /// The best match for an `Accept-Language` header value, honouring q-values.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(f32, Self)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(lang) = Self::parse(tag) {
+                if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                    best = Some((q, lang));
+                }
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+}
+
+/// Looks up texts in one language. Templates call `t.get("id")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub UiLang);
+
+impl Tr {
+    pub fn get(&self, id: &str) -> String {
+        LOCALES.try_lookup(&self.0.langid(), id).unwrap_or_else(|| {
+            tracing::error!(id, lang = self.0.code(), "missing translation");
+            id.to_owned()
+        })
+    }
+
+    pub fn get_with(&self, id: &str, args: &[(&'static str, String)]) -> String {
+        let args = args
+            .iter()
+            .map(|(k, v)| (std::borrow::Cow::Borrowed(*k), fluent_templates::fluent_bundle::FluentValue::from(v.clone())))
+            .collect();
+        LOCALES.try_lookup_with_args(&self.0.langid(), id, &args).unwrap_or_else(|| id.to_owned())
+    }
+
+    pub fn lang(&self) -> UiLang {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(negotiate(&parts.headers))
+    }
+}
+
+pub fn negotiate(headers: &axum::http::HeaderMap) -> UiLang {
+    let from_cookie = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == LANG_COOKIE)
+        .and_then(|(_, v)| UiLang::parse(v));
+    from_cookie
+        .or_else(|| headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(UiLang::from_accept_language))
+        .unwrap_or(UiLang::En)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_honours_quality() {
+        assert_eq!(UiLang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(UiLang::Es));
+        assert_eq!(UiLang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"), Some(UiLang::Es));
+        assert_eq!(UiLang::from_accept_language("fr"), None);
+        assert_eq!(UiLang::from_accept_language("es;q=0"), None);
+    }
+
+    /// Every message id exists in both languages.
+    #[test]
+    fn locales_have_the_same_messages() {
+        let ids = |lang: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../locales").join(lang);
+            let mut ids = Vec::new();
+            for f in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+                ids.extend(text.lines().filter_map(|l| {
+                    let (id, _) = l.split_once('=')?;
+                    let id = id.trim_end();
+                    (!l.starts_with([' ', '#', '.']) && !id.is_empty()).then(|| id.to_owned())
+                }));
+            }
+            ids.sort();
+            ids
+        };
+        let (en, es) = (ids("en-US"), ids("es-US"));
+        assert!(!en.is_empty());
+        assert_eq!(en, es);
+        for id in &en {
+            assert_ne!(Tr(UiLang::Es).get(id), *id, "{id} resolves in Spanish");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! HTTP for Help On Demand: every route and layer is declared in [`router`].
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hod_app::App;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod error;
+pub mod i18n;
+mod views;
+
+use error::{ApiError, PageError, render};
+use i18n::{LANG_COOKIE, Tr, UiLang};
+use views::{Landing, PageMeta};
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let https = state.app.settings.public_url.starts_with("https://");
+    let mut security = vec![
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    if https {
+        security.push((header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"));
+    }
+    let mut router = Router::new()
+        .route("/", get(landing))
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/{file}", get(static_file))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found);
+    for (name, value) in security {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    router
+        .layer(middleware::from_fn(record_metrics))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                        let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                        tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))),
+        )
+        .with_state(state)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let mut b = [0u8; 12];
+        getrandom::fill(&mut b).ok()?;
+        HeaderValue::from_str(&hex::encode(b)).ok().map(RequestId::new)
+    }
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("hod_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("hod_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
+    let t = Tr(lang);
+    let program = match s.app.program_today().await {
+        Ok(p) => p,
+        Err(e) => return PageError::internal(lang, "/", e).into_response(),
+    };
+    let (states_intro, state_names) = match program.plan_year {
+        Some(py) if !program.states.is_empty() => {
+            let intro = t.get_with(
+                "landing-states-text",
+                &[("year", py.year.to_string()), ("count", program.states.len().to_string())],
+            );
+            let mut names: Vec<String> = program
+                .states
+                .iter()
+                .map(|(s, _)| match lang {
+                    UiLang::En => s.info().name.to_owned(),
+                    UiLang::Es => s.info().name_es.to_owned(),
+                })
+                .collect();
+            names.sort();
+            (Some(intro), names)
+        }
+        _ => (None, Vec::new()),
+    };
+    let page = Landing { t, page: PageMeta { path: "/".into() }, states_intro, state_names };
+    render(&page, lang, "/")
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NextPath {
+    next: Option<String>,
+}
+
+/// Sets the language cookie and goes back to the page the switch was on (local paths only).
+async fn switch_language(Path(code): Path<String>, Query(q): Query<NextPath>) -> Response {
+    let Some(lang) = UiLang::parse(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into());
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+}
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "app.css" => (include_str!("../../../static/app.css"), "text/css; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.app.ready().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready", "database": s.app.db.backend().to_string() })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "not ready");
+            ApiError { status: StatusCode::SERVICE_UNAVAILABLE, code: "not_ready", message: "the database does not answer".into() }
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(s): State<AppState>) -> Response {
+    if let Ok(n) = hod_db::outbox::pending_count(&s.app.db).await {
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("hod_outbox_pending").set(n as f64);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+async fn not_found(lang: UiLang, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: format!("no such endpoint: {}", uri.path()) }
+            .into_response();
+    }
+    PageError::NotFound { lang, path: uri.path().to_owned() }.into_response()
+}
