@@ -188,6 +188,19 @@ impl Default for ConnectOptions {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// Identifies the schema and bundled data a migrated database holds: test harnesses key
+/// their migrated template databases on it.
+pub fn schema_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for m in SQLITE_MIGRATOR.iter().chain(POSTGRES_MIGRATOR.iter()) {
+        h.update(m.version.to_le_bytes());
+        h.update(&*m.checksum);
+    }
+    h.update(hod_domain::geo::ZIP_DIRECTORY_CSV.as_bytes());
+    hex::encode(h.finalize())
+}
+
 impl Db {
     /// Opens the database (creating a SQLite file if needed) and checks it answers.
     pub async fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Self> {
@@ -264,6 +277,22 @@ impl Db {
     pub async fn ping(&self) -> Result<()> {
         on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(drop))?;
         Ok(())
+    }
+
+    /// Writes a consistent copy of a SQLite database to `to` (a backup, or a test template).
+    pub async fn snapshot_sqlite(&self, to: &Path) -> Result<()> {
+        let Pool::Sqlite(p) = &self.pool else {
+            return Err(DbError::BadUrl { url: "postgres".into(), reason: "snapshots are for SQLite only".into() });
+        };
+        sqlx::query("VACUUM INTO $1").bind(to.display().to_string()).execute(p).await?;
+        Ok(())
+    }
+
+    /// Runs one statement as given. Tests use it to prove what the schema refuses; the
+    /// application never builds SQL from input.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64> {
+        Ok(on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|r| r.rows_affected()))?)
     }
 
     pub async fn close(&self) {

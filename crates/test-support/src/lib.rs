@@ -1,0 +1,219 @@
+//! The test harness: fresh migrated databases on both backends, a fake clock, and
+//! `TestApp`, the real server on a loopback port spoken to over HTTP.
+//!
+//! PostgreSQL tests run when `HOD_TEST_PG_URL` names a server we may create databases on
+//! (e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it they are skipped, except
+//! under `CI=true`, where a missing PostgreSQL is a failure.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hod_app::{App, FakeClock, Settings};
+use hod_db::{Backend, ConnectOptions, DatabaseUrl, Db};
+use sqlx::Connection;
+
+mod macros;
+
+/// Where the fake clock starts: Thanksgiving 2026, 11:00 in New York, plan year 2027.
+pub const START: &str = "2026-11-26T16:00:00Z";
+
+/// A fresh, migrated database that is removed when dropped.
+#[derive(Debug)]
+pub struct TestDb {
+    pub db: Db,
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server for tests, or `None` to skip; panics under `CI=true` without one.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("HOD_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but HOD_TEST_PG_URL is not set: PostgreSQL tests must run in CI")
+        }
+        _ => {
+            eprintln!("skipped: set HOD_TEST_PG_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("OS randomness");
+    hex::encode(b)
+}
+
+fn start_time() -> jiff::Timestamp {
+    START.parse().expect("START is RFC 3339")
+}
+
+impl TestDb {
+    /// A fresh database on `backend`, or `None` when PostgreSQL is not configured.
+    pub async fn fresh(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::fresh_sqlite().await),
+            Backend::Postgres => Self::fresh_postgres(&postgres_admin_url()?).await.into(),
+        }
+    }
+
+    async fn fresh_sqlite() -> Self {
+        let template = sqlite_template().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hod.sqlite");
+        std::fs::copy(&template, &path).expect("copy the template database");
+        let url = DatabaseUrl::sqlite_file(&path);
+        let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the test database");
+        Self { db, url, cleanup: Cleanup::Dir(dir) }
+    }
+
+    async fn fresh_postgres(admin_url: &str) -> Self {
+        let template = format!("hod_tpl_{}", &hod_db::schema_fingerprint()[..16]);
+        let name = format!("hod_test_{}", random_hex(8));
+        let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to HOD_TEST_PG_URL");
+        // One creator at a time across test processes: copying a template needs it idle.
+        sqlx::query("SELECT pg_advisory_lock(7270002)").execute(&mut admin).await.expect("lock");
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&template)
+            .fetch_optional(&mut admin)
+            .await
+            .expect("look for the template");
+        if exists.is_none() {
+            let building = format!("{template}_build_{}", random_hex(4));
+            exec(&mut admin, &format!("CREATE DATABASE {building}")).await;
+            let url = DatabaseUrl::new(database_url(admin_url, &building));
+            let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the template");
+            db.migrate(start_time()).await.expect("migrate the template");
+            db.close().await;
+            exec(&mut admin, &format!("ALTER DATABASE {building} RENAME TO {template}")).await;
+        }
+        exec(&mut admin, &format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
+        sqlx::query("SELECT pg_advisory_unlock(7270002)").execute(&mut admin).await.expect("unlock");
+        let _ = admin.close().await;
+        let url = DatabaseUrl::new(database_url(admin_url, &name));
+        let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the test database");
+        Self { db, url, cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), name } }
+    }
+}
+
+async fn exec(conn: &mut sqlx::PgConnection, sql: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// `admin_url` with its database name replaced.
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A migrated SQLite file shared by the tests of one schema version (built once, atomically).
+async fn sqlite_template() -> PathBuf {
+    let dir = std::env::temp_dir().join("hod-test-templates");
+    std::fs::create_dir_all(&dir).expect("template dir");
+    let path = dir.join(format!("{}.sqlite", &hod_db::schema_fingerprint()[..16]));
+    if !path.exists() {
+        let work = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&work.path().join("t.sqlite")), &ConnectOptions::default())
+            .await
+            .expect("template");
+        db.migrate(start_time()).await.expect("migrate the template");
+        let building = dir.join(format!("building-{}.sqlite", random_hex(8)));
+        db.snapshot_sqlite(&building).await.expect("snapshot the template");
+        db.close().await;
+        std::fs::rename(&building, &path).expect("publish the template");
+    }
+    path
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // The test's runtime may be gone: drop the database from a thread of our own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut admin)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The real server on a loopback port, with a fake clock.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub clock: Arc<FakeClock>,
+    pub client: reqwest::Client,
+    pub test_db: TestDb,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Starts the server on a fresh database, or `None` when the backend is not available.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let test_db = TestDb::fresh(backend).await?;
+        let clock = Arc::new(FakeClock::new(start_time()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let settings = Settings {
+            public_url: format!("http://{addr}"),
+            noreply_address: "noreply@hod.test".into(),
+            program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
+        };
+        let app = App::new(test_db.db.clone(), clock.clone(), settings);
+        let state = hod_web::AppState { app: app.clone(), metrics: hod_web::metrics_handle() };
+        let router = hod_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("test server");
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Some(Self { addr, app, clock, client, test_db, server })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET with the browser's language preference.
+    pub async fn get_in(&self, path: &str, accept_language: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).header("accept-language", accept_language).send().await.expect("GET")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
