@@ -24,12 +24,66 @@ struct DemoAgent {
 }
 
 const AGENTS: &[DemoAgent] = &[
-    DemoAgent { npn: "17001001", first: "Maria", last: "Garcia", username: "maria.garcia", phone: "+17135550101", zip: "77002", langs: &["en", "es"], states: &["TX", "FL"] },
-    DemoAgent { npn: "17001002", first: "James", last: "Carter", username: "james.carter", phone: "+13055550102", zip: "33130", langs: &["en"], states: &["FL", "AL"] },
-    DemoAgent { npn: "17001003", first: "Lan", last: "Nguyen", username: "lan.nguyen", phone: "+12145550103", zip: "75201", langs: &["en", "vi"], states: &["TX"] },
-    DemoAgent { npn: "17001004", first: "Ahmed", last: "Hassan", username: "ahmed.hassan", phone: "+12485550104", zip: "48371", langs: &["en", "ar"], states: &["MI", "OH"] },
-    DemoAgent { npn: "17001005", first: "Sofia", last: "Ramirez", username: "sofia.ramirez", phone: "+16025550105", zip: "85004", langs: &["en", "es"], states: &["AZ", "UT"] },
-    DemoAgent { npn: "17001006", first: "Robert", last: "Johnson", username: "robert.johnson", phone: "+17045550106", zip: "28202", langs: &["en"], states: &["NC", "SC"] },
+    DemoAgent {
+        npn: "17001001",
+        first: "Maria",
+        last: "Garcia",
+        username: "maria.garcia",
+        phone: "+17135550101",
+        zip: "77002",
+        langs: &["en", "es"],
+        states: &["TX", "FL"],
+    },
+    DemoAgent {
+        npn: "17001002",
+        first: "James",
+        last: "Carter",
+        username: "james.carter",
+        phone: "+13055550102",
+        zip: "33130",
+        langs: &["en"],
+        states: &["FL", "AL"],
+    },
+    DemoAgent {
+        npn: "17001003",
+        first: "Lan",
+        last: "Nguyen",
+        username: "lan.nguyen",
+        phone: "+12145550103",
+        zip: "75201",
+        langs: &["en", "vi"],
+        states: &["TX"],
+    },
+    DemoAgent {
+        npn: "17001004",
+        first: "Ahmed",
+        last: "Hassan",
+        username: "ahmed.hassan",
+        phone: "+12485550104",
+        zip: "48371",
+        langs: &["en", "ar"],
+        states: &["MI", "OH"],
+    },
+    DemoAgent {
+        npn: "17001005",
+        first: "Sofia",
+        last: "Ramirez",
+        username: "sofia.ramirez",
+        phone: "+16025550105",
+        zip: "85004",
+        langs: &["en", "es"],
+        states: &["AZ", "UT"],
+    },
+    DemoAgent {
+        npn: "17001006",
+        first: "Robert",
+        last: "Johnson",
+        username: "robert.johnson",
+        phone: "+17045550106",
+        zip: "28202",
+        langs: &["en"],
+        states: &["NC", "SC"],
+    },
 ];
 
 /// What `hod demo` prints so that a person can log in.
@@ -63,8 +117,17 @@ impl App {
             }
         };
 
-        if operators::find_by_username(&self.db, ADMIN_USERNAME).await?.is_none() {
-            self.create_operator(ADMIN_USERNAME, "admin@demo.invalid", ADMIN_PASSWORD, Role::Admin).await?;
+        if operators::find_by_username(&self.db, ADMIN_USERNAME)
+            .await?
+            .is_none()
+        {
+            self.create_operator(
+                ADMIN_USERNAME,
+                "admin@demo.invalid",
+                ADMIN_PASSWORD,
+                Role::Admin,
+            )
+            .await?;
         }
 
         let health = LineOfAuthority {
@@ -77,8 +140,16 @@ impl App {
         for a in AGENTS {
             let npn = Npn::parse(a.npn).expect("demo NPNs are valid");
             let email = format!("{}@demo.invalid", a.username);
-            let states: Vec<UsState> = a.states.iter().map(|s| UsState::parse(s).expect("demo states are valid")).collect();
-            let langs: Vec<Lang> = a.langs.iter().map(|l| Lang::parse(l).expect("demo languages are valid")).collect();
+            let states: Vec<UsState> = a
+                .states
+                .iter()
+                .map(|s| UsState::parse(s).expect("demo states are valid"))
+                .collect();
+            let langs: Vec<Lang> = a
+                .langs
+                .iter()
+                .map(|l| Lang::parse(l).expect("demo languages are valid"))
+                .collect();
             let existing = agents::find_by_npn(&self.db, &npn).await?;
             let password_hash = match &existing {
                 Some(row) if row.registered_at.is_some() => None,
@@ -99,10 +170,25 @@ impl App {
                 .collect();
 
             let mut tx = self.db.begin().await?;
-            let id = agents::upsert(&mut tx, &NewAgent { npn: &npn, first_name: a.first, last_name: a.last, email: &email }, now)
-                .await?;
+            let id = agents::upsert(
+                &mut tx,
+                &NewAgent {
+                    npn: &npn,
+                    first_name: a.first,
+                    last_name: a.last,
+                    email: &email,
+                },
+                now,
+            )
+            .await?;
             if let Some(hash) = &password_hash {
-                let reg = Registration { username: a.username, password_hash: hash, phone: a.phone, contact_method: "email_text_app", zip: a.zip };
+                let reg = Registration {
+                    username: a.username,
+                    password_hash: hash,
+                    phone: a.phone,
+                    contact_method: "email_text_app",
+                    zip: a.zip,
+                };
                 agents::register(&mut tx, id, &reg, now).await?;
             }
             agents::set_languages(&mut tx, id, &langs).await?;
@@ -118,6 +204,10 @@ impl App {
                 languages: a.langs.iter().map(|l| (*l).to_owned()).collect(),
             });
         }
-        Ok(DemoLogins { admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()), agents: logins, plan_year })
+        Ok(DemoLogins {
+            admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()),
+            agents: logins,
+            plan_year,
+        })
     }
 }

@@ -51,7 +51,12 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { db, clock, zips: ZipDirectory::bundled(), settings: Arc::new(settings) }
+        Self {
+            db,
+            clock,
+            zips: ZipDirectory::bundled(),
+            settings: Arc::new(settings),
+        }
     }
 
     pub fn now(&self) -> jiff::Timestamp {

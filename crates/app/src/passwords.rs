@@ -1,6 +1,6 @@
 //! Password hashing (argon2id with the crate's recommended parameters).
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let mut salt = [0u8; 16];
@@ -14,7 +14,11 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 
 /// Whether `password` matches `stored` (a PHC string). A malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

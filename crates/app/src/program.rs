@@ -17,13 +17,19 @@ pub struct ProgramToday {
 impl App {
     /// Today's date in the program's time zone.
     pub fn today(&self) -> Date {
-        self.now().to_zoned(self.settings.program_time_zone.clone()).date()
+        self.now()
+            .to_zoned(self.settings.program_time_zone.clone())
+            .date()
     }
 
     pub async fn program_today(&self) -> Result<ProgramToday> {
         let day = self.today();
         let years = reference::plan_years(&self.db).await?;
         let states = reference::state_table(&self.db).await?.states_on(day);
-        Ok(ProgramToday { day, plan_year: PlanYear::find(&years, day).copied(), states })
+        Ok(ProgramToday {
+            day,
+            plan_year: PlanYear::find(&years, day).copied(),
+            states,
+        })
     }
 }

@@ -27,7 +27,9 @@ pub struct Registration<'a> {
 
 impl std::fmt::Debug for Registration<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("Registration")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,11 +49,15 @@ pub struct AgentRow {
 
 impl std::fmt::Debug for AgentRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentRow").field("id", &self.id).field("npn", &self.npn).finish_non_exhaustive()
+        f.debug_struct("AgentRow")
+            .field("id", &self.id)
+            .field("npn", &self.npn)
+            .finish_non_exhaustive()
     }
 }
 
-const COLUMNS: &str = "id, npn, first_name, last_name, email, username, phone, contact_method, zip, registered_at";
+const COLUMNS: &str =
+    "id, npn, first_name, last_name, email, username, phone, contact_method, zip, registered_at";
 
 /// Adds the agent or refreshes the MLMS fields of the existing one. Returns the agent id.
 #[tracing::instrument(skip_all)]
@@ -73,7 +79,12 @@ pub async fn upsert(tx: &mut Tx, a: &NewAgent<'_>, now: jiff::Timestamp) -> Resu
 
 /// Sets the account fields; a username taken by another agent (ignoring case) is a conflict.
 #[tracing::instrument(skip_all)]
-pub async fn register(tx: &mut Tx, agent_id: i64, r: &Registration<'_>, now: jiff::Timestamp) -> Result<()> {
+pub async fn register(
+    tx: &mut Tx,
+    agent_id: i64,
+    r: &Registration<'_>,
+    now: jiff::Timestamp,
+) -> Result<()> {
     on_tx!(tx, c => sqlx::query(
         "UPDATE agents SET username = $2, username_key = $3, password_hash = $4, phone = $5, contact_method = $6,
              zip = $7, registered_at = $8, updated_at = $8
@@ -126,18 +137,22 @@ pub async fn set_state_preferences(tx: &mut Tx, agent_id: i64, states: &[UsState
 
 #[tracing::instrument(skip_all)]
 pub async fn find_by_npn(db: &Db, npn: &Npn) -> Result<Option<AgentRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE npn = $1")))
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE npn = $1")))
         .bind(npn.as_str())
         .fetch_optional(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn languages(db: &Db, agent_id: i64) -> Result<Vec<String>> {
-    Ok(on_pool!(db, p => sqlx::query_scalar("SELECT lang FROM agent_languages WHERE agent_id = $1 ORDER BY lang")
+    Ok(
+        on_pool!(db, p => sqlx::query_scalar("SELECT lang FROM agent_languages WHERE agent_id = $1 ORDER BY lang")
         .bind(agent_id)
         .fetch_all(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 #[tracing::instrument(skip_all)]

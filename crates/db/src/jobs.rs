@@ -4,7 +4,13 @@ use crate::{Result, Tx, on_tx, to_millis};
 /// Takes or renews the lease on `name` for `owner` until `until`. Returns whether `owner`
 /// now holds it: false while another owner's lease has not run out.
 #[tracing::instrument(skip_all, fields(job = name))]
-pub async fn try_lease(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp, until: jiff::Timestamp) -> Result<bool> {
+pub async fn try_lease(
+    tx: &mut Tx,
+    name: &str,
+    owner: &str,
+    now: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> Result<bool> {
     let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub mod agents;
 pub mod audit;
@@ -181,7 +183,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: 16, connect_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -204,23 +209,29 @@ pub fn schema_fingerprint() -> String {
 impl Db {
     /// Opens the database (creating a SQLite file if needed) and checks it answers.
     pub async fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Self> {
-        let connect_err = |source| DbError::Connect { url: url.to_string(), source };
+        let connect_err = |source| DbError::Connect {
+            url: url.to_string(),
+            source,
+        };
         let pool = match url.backend()? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
-                    .map_err(|e| DbError::BadUrl { url: url.to_string(), reason: e.to_string() })?
+                    .map_err(|e| DbError::BadUrl {
+                        url: url.to_string(),
+                        reason: e.to_string(),
+                    })?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true);
-                if let Some(dir) = Path::new(options.get_filename()).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| DbError::BadUrl {
-                            url: url.to_string(),
-                            reason: format!("cannot create directory {}: {e}", dir.display()),
-                        })?;
-                    }
+                if let Some(dir) = Path::new(options.get_filename()).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| DbError::BadUrl {
+                        url: url.to_string(),
+                        reason: format!("cannot create directory {}: {e}", dir.display()),
+                    })?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections)
@@ -231,8 +242,11 @@ impl Db {
                 Pool::Sqlite(pool)
             }
             Backend::Postgres => {
-                let options = PgConnectOptions::from_str(url.expose())
-                    .map_err(|e| DbError::BadUrl { url: url.to_string(), reason: e.to_string() })?;
+                let options =
+                    PgConnectOptions::from_str(url.expose()).map_err(|e| DbError::BadUrl {
+                        url: url.to_string(),
+                        reason: e.to_string(),
+                    })?;
                 let pool = PgPoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.connect_timeout)
@@ -282,9 +296,15 @@ impl Db {
     /// Writes a consistent copy of a SQLite database to `to` (a backup, or a test template).
     pub async fn snapshot_sqlite(&self, to: &Path) -> Result<()> {
         let Pool::Sqlite(p) = &self.pool else {
-            return Err(DbError::BadUrl { url: "postgres".into(), reason: "snapshots are for SQLite only".into() });
+            return Err(DbError::BadUrl {
+                url: "postgres".into(),
+                reason: "snapshots are for SQLite only".into(),
+            });
         };
-        sqlx::query("VACUUM INTO $1").bind(to.display().to_string()).execute(p).await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(to.display().to_string())
+            .execute(p)
+            .await?;
         Ok(())
     }
 
@@ -292,7 +312,9 @@ impl Db {
     /// application never builds SQL from input.
     #[doc(hidden)]
     pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64> {
-        Ok(on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     pub async fn close(&self) {

@@ -56,11 +56,16 @@ pub struct MessageRow {
     pub last_error: Option<String>,
 }
 
-const COLUMNS: &str = "id, channel, recipient, subject, body, status, created_at, attempts, last_error";
+const COLUMNS: &str =
+    "id, channel, recipient, subject, body, status, created_at, attempts, last_error";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]
-pub async fn enqueue(tx: &mut Tx, msg: &NewMessage<'_>, now: jiff::Timestamp) -> Result<Option<i64>> {
+pub async fn enqueue(
+    tx: &mut Tx,
+    msg: &NewMessage<'_>,
+    now: jiff::Timestamp,
+) -> Result<Option<i64>> {
     let now_ms = to_millis(now);
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at)
@@ -80,12 +85,14 @@ pub async fn enqueue(tx: &mut Tx, msg: &NewMessage<'_>, now: jiff::Timestamp) ->
 /// Stored messages, oldest first, optionally only those to one recipient.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, recipient: Option<&str>) -> Result<Vec<MessageRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient = $1) ORDER BY id"
     )))
     .bind(recipient)
     .fetch_all(p)
-    .await)?)
+    .await)?,
+    )
 }
 
 /// Claims up to `limit` due messages for `owner` until `lease_until`. Rows claimed by a node
@@ -121,7 +128,13 @@ pub async fn claim_due(
 
 /// Marks a claimed message done. False when `owner` no longer holds it.
 #[tracing::instrument(skip_all)]
-pub async fn finish(tx: &mut Tx, id: i64, owner: &str, outcome: Outcome, now: jiff::Timestamp) -> Result<bool> {
+pub async fn finish(
+    tx: &mut Tx,
+    id: i64,
+    owner: &str,
+    outcome: Outcome,
+    now: jiff::Timestamp,
+) -> Result<bool> {
     let status = match outcome {
         Outcome::Sent => "sent",
         Outcome::Stored => "stored",
@@ -171,7 +184,9 @@ pub async fn attempt_failed(
 /// How many messages wait for a transport.
 #[tracing::instrument(skip_all)]
 pub async fn pending_count(db: &Db) -> Result<i64> {
-    Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+    Ok(
+        on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
         .fetch_one(p)
-        .await)?)
+        .await)?,
+    )
 }

@@ -113,7 +113,8 @@ fn insert_values_sql(prefix: &str, cols: usize, rows: usize) -> String {
 }
 
 fn parse_date(s: &str) -> Result<Date> {
-    s.parse().map_err(|e| DbError::Corrupt(format!("date {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| DbError::Corrupt(format!("date {s:?}: {e}")))
 }
 
 /// All configured plan years, oldest first.
@@ -124,7 +125,8 @@ pub async fn plan_years(db: &Db) -> Result<Vec<PlanYear>> {
     rows.into_iter()
         .map(|(year, starts_on, ends_on)| {
             Ok(PlanYear {
-                year: i16::try_from(year).map_err(|_| DbError::Corrupt(format!("plan year {year}")))?,
+                year: i16::try_from(year)
+                    .map_err(|_| DbError::Corrupt(format!("plan year {year}")))?,
                 starts_on: parse_date(&starts_on)?,
                 ends_on: parse_date(&ends_on)?,
             })

@@ -61,7 +61,12 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
 /// The live session for `token_hash`, marking it seen now. A session idle for `idle` or past
 /// its absolute end is not live (and is not revived).
 #[tracing::instrument(skip_all)]
-pub async fn touch(db: &Db, token_hash: &str, now: jiff::Timestamp, idle: jiff::SignedDuration) -> Result<Option<SessionRow>> {
+pub async fn touch(
+    db: &Db,
+    token_hash: &str,
+    now: jiff::Timestamp,
+    idle: jiff::SignedDuration,
+) -> Result<Option<SessionRow>> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
     Ok(on_pool!(db, p => sqlx::query_as(
@@ -100,7 +105,11 @@ pub async fn delete_all_for(tx: &mut Tx, kind: PrincipalKind, principal_id: i64)
 
 /// Removes sessions that can no longer be used.
 #[tracing::instrument(skip_all)]
-pub async fn purge_expired(tx: &mut Tx, now: jiff::Timestamp, idle: jiff::SignedDuration) -> Result<u64> {
+pub async fn purge_expired(
+    tx: &mut Tx,
+    now: jiff::Timestamp,
+    idle: jiff::SignedDuration,
+) -> Result<u64> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
     let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")

@@ -25,14 +25,21 @@ pub fn states() -> &'static [StateInfo] {
             .map(|line| {
                 let mut f = line.split(',');
                 let mut next = || f.next().expect("data/us_states.csv has four columns");
-                StateInfo { code: next(), name: next(), name_es: next(), fips: next() }
+                StateInfo {
+                    code: next(),
+                    name: next(),
+                    name_es: next(),
+                    fips: next(),
+                }
             })
             .collect()
     })
 }
 
 /// A two-letter USPS state or territory code from the bundled table.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct UsState(u8);
 
@@ -86,7 +93,9 @@ impl fmt::Debug for UsState {
 
 /// A five-digit ZIP code (ZIP+4 input is accepted and its suffix dropped). Whether the ZIP
 /// exists is a question for the [`ZipDirectory`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Zip(u32);
 
@@ -98,7 +107,9 @@ impl Zip {
     pub fn parse(raw: &str) -> Result<Self, ZipSyntaxError> {
         let s = raw.trim();
         let five = match s.split_once('-') {
-            Some((head, tail)) if tail.len() == 4 && tail.bytes().all(|b| b.is_ascii_digit()) => head,
+            Some((head, tail)) if tail.len() == 4 && tail.bytes().all(|b| b.is_ascii_digit()) => {
+                head
+            }
             Some(_) => return Err(ZipSyntaxError(s.to_owned())),
             None => s,
         };
@@ -192,7 +203,10 @@ impl ZipDirectory {
         let mut slot = vec![0u32; 100_000];
         for (i, line) in csv.lines().enumerate().skip(1) {
             let line_no = i + 1;
-            let err = |reason: String| ZipDirectoryError { line: line_no, reason };
+            let err = |reason: String| ZipDirectoryError {
+                line: line_no,
+                reason,
+            };
             if line.trim().is_empty() {
                 continue;
             }
@@ -202,13 +216,25 @@ impl ZipDirectory {
             };
             let zip = Zip::parse(zip).map_err(|e| err(e.to_string()))?;
             let state = UsState::parse(state).map_err(|e| err(e.to_string()))?;
-            let latitude = lat.parse().map_err(|_| err(format!("bad latitude {lat:?}")))?;
-            let longitude = lon.parse().map_err(|_| err(format!("bad longitude {lon:?}")))?;
+            let latitude = lat
+                .parse()
+                .map_err(|_| err(format!("bad latitude {lat:?}")))?;
+            let longitude = lon
+                .parse()
+                .map_err(|_| err(format!("bad longitude {lon:?}")))?;
             let cell = &mut slot[zip.0 as usize];
             if *cell != 0 {
                 return Err(err(format!("ZIP {zip} appears twice")));
             }
-            entries.push(ZipInfo { zip, city, state, county, latitude, longitude, time_zone: tz });
+            entries.push(ZipInfo {
+                zip,
+                city,
+                state,
+                county,
+                latitude,
+                longitude,
+                time_zone: tz,
+            });
             *cell = u32::try_from(entries.len()).expect("fewer than 4 billion ZIPs");
         }
         Ok(Self { entries, slot })
@@ -259,8 +285,15 @@ mod tests {
         let dir = ZipDirectory::bundled();
         assert!(dir.len() > 41_000, "{}", dir.len());
         for z in dir.iter() {
-            assert!(jiff::tz::TimeZone::get(z.time_zone).is_ok(), "{} has time zone {}", z.zip, z.time_zone);
-            assert!((-90.0..=90.0).contains(&z.latitude) && (-180.0..=180.0).contains(&z.longitude));
+            assert!(
+                jiff::tz::TimeZone::get(z.time_zone).is_ok(),
+                "{} has time zone {}",
+                z.zip,
+                z.time_zone
+            );
+            assert!(
+                (-90.0..=90.0).contains(&z.latitude) && (-180.0..=180.0).contains(&z.longitude)
+            );
         }
         let oxford = dir.get(Zip::parse("48371").unwrap()).unwrap();
         assert_eq!((oxford.city, oxford.state.code()), ("Oxford", "MI"));

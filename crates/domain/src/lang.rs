@@ -22,7 +22,11 @@ pub fn languages() -> &'static [LanguageInfo] {
             .map(|line| {
                 let mut f = line.splitn(3, ',');
                 let mut next = || f.next().expect("data/languages.csv has three columns");
-                LanguageInfo { code: next(), name: next(), native_name: next() }
+                LanguageInfo {
+                    code: next(),
+                    name: next(),
+                    native_name: next(),
+                }
             })
             .collect()
     })
@@ -90,7 +94,11 @@ mod tests {
         let list = languages();
         assert!(list.len() > 40);
         let mut codes: Vec<_> = list.iter().map(|l| l.code).collect();
-        assert!(codes.iter().all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase()))
+        );
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), list.len());

@@ -74,7 +74,10 @@ mod tests {
     fn parses_digit_strings_of_varying_length() {
         assert_eq!(Npn::parse(" 1234567 ").unwrap().as_str(), "1234567");
         assert_eq!(Npn::parse("0012").unwrap().as_str(), "12");
-        assert_eq!(Npn::parse("19912345678").unwrap_err(), NpnError::TooLong("19912345678".into()));
+        assert_eq!(
+            Npn::parse("19912345678").unwrap_err(),
+            NpnError::TooLong("19912345678".into())
+        );
         assert!(matches!(Npn::parse("12a4"), Err(NpnError::NotDigits(_))));
         assert!(matches!(Npn::parse("000"), Err(NpnError::NotDigits(_))));
         assert_eq!(Npn::parse(""), Err(NpnError::Empty));

@@ -18,12 +18,20 @@ impl PlanYear {
     /// The program's default boundaries: plan year N runs from Nov 1 of N-1 (the start of Open
     /// Enrollment) through Oct 31 of N, matching the RCL's end dates.
     pub fn standard(year: i16) -> Self {
-        Self { year, starts_on: date(year - 1, 11, 1), ends_on: date(year, 10, 31) }
+        Self {
+            year,
+            starts_on: date(year - 1, 11, 1),
+            ends_on: date(year, 10, 31),
+        }
     }
 
     /// The plan year whose standard boundaries contain `day`.
     pub fn standard_for(day: Date) -> Self {
-        let year = if day.month() >= 11 { day.year() + 1 } else { day.year() };
+        let year = if day.month() >= 11 {
+            day.year() + 1
+        } else {
+            day.year()
+        };
         Self::standard(year)
     }
 
@@ -109,7 +117,8 @@ impl StateTable {
                 let day = |s: &str| s.parse::<Date>().expect("seed dates are YYYY-MM-DD");
                 StatePeriod {
                     state: UsState::parse(f[0]).expect("seed state codes are valid"),
-                    marketplace: MarketplaceType::parse(f[1]).expect("seed marketplace types are valid"),
+                    marketplace: MarketplaceType::parse(f[1])
+                        .expect("seed marketplace types are valid"),
                     effective_from: day(f[2]),
                     effective_to: (!f[3].is_empty()).then(|| day(f[3])),
                 }
@@ -124,7 +133,10 @@ impl StateTable {
 
     /// How `state` is served on `day`, or `None` when it is not on the platform that day.
     pub fn marketplace_on(&self, state: UsState, day: Date) -> Option<MarketplaceType> {
-        self.periods.iter().find(|p| p.state == state && p.covers(day)).map(|p| p.marketplace)
+        self.periods
+            .iter()
+            .find(|p| p.state == state && p.covers(day))
+            .map(|p| p.marketplace)
     }
 
     /// The states on the platform on `day`, sorted by code.
@@ -145,7 +157,11 @@ mod tests {
     use super::*;
 
     fn codes(table: &StateTable, day: Date) -> Vec<&'static str> {
-        table.states_on(day).into_iter().map(|(s, _)| s.code()).collect()
+        table
+            .states_on(day)
+            .into_iter()
+            .map(|(s, _)| s.code())
+            .collect()
     }
 
     #[test]
@@ -177,11 +193,23 @@ mod tests {
         let t = StateTable::seed();
         let ok = UsState::parse("OK").unwrap();
         let or = UsState::parse("OR").unwrap();
-        assert_eq!(t.marketplace_on(ok, date(2026, 4, 30)), Some(MarketplaceType::Ffm));
-        assert_eq!(t.marketplace_on(ok, date(2026, 5, 1)), Some(MarketplaceType::SbmFp));
-        assert_eq!(t.marketplace_on(or, date(2026, 10, 31)), Some(MarketplaceType::SbmFp));
+        assert_eq!(
+            t.marketplace_on(ok, date(2026, 4, 30)),
+            Some(MarketplaceType::Ffm)
+        );
+        assert_eq!(
+            t.marketplace_on(ok, date(2026, 5, 1)),
+            Some(MarketplaceType::SbmFp)
+        );
+        assert_eq!(
+            t.marketplace_on(or, date(2026, 10, 31)),
+            Some(MarketplaceType::SbmFp)
+        );
         assert_eq!(t.marketplace_on(or, date(2026, 11, 1)), None);
         let ar = UsState::parse("AR").unwrap();
-        assert_eq!(t.marketplace_on(ar, date(2027, 3, 1)), Some(MarketplaceType::SbmFp));
+        assert_eq!(
+            t.marketplace_on(ar, date(2027, 3, 1)),
+            Some(MarketplaceType::SbmFp)
+        );
     }
 }

@@ -10,7 +10,11 @@ use hod_db::operators::Role;
 use crate::config::{Config, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "hod", version, about = "Help On Demand: real-time referrals from consumers to licensed Marketplace agents")]
+#[command(
+    name = "hod",
+    version,
+    about = "Help On Demand: real-time referrals from consumers to licensed Marketplace agents"
+)]
 pub struct Cli {
     /// Database: postgres://… or sqlite://… [env: HOD_DATABASE_URL] [default: a SQLite file in the data directory]
     #[arg(long, global = true)]
@@ -78,7 +82,11 @@ pub enum OutboxCommand {
 
 impl Cli {
     fn overrides(&self, addr: Option<SocketAddr>) -> Overrides {
-        Overrides { addr, database_url: self.database_url.clone(), data_dir: self.data_dir.clone() }
+        Overrides {
+            addr,
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+        }
     }
 
     /// Runs the command. Errors come back for `main` to print as one line.
@@ -89,7 +97,10 @@ impl Cli {
         };
         let config = Config::load(self.config.as_deref(), &self.overrides(addr))?;
         crate::init_logging(&config);
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?;
         runtime.block_on(self.command.run(config))
     }
 }
@@ -120,16 +131,27 @@ impl Command {
                 println!("database {url} is up to date");
                 Ok(())
             }
-            Command::Admin(AdminCommand::Create { username, email, help_desk }) => {
+            Command::Admin(AdminCommand::Create {
+                username,
+                email,
+                help_desk,
+            }) => {
                 let password = match std::env::var("HOD_ADMIN_PASSWORD") {
                     Ok(p) if !p.is_empty() => p,
-                    _ => rpassword::prompt_password("Password for the new operator: ")
-                        .context("reading the password (set HOD_ADMIN_PASSWORD when there is no terminal)")?,
+                    _ => rpassword::prompt_password("Password for the new operator: ").context(
+                        "reading the password (set HOD_ADMIN_PASSWORD when there is no terminal)",
+                    )?,
                 };
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));
-                let role = if help_desk { Role::HelpDesk } else { Role::Admin };
-                let id = app.create_operator(&username, &email, &password, role).await?;
+                let role = if help_desk {
+                    Role::HelpDesk
+                } else {
+                    Role::Admin
+                };
+                let id = app
+                    .create_operator(&username, &email, &password, role)
+                    .await?;
                 println!("created {} {username} (id {id})", role.as_str());
                 Ok(())
             }
@@ -156,8 +178,19 @@ impl Command {
                     writeln!(out, "no messages")?;
                 } else {
                     for m in &messages {
-                        let at = hod_db::from_millis(m.created_at).map(|t| t.to_string()).unwrap_or_default();
-                        writeln!(out, "#{} {at} {} to {} [{}]\n  {}\n  {}\n", m.id, m.channel, m.recipient, m.status, m.subject, m.body.replace('\n', "\n  "))?;
+                        let at = hod_db::from_millis(m.created_at)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default();
+                        writeln!(
+                            out,
+                            "#{} {at} {} to {} [{}]\n  {}\n  {}\n",
+                            m.id,
+                            m.channel,
+                            m.recipient,
+                            m.status,
+                            m.subject,
+                            m.body.replace('\n', "\n  ")
+                        )?;
                     }
                 }
                 Ok(())
@@ -167,16 +200,27 @@ impl Command {
 }
 
 fn print_demo(logins: &hod_app::demo::DemoLogins, addr: SocketAddr) {
-    println!("Help On Demand demo, plan year {} ({} to {})", logins.plan_year.year, logins.plan_year.starts_on, logins.plan_year.ends_on);
+    println!(
+        "Help On Demand demo, plan year {} ({} to {})",
+        logins.plan_year.year, logins.plan_year.starts_on, logins.plan_year.ends_on
+    );
     println!();
     println!("  Open  http://{addr}   (Spanish: http://{addr}/lang/es)");
     println!();
     println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
-    println!("  Agents (password {}):", logins.agents.first().map_or("", |a| a.password.as_str()));
+    println!(
+        "  Agents (password {}):",
+        logins.agents.first().map_or("", |a| a.password.as_str())
+    );
     for a in &logins.agents {
-        println!("    {:<16} {:<16} states {:<8} languages {}", a.username, a.name, a.states.join(","), a.languages.join(","));
+        println!(
+            "    {:<16} {:<16} states {:<8} languages {}",
+            a.username,
+            a.name,
+            a.states.join(","),
+            a.languages.join(",")
+        );
     }
     println!();
     println!("hod listening on http://{addr}");
 }
-

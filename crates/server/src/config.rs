@@ -73,7 +73,13 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("addr", &self.addr)
-            .field("database_url", &self.database_url.as_ref().map(|u| DatabaseUrl::new(u.clone()).to_string()))
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_ref()
+                    .map(|u| DatabaseUrl::new(u.clone()).to_string()),
+            )
             .field("data_dir", &self.data_dir)
             .field("public_url", &self.public_url)
             .field("noreply_address", &self.noreply_address)
@@ -101,7 +107,9 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let file = match file {
-            Some(path) if !path.exists() => bail!("configuration file {} does not exist", path.display()),
+            Some(path) if !path.exists() => {
+                bail!("configuration file {} does not exist", path.display())
+            }
             Some(path) => Some(path.to_path_buf()),
             None => Some(PathBuf::from("hod.toml")).filter(|p| p.exists()),
         };
@@ -120,12 +128,16 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        jiff::tz::TimeZone::get(&self.program_time_zone)
-            .with_context(|| format!("program_time_zone {:?} is not an IANA time zone", self.program_time_zone))?;
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("public_url {url:?} must start with http:// or https://");
-            }
+        jiff::tz::TimeZone::get(&self.program_time_zone).with_context(|| {
+            format!(
+                "program_time_zone {:?} is not an IANA time zone",
+                self.program_time_zone
+            )
+        })?;
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("public_url {url:?} must start with http:// or https://");
         }
         if let Some(url) = &self.database_url {
             DatabaseUrl::new(url.clone()).backend()?;
@@ -145,19 +157,31 @@ impl Config {
     }
 
     pub fn public_url(&self, listening_on: SocketAddr) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{listening_on}")).trim_end_matches('/').to_owned()
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listening_on}"))
+            .trim_end_matches('/')
+            .to_owned()
     }
 }
 
 /// A TOML syntax error as one line: file, line, column, what is wrong.
 fn check_toml_syntax(path: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Err(e) = text.parse::<toml::Table>() {
         let (line, col) = e.span().map_or((1, 1), |s| {
             let before = &text[..s.start.min(text.len())];
-            (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+            (
+                before.matches('\n').count() + 1,
+                before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+            )
         });
-        bail!("{} line {line}, column {col}: {}", path.display(), one_line(e.message()));
+        bail!(
+            "{} line {line}, column {col}: {}",
+            path.display(),
+            one_line(e.message())
+        );
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 use config::{Config, LogFormat};
 
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -42,22 +43,31 @@ pub fn settings(config: &Config, listening_on: std::net::SocketAddr) -> Settings
     Settings {
         public_url: config.public_url(listening_on),
         noreply_address: config.noreply_address.clone(),
-        program_time_zone: jiff::tz::TimeZone::get(&config.program_time_zone).expect("validated at load"),
+        program_time_zone: jiff::tz::TimeZone::get(&config.program_time_zone)
+            .expect("validated at load"),
     }
 }
 
 /// Binds the listening socket, naming the address on failure.
 pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
-    let state = hod_web::AppState { app, metrics: hod_web::metrics_handle() };
-    axum::serve(listener, hod_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let state = hod_web::AppState {
+        app,
+        metrics: hod_web::metrics_handle(),
+    };
+    axum::serve(
+        listener,
+        hod_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     tracing::info!("stopped");
     Ok(())
 }

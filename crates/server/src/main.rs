@@ -10,7 +10,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the whole cause chain, no backtrace.
-            let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            let message = format!("{e:#}")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }

@@ -72,46 +72,87 @@ impl TestDb {
         let path = dir.path().join("hod.sqlite");
         std::fs::copy(&template, &path).expect("copy the template database");
         let url = DatabaseUrl::sqlite_file(&path);
-        let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the test database");
-        Self { db, url, cleanup: Cleanup::Dir(dir) }
+        let db = Db::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("open the test database");
+        Self {
+            db,
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     async fn fresh_postgres(admin_url: &str) -> Self {
         let template = format!("hod_tpl_{}", &hod_db::schema_fingerprint()[..16]);
         let name = format!("hod_test_{}", random_hex(8));
-        let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to HOD_TEST_PG_URL");
-        // One creator at a time across test processes: copying a template needs it idle.
-        sqlx::query("SELECT pg_advisory_lock(7270002)").execute(&mut admin).await.expect("lock");
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(&template)
-            .fetch_optional(&mut admin)
+        let mut admin = sqlx::PgConnection::connect(admin_url)
             .await
-            .expect("look for the template");
+            .expect("connect to HOD_TEST_PG_URL");
+        // One creator at a time across test processes: copying a template needs it idle.
+        sqlx::query("SELECT pg_advisory_lock(7270002)")
+            .execute(&mut admin)
+            .await
+            .expect("lock");
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&template)
+                .fetch_optional(&mut admin)
+                .await
+                .expect("look for the template");
         if exists.is_none() {
             let building = format!("{template}_build_{}", random_hex(4));
             exec(&mut admin, &format!("CREATE DATABASE {building}")).await;
             let url = DatabaseUrl::new(database_url(admin_url, &building));
-            let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the template");
-            db.migrate(start_time()).await.expect("migrate the template");
+            let db = Db::connect(&url, &ConnectOptions::default())
+                .await
+                .expect("open the template");
+            db.migrate(start_time())
+                .await
+                .expect("migrate the template");
             db.close().await;
-            exec(&mut admin, &format!("ALTER DATABASE {building} RENAME TO {template}")).await;
+            exec(
+                &mut admin,
+                &format!("ALTER DATABASE {building} RENAME TO {template}"),
+            )
+            .await;
         }
-        exec(&mut admin, &format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
-        sqlx::query("SELECT pg_advisory_unlock(7270002)").execute(&mut admin).await.expect("unlock");
+        exec(
+            &mut admin,
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        )
+        .await;
+        sqlx::query("SELECT pg_advisory_unlock(7270002)")
+            .execute(&mut admin)
+            .await
+            .expect("unlock");
         let _ = admin.close().await;
         let url = DatabaseUrl::new(database_url(admin_url, &name));
-        let db = Db::connect(&url, &ConnectOptions::default()).await.expect("open the test database");
-        Self { db, url, cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), name } }
+        let db = Db::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("open the test database");
+        Self {
+            db,
+            url,
+            cleanup: Cleanup::Postgres {
+                admin_url: admin_url.to_owned(),
+                name,
+            },
+        }
     }
 }
 
 async fn exec(conn: &mut sqlx::PgConnection, sql: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// `admin_url` with its database name replaced.
 pub fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
     let root = match base[after_scheme..].find('/') {
         Some(i) => &base[..after_scheme + i],
@@ -130,12 +171,19 @@ async fn sqlite_template() -> PathBuf {
     let path = dir.join(format!("{}.sqlite", &hod_db::schema_fingerprint()[..16]));
     if !path.exists() {
         let work = tempfile::tempdir().expect("temp dir");
-        let db = Db::connect(&DatabaseUrl::sqlite_file(&work.path().join("t.sqlite")), &ConnectOptions::default())
+        let db = Db::connect(
+            &DatabaseUrl::sqlite_file(&work.path().join("t.sqlite")),
+            &ConnectOptions::default(),
+        )
+        .await
+        .expect("template");
+        db.migrate(start_time())
             .await
-            .expect("template");
-        db.migrate(start_time()).await.expect("migrate the template");
+            .expect("migrate the template");
         let building = dir.join(format!("building-{}.sqlite", random_hex(8)));
-        db.snapshot_sqlite(&building).await.expect("snapshot the template");
+        db.snapshot_sqlite(&building)
+            .await
+            .expect("snapshot the template");
         db.close().await;
         std::fs::rename(&building, &path).expect("publish the template");
     }
@@ -148,12 +196,17 @@ impl Drop for TestDb {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // The test's runtime may be gone: drop the database from a thread of our own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                            .execute(&mut admin)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut admin)
+                        .await;
                     }
                 });
             })
@@ -178,7 +231,9 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
         let test_db = TestDb::fresh(backend).await?;
         let clock = Arc::new(FakeClock::new(start_time()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let settings = Settings {
             public_url: format!("http://{addr}"),
@@ -186,7 +241,10 @@ impl TestApp {
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
         };
         let app = App::new(test_db.db.clone(), clock.clone(), settings);
-        let state = hod_web::AppState { app: app.clone(), metrics: hod_web::metrics_handle() };
+        let state = hod_web::AppState {
+            app: app.clone(),
+            metrics: hod_web::metrics_handle(),
+        };
         let router = hod_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("test server");
@@ -195,7 +253,14 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        Some(Self { addr, app, clock, client, test_db, server })
+        Some(Self {
+            addr,
+            app,
+            clock,
+            client,
+            test_db,
+            server,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -208,7 +273,12 @@ impl TestApp {
 
     /// GET with the browser's language preference.
     pub async fn get_in(&self, path: &str, accept_language: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).header("accept-language", accept_language).send().await.expect("GET")
+        self.client
+            .get(self.url(path))
+            .header("accept-language", accept_language)
+            .send()
+            .await
+            .expect("GET")
     }
 }
 

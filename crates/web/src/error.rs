@@ -10,13 +10,28 @@ use crate::views::{ErrorPage, PageMeta};
 
 #[derive(Debug)]
 pub enum PageError {
-    NotFound { lang: UiLang, path: String },
-    Internal { lang: UiLang, path: String, error: anyhow::Error },
+    NotFound {
+        lang: UiLang,
+        path: String,
+    },
+    Internal {
+        lang: UiLang,
+        path: String,
+        error: anyhow::Error,
+    },
 }
 
 impl PageError {
-    pub fn internal(lang: UiLang, path: impl Into<String>, error: impl Into<anyhow::Error>) -> Self {
-        Self::Internal { lang, path: path.into(), error: error.into() }
+    pub fn internal(
+        lang: UiLang,
+        path: impl Into<String>,
+        error: impl Into<anyhow::Error>,
+    ) -> Self {
+        Self::Internal {
+            lang,
+            path: path.into(),
+            error: error.into(),
+        }
     }
 }
 
@@ -25,16 +40,36 @@ impl IntoResponse for PageError {
         let (status, lang, path, title, text, reference) = match self {
             PageError::NotFound { lang, path } => {
                 let t = Tr(lang);
-                (StatusCode::NOT_FOUND, lang, path, t.get("error-not-found-title"), t.get("error-not-found-text"), None)
+                (
+                    StatusCode::NOT_FOUND,
+                    lang,
+                    path,
+                    t.get("error-not-found-title"),
+                    t.get("error-not-found-text"),
+                    None,
+                )
             }
             PageError::Internal { lang, path, error } => {
                 let reference = random_reference();
                 tracing::error!(reference, error = format!("{error:#}"), "request failed");
                 let t = Tr(lang);
-                (StatusCode::INTERNAL_SERVER_ERROR, lang, path, t.get("error-server-title"), t.get("error-server-text"), Some(reference))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    lang,
+                    path,
+                    t.get("error-server-title"),
+                    t.get("error-server-text"),
+                    Some(reference),
+                )
             }
         };
-        let page = ErrorPage { t: Tr(lang), page: PageMeta { path }, title, text, reference };
+        let page = ErrorPage {
+            t: Tr(lang),
+            page: PageMeta { path },
+            title,
+            text,
+            reference,
+        };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {

@@ -76,10 +76,11 @@ impl UiLang {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(lang) = Self::parse(tag) {
-                if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                    best = Some((q, lang));
-                }
+            if let Some(lang) = Self::parse(tag)
+                && q > 0.0
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
             }
         }
         best.map(|(_, l)| l)
@@ -101,9 +102,16 @@ impl Tr {
     pub fn get_with(&self, id: &str, args: &[(&'static str, String)]) -> String {
         let args = args
             .iter()
-            .map(|(k, v)| (std::borrow::Cow::Borrowed(*k), fluent_templates::fluent_bundle::FluentValue::from(v.clone())))
+            .map(|(k, v)| {
+                (
+                    std::borrow::Cow::Borrowed(*k),
+                    fluent_templates::fluent_bundle::FluentValue::from(v.clone()),
+                )
+            })
             .collect();
-        LOCALES.try_lookup_with_args(&self.0.langid(), id, &args).unwrap_or_else(|| id.to_owned())
+        LOCALES
+            .try_lookup_with_args(&self.0.langid(), id, &args)
+            .unwrap_or_else(|| id.to_owned())
     }
 
     pub fn lang(&self) -> UiLang {
@@ -129,7 +137,12 @@ pub fn negotiate(headers: &axum::http::HeaderMap) -> UiLang {
         .find(|(k, _)| *k == LANG_COOKIE)
         .and_then(|(_, v)| UiLang::parse(v));
     from_cookie
-        .or_else(|| headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(UiLang::from_accept_language))
+        .or_else(|| {
+            headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(UiLang::from_accept_language)
+        })
         .unwrap_or(UiLang::En)
 }
 
@@ -139,8 +152,14 @@ mod tests {
 
     #[test]
     fn accept_language_honours_quality() {
-        assert_eq!(UiLang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(UiLang::Es));
-        assert_eq!(UiLang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"), Some(UiLang::Es));
+        assert_eq!(
+            UiLang::from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
+            Some(UiLang::Es)
+        );
+        assert_eq!(
+            UiLang::from_accept_language("fr-FR, en;q=0.5, es;q=0.7"),
+            Some(UiLang::Es)
+        );
         assert_eq!(UiLang::from_accept_language("fr"), None);
         assert_eq!(UiLang::from_accept_language("es;q=0"), None);
     }
@@ -149,7 +168,9 @@ mod tests {
     #[test]
     fn locales_have_the_same_messages() {
         let ids = |lang: &str| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../locales").join(lang);
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../locales")
+                .join(lang);
             let mut ids = Vec::new();
             for f in std::fs::read_dir(dir).unwrap() {
                 let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
@@ -166,7 +187,12 @@ mod tests {
         assert!(!en.is_empty());
         assert_eq!(en, es);
         for id in &en {
-            assert_ne!(Tr(UiLang::Es).get(id), *id, "{id} resolves in Spanish");
+            for lang in UiLang::ALL {
+                assert!(
+                    LOCALES.try_lookup(&lang.langid(), id).is_some(),
+                    "{id} resolves in {lang:?}"
+                );
+            }
         }
     }
 }

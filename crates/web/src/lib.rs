@@ -14,7 +14,9 @@ use hod_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -40,7 +42,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -65,11 +69,20 @@ pub fn router(state: AppState) -> Router {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
     ];
     if https {
-        security.push((header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"));
+        security.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ));
     }
     let mut router = Router::new()
         .route("/", get(landing))
@@ -80,7 +93,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .fallback(not_found);
     for (name, value) in security {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
     }
     router
         .layer(middleware::from_fn(record_metrics))
@@ -107,13 +123,18 @@ impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let mut b = [0u8; 12];
         getrandom::fill(&mut b).ok()?;
-        HeaderValue::from_str(&hex::encode(b)).ok().map(RequestId::new)
+        HeaderValue::from_str(&hex::encode(b))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
@@ -134,7 +155,10 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
         Some(py) if !program.states.is_empty() => {
             let intro = t.get_with(
                 "landing-states-text",
-                &[("year", py.year.to_string()), ("count", program.states.len().to_string())],
+                &[
+                    ("year", py.year.to_string()),
+                    ("count", program.states.len().to_string()),
+                ],
             );
             let mut names: Vec<String> = program
                 .states
@@ -149,7 +173,12 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
         }
         _ => (None, Vec::new()),
     };
-    let page = Landing { t, page: PageMeta { path: "/".into() }, states_intro, state_names };
+    let page = Landing {
+        t,
+        page: PageMeta { path: "/".into() },
+        states_intro,
+        state_names,
+    };
     render(&page, lang, "/")
 }
 
@@ -163,17 +192,33 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<NextPath>) ->
     let Some(lang) = UiLang::parse(&code) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into());
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    );
     ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
-        "app.css" => (include_str!("../../../static/app.css"), "text/css; charset=utf-8"),
+        "app.css" => (
+            include_str!("../../../static/app.css"),
+            "text/css; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -182,11 +227,18 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.app.ready().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ready", "database": s.app.db.backend().to_string() })).into_response(),
+        Ok(()) => Json(
+            serde_json::json!({ "status": "ready", "database": s.app.db.backend().to_string() }),
+        )
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "not ready");
-            ApiError { status: StatusCode::SERVICE_UNAVAILABLE, code: "not_ready", message: "the database does not answer".into() }
-                .into_response()
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "not_ready",
+                message: "the database does not answer".into(),
+            }
+            .into_response()
         }
     }
 }
@@ -196,13 +248,25 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
         #[allow(clippy::cast_precision_loss)]
         metrics::gauge!("hod_outbox_pending").set(n as f64);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn not_found(lang: UiLang, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        return ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: format!("no such endpoint: {}", uri.path()) }
-            .into_response();
+        return ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: format!("no such endpoint: {}", uri.path()),
+        }
+        .into_response();
     }
-    PageError::NotFound { lang, path: uri.path().to_owned() }.into_response()
+    PageError::NotFound {
+        lang,
+        path: uri.path().to_owned(),
+    }
+    .into_response()
 }

@@ -43,14 +43,25 @@ async fn migrations_are_idempotent_and_load_reference_data(t: TestDb) {
 
 async fn zip_directory_is_stored_whole(t: TestDb) {
     let dir = ZipDirectory::bundled();
-    assert_eq!(reference::zip_count(&t.db).await.unwrap(), i64::try_from(dir.len()).unwrap());
+    assert_eq!(
+        reference::zip_count(&t.db).await.unwrap(),
+        i64::try_from(dir.len()).unwrap()
+    );
     let zip = Zip::parse("99634").unwrap();
     let stored = reference::zip(&t.db, zip).await.unwrap().unwrap();
     let bundled = dir.get(zip).unwrap();
-    assert_eq!((stored.city.as_str(), stored.state.as_str()), (bundled.city, bundled.state.code()));
+    assert_eq!(
+        (stored.city.as_str(), stored.state.as_str()),
+        (bundled.city, bundled.state.code())
+    );
     assert_eq!(stored.time_zone, "America/Nome");
     assert!((stored.latitude - bundled.latitude).abs() < 1e-9);
-    assert!(reference::zip(&t.db, Zip::parse("00000").unwrap()).await.unwrap().is_none());
+    assert!(
+        reference::zip(&t.db, Zip::parse("00000").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn seeded_state_table_and_plan_years(t: TestDb) {
@@ -62,7 +73,14 @@ async fn seeded_state_table_and_plan_years(t: TestDb) {
     seed.sort_by_key(key);
     assert_eq!(stored, seed);
     let years = reference::plan_years(&t.db).await.unwrap();
-    assert_eq!(years, vec![PlanYear::standard(2025), PlanYear::standard(2026), PlanYear::standard(2027)]);
+    assert_eq!(
+        years,
+        vec![
+            PlanYear::standard(2025),
+            PlanYear::standard(2026),
+            PlanYear::standard(2027)
+        ]
+    );
 }
 
 async fn plan_years_can_be_added_and_changed(t: TestDb) {
@@ -76,57 +94,122 @@ async fn plan_years_can_be_added_and_changed(t: TestDb) {
 }
 
 fn email<'a>(to: &'a str, dedup: Option<&'a str>) -> NewMessage<'a> {
-    NewMessage { channel: Channel::Email, recipient: to, subject: "You have a New Referral", body: "body", dedup_key: dedup }
+    NewMessage {
+        channel: Channel::Email,
+        recipient: to,
+        subject: "You have a New Referral",
+        body: "body",
+        dedup_key: dedup,
+    }
 }
 
 async fn outbox_deduplicates_and_lists(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    let a = outbox::enqueue(&mut tx, &email("a@x.test", Some("invite:1")), t0()).await.unwrap();
-    let again = outbox::enqueue(&mut tx, &email("a@x.test", Some("invite:1")), t0()).await.unwrap();
-    let b = outbox::enqueue(&mut tx, &email("b@x.test", None), t0()).await.unwrap();
-    let c = outbox::enqueue(&mut tx, &email("b@x.test", None), t0()).await.unwrap();
+    let a = outbox::enqueue(&mut tx, &email("a@x.test", Some("invite:1")), t0())
+        .await
+        .unwrap();
+    let again = outbox::enqueue(&mut tx, &email("a@x.test", Some("invite:1")), t0())
+        .await
+        .unwrap();
+    let b = outbox::enqueue(&mut tx, &email("b@x.test", None), t0())
+        .await
+        .unwrap();
+    let c = outbox::enqueue(&mut tx, &email("b@x.test", None), t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert!(a.is_some() && b.is_some() && c.is_some());
-    assert_eq!(again, None, "a second message with the same key is not queued");
+    assert_eq!(
+        again, None,
+        "a second message with the same key is not queued"
+    );
     assert_eq!(outbox::list(&t.db, None).await.unwrap().len(), 3);
     let to_b = outbox::list(&t.db, Some("b@x.test")).await.unwrap();
-    assert_eq!(to_b.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b.unwrap(), c.unwrap()]);
+    assert_eq!(
+        to_b.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![b.unwrap(), c.unwrap()]
+    );
     assert_eq!(to_b[0].channel, "email");
     assert_eq!(to_b[0].status, "pending");
     assert_eq!(outbox::pending_count(&t.db).await.unwrap(), 3);
 
     // A rolled-back transaction leaves nothing behind.
     let mut tx = t.db.begin().await.unwrap();
-    outbox::enqueue(&mut tx, &email("c@x.test", None), t0()).await.unwrap();
+    outbox::enqueue(&mut tx, &email("c@x.test", None), t0())
+        .await
+        .unwrap();
     drop(tx);
-    assert!(outbox::list(&t.db, Some("c@x.test")).await.unwrap().is_empty());
+    assert!(
+        outbox::list(&t.db, Some("c@x.test"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn outbox_claims_lease_and_retry(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    let id = outbox::enqueue(&mut tx, &email("a@x.test", None), t0()).await.unwrap().unwrap();
+    let id = outbox::enqueue(&mut tx, &email("a@x.test", None), t0())
+        .await
+        .unwrap()
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = t.db.begin().await.unwrap();
-    let claimed = outbox::claim_due(&mut tx, "node-a", t0(), t0() + mins(1), 10).await.unwrap();
+    let claimed = outbox::claim_due(&mut tx, "node-a", t0(), t0() + mins(1), 10)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(claimed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(claimed[0].attempts, 1);
 
     // Leased: nobody else gets it until the lease runs out.
     let mut tx = t.db.begin().await.unwrap();
-    assert!(outbox::claim_due(&mut tx, "node-b", t0() + mins(0), t0() + mins(1), 10).await.unwrap().is_empty());
+    assert!(
+        outbox::claim_due(&mut tx, "node-b", t0() + mins(0), t0() + mins(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // node-a died; after the lease, node-b takes over and node-a can no longer finish it.
-    let retaken = outbox::claim_due(&mut tx, "node-b", t0() + mins(2), t0() + mins(3), 10).await.unwrap();
+    let retaken = outbox::claim_due(&mut tx, "node-b", t0() + mins(2), t0() + mins(3), 10)
+        .await
+        .unwrap();
     assert_eq!(retaken.len(), 1);
     assert_eq!(retaken[0].attempts, 2);
-    assert!(!outbox::finish(&mut tx, id, "node-a", Outcome::Sent, t0() + mins(2)).await.unwrap());
+    assert!(
+        !outbox::finish(&mut tx, id, "node-a", Outcome::Sent, t0() + mins(2))
+            .await
+            .unwrap()
+    );
     // A failed attempt with a retry time makes it due again then, not before.
-    assert!(outbox::attempt_failed(&mut tx, id, "node-b", "smtp 451", Some(t0() + mins(10)), t0() + mins(2)).await.unwrap());
-    assert!(outbox::claim_due(&mut tx, "node-b", t0() + mins(9), t0() + mins(11), 10).await.unwrap().is_empty());
-    let third = outbox::claim_due(&mut tx, "node-b", t0() + mins(10), t0() + mins(11), 10).await.unwrap();
+    assert!(
+        outbox::attempt_failed(
+            &mut tx,
+            id,
+            "node-b",
+            "smtp 451",
+            Some(t0() + mins(10)),
+            t0() + mins(2)
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        outbox::claim_due(&mut tx, "node-b", t0() + mins(9), t0() + mins(11), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let third = outbox::claim_due(&mut tx, "node-b", t0() + mins(10), t0() + mins(11), 10)
+        .await
+        .unwrap();
     assert_eq!(third[0].last_error.as_deref(), Some("smtp 451"));
-    assert!(outbox::finish(&mut tx, id, "node-b", Outcome::Stored, t0() + mins(10)).await.unwrap());
+    assert!(
+        outbox::finish(&mut tx, id, "node-b", Outcome::Stored, t0() + mins(10))
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
 
     let listed = outbox::list(&t.db, None).await.unwrap();
@@ -135,9 +218,18 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
 
     // Giving up for good.
     let mut tx = t.db.begin().await.unwrap();
-    let id2 = outbox::enqueue(&mut tx, &email("z@x.test", None), t0()).await.unwrap().unwrap();
-    outbox::claim_due(&mut tx, "n", t0(), t0() + mins(1), 10).await.unwrap();
-    assert!(outbox::attempt_failed(&mut tx, id2, "n", "bad address", None, t0()).await.unwrap());
+    let id2 = outbox::enqueue(&mut tx, &email("z@x.test", None), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    outbox::claim_due(&mut tx, "n", t0(), t0() + mins(1), 10)
+        .await
+        .unwrap();
+    assert!(
+        outbox::attempt_failed(&mut tx, id2, "n", "bad address", None, t0())
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
     let failed = outbox::list(&t.db, Some("z@x.test")).await.unwrap();
     assert_eq!(failed[0].status, "failed");
@@ -147,7 +239,9 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
 async fn outbox_claims_never_overlap(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
     for i in 0..200 {
-        outbox::enqueue(&mut tx, &email(&format!("r{i}@x.test"), None), t0()).await.unwrap();
+        outbox::enqueue(&mut tx, &email(&format!("r{i}@x.test"), None), t0())
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     let mut tasks = Vec::new();
@@ -158,7 +252,9 @@ async fn outbox_claims_never_overlap(t: TestDb) {
             let mut mine = Vec::new();
             loop {
                 let mut tx = db.begin().await.unwrap();
-                let got = outbox::claim_due(&mut tx, &owner, t0(), t0() + mins(5), 7).await.unwrap();
+                let got = outbox::claim_due(&mut tx, &owner, t0(), t0() + mins(5), 7)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
                 if got.is_empty() {
                     break mine;
@@ -179,7 +275,13 @@ async fn outbox_claims_never_overlap(t: TestDb) {
 
 async fn audit_log_is_append_only(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    let entry = audit::Entry { actor: "cli", action: "operator.created", subject: "operator:1", ip: None, detail: serde_json::json!({"k": 1}) };
+    let entry = audit::Entry {
+        actor: "cli",
+        action: "operator.created",
+        subject: "operator:1",
+        ip: None,
+        detail: serde_json::json!({"k": 1}),
+    };
     let id = audit::append(&mut tx, &entry, t0()).await.unwrap();
     tx.commit().await.unwrap();
     let recent = audit::recent(&t.db, 10).await.unwrap();
@@ -196,7 +298,14 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     let idle = mins(15);
     let mut tx = t.db.begin().await.unwrap();
     for (hash, id) in [("h1", 1), ("h2", 1), ("h3", 2)] {
-        let s = NewSession { token_hash: hash, kind: PrincipalKind::Agent, principal_id: id, expires_at: t0() + SignedDuration::from_hours(12), ip: Some("127.0.0.1"), user_agent: None };
+        let s = NewSession {
+            token_hash: hash,
+            kind: PrincipalKind::Agent,
+            principal_id: id,
+            expires_at: t0() + SignedDuration::from_hours(12),
+            ip: Some("127.0.0.1"),
+            user_agent: None,
+        };
         sessions::create(&mut tx, &s, t0()).await.unwrap();
     }
     tx.commit().await.unwrap();
@@ -204,74 +313,249 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     let mut now = t0();
     while now + mins(14) < t0() + SignedDuration::from_hours(12) {
         now += mins(14);
-        assert!(sessions::touch(&t.db, "h1", now, idle).await.unwrap().is_some(), "alive at {now}");
+        assert!(
+            sessions::touch(&t.db, "h1", now, idle)
+                .await
+                .unwrap()
+                .is_some(),
+            "alive at {now}"
+        );
     }
-    assert!(sessions::touch(&t.db, "h1", t0() + SignedDuration::from_hours(12), idle).await.unwrap().is_none());
+    assert!(
+        sessions::touch(&t.db, "h1", t0() + SignedDuration::from_hours(12), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // h2 was never used again: dead after 15 idle minutes, and touching does not revive it.
-    assert!(sessions::touch(&t.db, "h2", t0() + mins(15), idle).await.unwrap().is_none());
-    assert!(sessions::touch(&t.db, "h3", t0() + mins(14), idle).await.unwrap().is_some());
+    assert!(
+        sessions::touch(&t.db, "h2", t0() + mins(15), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions::touch(&t.db, "h3", t0() + mins(14), idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let mut tx = t.db.begin().await.unwrap();
-    assert_eq!(sessions::delete_all_for(&mut tx, PrincipalKind::Agent, 1).await.unwrap(), 2);
-    assert_eq!(sessions::purge_expired(&mut tx, t0() + SignedDuration::from_hours(1), idle).await.unwrap(), 1);
+    assert_eq!(
+        sessions::delete_all_for(&mut tx, PrincipalKind::Agent, 1)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        sessions::purge_expired(&mut tx, t0() + SignedDuration::from_hours(1), idle)
+            .await
+            .unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
-    assert!(sessions::touch(&t.db, "h3", t0() + mins(20), idle).await.unwrap().is_none());
+    assert!(
+        sessions::touch(&t.db, "h3", t0() + mins(20), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn job_lease_is_exclusive_until_it_runs_out(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    assert!(jobs::try_lease(&mut tx, "eligibility.daily", "node-a", t0(), t0() + mins(10)).await.unwrap());
-    assert!(!jobs::try_lease(&mut tx, "eligibility.daily", "node-b", t0() + mins(5), t0() + mins(15)).await.unwrap());
-    assert!(jobs::try_lease(&mut tx, "eligibility.daily", "node-a", t0() + mins(5), t0() + mins(15)).await.unwrap(), "renewal");
-    assert!(jobs::try_lease(&mut tx, "other", "node-b", t0(), t0() + mins(10)).await.unwrap());
-    assert!(jobs::try_lease(&mut tx, "eligibility.daily", "node-b", t0() + mins(15), t0() + mins(25)).await.unwrap(), "after expiry");
-    jobs::finish(&mut tx, "eligibility.daily", "node-b", t0() + mins(16)).await.unwrap();
-    assert!(jobs::try_lease(&mut tx, "eligibility.daily", "node-a", t0() + mins(16), t0() + mins(26)).await.unwrap(), "after finish");
+    assert!(
+        jobs::try_lease(
+            &mut tx,
+            "eligibility.daily",
+            "node-a",
+            t0(),
+            t0() + mins(10)
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !jobs::try_lease(
+            &mut tx,
+            "eligibility.daily",
+            "node-b",
+            t0() + mins(5),
+            t0() + mins(15)
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        jobs::try_lease(
+            &mut tx,
+            "eligibility.daily",
+            "node-a",
+            t0() + mins(5),
+            t0() + mins(15)
+        )
+        .await
+        .unwrap(),
+        "renewal"
+    );
+    assert!(
+        jobs::try_lease(&mut tx, "other", "node-b", t0(), t0() + mins(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        jobs::try_lease(
+            &mut tx,
+            "eligibility.daily",
+            "node-b",
+            t0() + mins(15),
+            t0() + mins(25)
+        )
+        .await
+        .unwrap(),
+        "after expiry"
+    );
+    jobs::finish(&mut tx, "eligibility.daily", "node-b", t0() + mins(16))
+        .await
+        .unwrap();
+    assert!(
+        jobs::try_lease(
+            &mut tx,
+            "eligibility.daily",
+            "node-a",
+            t0() + mins(16),
+            t0() + mins(26)
+        )
+        .await
+        .unwrap(),
+        "after finish"
+    );
     tx.commit().await.unwrap();
 }
 
 async fn operator_usernames_are_unique_ignoring_case(t: TestDb) {
-    let new = |u| NewOperator { username: u, email: "ops@x.test", password_hash: "$argon2id$x", role: Role::Admin };
+    let new = |u| NewOperator {
+        username: u,
+        email: "ops@x.test",
+        password_hash: "$argon2id$x",
+        role: Role::Admin,
+    };
     let mut tx = t.db.begin().await.unwrap();
-    let id = operators::create(&mut tx, &new("Alice"), t0()).await.unwrap();
+    let id = operators::create(&mut tx, &new("Alice"), t0())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut tx = t.db.begin().await.unwrap();
-    let err = operators::create(&mut tx, &new("alice"), t0()).await.unwrap_err();
+    let err = operators::create(&mut tx, &new("alice"), t0())
+        .await
+        .unwrap_err();
     assert!(matches!(err, DbError::Conflict(_)), "{err}");
     drop(tx);
-    let found = operators::find_by_username(&t.db, "ALICE").await.unwrap().unwrap();
-    assert_eq!((found.id, found.username.as_str(), found.role.as_str()), (id, "Alice", "admin"));
-    assert!(!format!("{found:?}").contains("argon2"), "Debug hides the hash");
+    let found = operators::find_by_username(&t.db, "ALICE")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.username.as_str(), found.role.as_str()),
+        (id, "Alice", "admin")
+    );
+    assert!(
+        !format!("{found:?}").contains("argon2"),
+        "Debug hides the hash"
+    );
 }
 
 async fn agents_register_with_unique_usernames(t: TestDb) {
     let npn1 = Npn::parse("1234567").unwrap();
     let npn2 = Npn::parse("7654321").unwrap();
     let mut tx = t.db.begin().await.unwrap();
-    let a1 = agents::upsert(&mut tx, &NewAgent { npn: &npn1, first_name: "Jane", last_name: "Doe", email: "jane@x.test" }, t0()).await.unwrap();
-    let a1_again = agents::upsert(&mut tx, &NewAgent { npn: &npn1, first_name: "Janet", last_name: "Doe", email: "janet@x.test" }, t0()).await.unwrap();
-    let a2 = agents::upsert(&mut tx, &NewAgent { npn: &npn2, first_name: "Juan", last_name: "Pérez", email: "juan@x.test" }, t0()).await.unwrap();
+    let a1 = agents::upsert(
+        &mut tx,
+        &NewAgent {
+            npn: &npn1,
+            first_name: "Jane",
+            last_name: "Doe",
+            email: "jane@x.test",
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let a1_again = agents::upsert(
+        &mut tx,
+        &NewAgent {
+            npn: &npn1,
+            first_name: "Janet",
+            last_name: "Doe",
+            email: "janet@x.test",
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let a2 = agents::upsert(
+        &mut tx,
+        &NewAgent {
+            npn: &npn2,
+            first_name: "Juan",
+            last_name: "Pérez",
+            email: "juan@x.test",
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(a1, a1_again);
-    let reg = Registration { username: "JaneDoe", password_hash: "h", phone: "+12225550100", contact_method: "email_text_app", zip: "48371" };
+    let reg = Registration {
+        username: "JaneDoe",
+        password_hash: "h",
+        phone: "+12225550100",
+        contact_method: "email_text_app",
+        zip: "48371",
+    };
     agents::register(&mut tx, a1, &reg, t0()).await.unwrap();
-    agents::set_languages(&mut tx, a1, &[Lang::parse("es").unwrap(), Lang::parse("en").unwrap()]).await.unwrap();
+    agents::set_languages(
+        &mut tx,
+        a1,
+        &[Lang::parse("es").unwrap(), Lang::parse("en").unwrap()],
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = t.db.begin().await.unwrap();
-    let taken = Registration { username: "janedoe", ..reg.clone() };
-    assert!(matches!(agents::register(&mut tx, a2, &taken, t0()).await, Err(DbError::Conflict(_))));
+    let taken = Registration {
+        username: "janedoe",
+        ..reg.clone()
+    };
+    assert!(matches!(
+        agents::register(&mut tx, a2, &taken, t0()).await,
+        Err(DbError::Conflict(_))
+    ));
     drop(tx);
 
     let row = agents::find_by_npn(&t.db, &npn1).await.unwrap().unwrap();
-    assert_eq!((row.first_name.as_str(), row.email.as_str()), ("Janet", "janet@x.test"));
+    assert_eq!(
+        (row.first_name.as_str(), row.email.as_str()),
+        ("Janet", "janet@x.test")
+    );
     assert_eq!(row.username.as_deref(), Some("JaneDoe"));
     assert!(row.registered_at.is_some());
-    assert_eq!(agents::languages(&t.db, a1).await.unwrap(), vec!["en", "es"]);
+    assert_eq!(
+        agents::languages(&t.db, a1).await.unwrap(),
+        vec!["en", "es"]
+    );
     assert_eq!(agents::count(&t.db).await.unwrap(), 2);
 }
 
 async fn licences_replace_and_yield_health_states(t: TestDb) {
     let npn = Npn::parse("555").unwrap();
-    let loa = |name: &str, active| LineOfAuthority { loa: name.into(), loa_code: String::new(), active, status_date: None };
+    let loa = |name: &str, active| LineOfAuthority {
+        loa: name.into(),
+        loa_code: String::new(),
+        active,
+        status_date: None,
+    };
     let lic = |state, active, loas| License {
         state: UsState::parse(state).unwrap(),
         license_number: format!("L-{state}"),
@@ -283,19 +567,38 @@ async fn licences_replace_and_yield_health_states(t: TestDb) {
     };
     let valid = ["Accident & Health or Sickness", "Health"];
     let mut tx = t.db.begin().await.unwrap();
-    agents::replace_licenses(&mut tx, &npn, &[
-        lic("TX", true, vec![loa(" accident & health or sickness ", true), loa("Life", true)]),
-        lic("FL", true, vec![loa("Life", true)]),
-        lic("OK", false, vec![loa("Health", true)]),
-        lic("AZ", true, vec![loa("Health", false)]),
-    ])
+    agents::replace_licenses(
+        &mut tx,
+        &npn,
+        &[
+            lic(
+                "TX",
+                true,
+                vec![
+                    loa(" accident & health or sickness ", true),
+                    loa("Life", true),
+                ],
+            ),
+            lic("FL", true, vec![loa("Life", true)]),
+            lic("OK", false, vec![loa("Health", true)]),
+            lic("AZ", true, vec![loa("Health", false)]),
+        ],
+    )
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(agents::licensed_states(&t.db, &npn, &valid).await.unwrap(), vec!["TX"]);
+    assert_eq!(
+        agents::licensed_states(&t.db, &npn, &valid).await.unwrap(),
+        vec!["TX"]
+    );
 
     let mut tx = t.db.begin().await.unwrap();
-    agents::replace_licenses(&mut tx, &npn, &[lic("FL", true, vec![loa("Health", true)])]).await.unwrap();
+    agents::replace_licenses(&mut tx, &npn, &[lic("FL", true, vec![loa("Health", true)])])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(agents::licensed_states(&t.db, &npn, &valid).await.unwrap(), vec!["FL"]);
+    assert_eq!(
+        agents::licensed_states(&t.db, &npn, &valid).await.unwrap(),
+        vec!["FL"]
+    );
 }

@@ -1,0 +1,207 @@
+//! The `hod` command line as an operator meets it: help, errors, one-shot commands.
+use std::process::Output;
+
+use crate::hod;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A configuration problem: exit code 1 and one line on standard error naming it.
+fn assert_one_line_error(o: &Output, expected: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    for e in expected {
+        assert!(lines[0].contains(e), "{e:?} not in {err}");
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["demo", "--help"],
+        &["migrate", "--help"],
+        &["admin", "--help"],
+        &["admin", "create", "--help"],
+        &["outbox", "--help"],
+        &["outbox", "list", "--help"],
+    ] {
+        let o = hod().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("Usage: hod"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn unparsable_config_file_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hod.toml"),
+        "addr = \"127.0.0.1:9000\"\nlog = [unclosed\n",
+    )
+    .unwrap();
+    let o = hod()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["hod.toml line 2"]);
+    assert!(!dir.path().join("hod-data").exists(), "nothing was created");
+}
+
+#[test]
+fn unknown_config_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hod.toml"), "adr = \"127.0.0.1:9000\"\n").unwrap();
+    let o = hod()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["adr", "hod.toml"]);
+}
+
+#[test]
+fn bad_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = hod()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("HOD_PROGRAM_TIME_ZONE", "Mars/Base")
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["program_time_zone", "Mars/Base"]);
+    let o = hod()
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env("HOD_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["mysql://x", "postgres://"]);
+    let o = hod()
+        .args(["--config", "missing.toml", "migrate"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["missing.toml", "does not exist"]);
+}
+
+#[test]
+fn unreachable_database_is_named_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = hod()
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://hod:s3cret@127.0.0.1:1/hod",
+        ])
+        .env("HOD_DB_CONNECT_TIMEOUT_SECS", "2")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["cannot open database", "127.0.0.1:1"]);
+    assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
+}
+
+#[test]
+fn port_in_use_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = hod()
+        .args(["serve", "--addr", &addr])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, &["cannot listen on", &addr, "in use"]);
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = hod()
+        .args(["migrate", "--data-dir", "state"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("state/hod.sqlite").exists());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("is up to date"), "{out}");
+    // Again: nothing to do, still fine.
+    assert!(
+        hod()
+            .args(["migrate", "--data-dir", "state"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn admin_create_then_outbox_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = hod()
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "ops",
+            "--email",
+            "ops@example.org",
+        ])
+        .env("HOD_ADMIN_PASSWORD", "a long enough password")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("created admin ops"));
+    let again = hod()
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "OPS",
+            "--email",
+            "ops@example.org",
+        ])
+        .env("HOD_ADMIN_PASSWORD", "a long enough password")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&again, &["\"OPS\" is already taken"]);
+    let short = hod()
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "ops2",
+            "--email",
+            "ops@example.org",
+        ])
+        .env("HOD_ADMIN_PASSWORD", "short")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_one_line_error(&short, &["at least 12 characters"]);
+
+    let o = hod()
+        .args(["outbox", "list", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list, serde_json::json!([]));
+}

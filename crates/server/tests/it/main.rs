@@ -1,0 +1,15 @@
+mod cli;
+mod http;
+mod nodes;
+
+/// The `hod` binary built for these tests.
+pub fn hod() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hod"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HOD_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOD_LOG", "warn");
+    cmd
+}
