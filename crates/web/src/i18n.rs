@@ -186,11 +186,14 @@ mod tests {
         let (en, es) = (ids("en-US"), ids("es-US"));
         assert!(!en.is_empty());
         assert_eq!(en, es);
+        // Every variable any message uses, so that messages with variables resolve too.
+        let args = [("year", "2027".to_owned()), ("count", "29".to_owned())];
         for id in &en {
             for lang in UiLang::ALL {
+                let text = Tr(lang).get_with(id, &args);
                 assert!(
-                    LOCALES.try_lookup(&lang.langid(), id).is_some(),
-                    "{id} resolves in {lang:?}"
+                    text != *id && !text.contains('{'),
+                    "{id} resolves in {lang:?}: {text}"
                 );
             }
         }
