@@ -31,6 +31,9 @@ fn main() {
         let elapsed = started.elapsed();
         #[allow(clippy::cast_precision_loss)]
         let ns = elapsed.as_nanos() as f64 / queries.len() as f64;
-        println!("round {round}: {} lookups ({found} found) in {elapsed:?}: {ns:.1} ns per lookup", queries.len());
+        println!(
+            "round {round}: {} lookups ({found} found) in {elapsed:?}: {ns:.1} ns per lookup",
+            queries.len()
+        );
     }
 }
