@@ -224,6 +224,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub test_db: TestDb,
     server: tokio::task::JoinHandle<()>,
+    /// Highest outbox id the test has taken.
+    outbox_seen: std::sync::atomic::AtomicI64,
 }
 
 impl TestApp {
@@ -260,6 +262,7 @@ impl TestApp {
             client,
             test_db,
             server,
+            outbox_seen: 0.into(),
         })
     }
 
@@ -282,8 +285,60 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The messages queued since the last call, oldest first. A test that makes the system
+    /// send something takes it here; whatever is left unread fails the test when it ends.
+    pub async fn take_outbox(&self) -> Vec<hod_db::outbox::MessageRow> {
+        let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
+        let fresh: Vec<_> = hod_db::outbox::list(&self.app.db, None)
+            .await
+            .expect("list the outbox")
+            .into_iter()
+            .filter(|m| m.id > seen)
+            .collect();
+        if let Some(last) = fresh.last() {
+            self.outbox_seen
+                .store(last.id, std::sync::atomic::Ordering::SeqCst);
+        }
+        fresh
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        if std::thread::panicking() {
+            return;
+        }
+        // Forgotten messages: queued by the test but never looked at. Checked on a connection
+        // of our own, since the test's runtime is shutting down.
+        let url = self.test_db.url.clone();
+        let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
+        let unread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let db = Db::connect(&url, &ConnectOptions::default())
+                    .await
+                    .expect("reopen the test database");
+                let unread: Vec<String> = hod_db::outbox::list(&db, None)
+                    .await
+                    .expect("list the outbox")
+                    .into_iter()
+                    .filter(|m| m.id > seen)
+                    .map(|m| format!("#{} {} to {}: {}", m.id, m.channel, m.recipient, m.subject))
+                    .collect();
+                db.close().await;
+                unread
+            })
+        })
+        .join()
+        .expect("outbox check");
+        assert!(
+            unread.is_empty(),
+            "the test left messages it never took with take_outbox(): {unread:?}"
+        );
     }
 }

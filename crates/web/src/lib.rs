@@ -19,7 +19,7 @@ use tower_http::request_id::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub mod error;
 pub mod i18n;
@@ -104,7 +104,9 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    TraceLayer::new_for_http()
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                        .make_span_with(|req: &Request<Body>| {
                         let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                         tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
                     }),

@@ -195,3 +195,38 @@ async fn stylesheet_is_served(app: TestApp) {
     assert!(res.text().await.unwrap().contains(":focus-visible"));
     assert_eq!(app.get("/static/nope.js").await.status(), 404);
 }
+
+async fn queue_an_email(app: &TestApp) {
+    let mut tx = app.app.db.begin().await.unwrap();
+    let msg = hod_db::outbox::NewMessage {
+        channel: hod_db::outbox::Channel::Email,
+        recipient: "agent@x.test",
+        subject: "Activate your account",
+        body: "…",
+        dedup_key: None,
+    };
+    hod_db::outbox::enqueue(&mut tx, &msg, app.app.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// The harness catches a test that makes the system send something and never looks at it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "never took with take_outbox()")]
+async fn test_app_refuses_to_end_with_unread_messages() {
+    let app = TestApp::spawn(hod_db::Backend::Sqlite).await.unwrap();
+    queue_an_email(&app).await;
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_app_ends_cleanly_once_messages_are_taken() {
+    let app = TestApp::spawn(hod_db::Backend::Sqlite).await.unwrap();
+    queue_an_email(&app).await;
+    let taken = app.take_outbox().await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].subject, "Activate your account");
+    assert!(app.take_outbox().await.is_empty(), "taken once");
+    drop(app);
+}
