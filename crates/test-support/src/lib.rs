@@ -53,6 +53,22 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
+/// Runs `f` to completion on a runtime of its own, in a thread of its own: for cleanup in
+/// `Drop`, where the test's runtime may be shutting down.
+fn on_own_runtime<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    })
+    .join()
+    .expect("cleanup thread")
+}
+
 fn start_time() -> jiff::Timestamp {
     START.parse().expect("START is RFC 3339")
 }
@@ -194,23 +210,14 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
             let (admin_url, name) = (admin_url.clone(), name.clone());
-            // The test's runtime may be gone: drop the database from a thread of our own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
+            on_own_runtime(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop_db))
                         .execute(&mut admin)
                         .await;
-                    }
-                });
-            })
-            .join();
+                }
+            });
         }
     }
 }
@@ -310,32 +317,23 @@ impl Drop for TestApp {
         if std::thread::panicking() {
             return;
         }
-        // Forgotten messages: queued by the test but never looked at. Checked on a connection
-        // of our own, since the test's runtime is shutting down.
+        // Forgotten messages: queued by the test but never looked at.
         let url = self.test_db.url.clone();
         let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
-        let unread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let db = Db::connect(&url, &ConnectOptions::default())
-                    .await
-                    .expect("reopen the test database");
-                let unread: Vec<String> = hod_db::outbox::list(&db, None)
-                    .await
-                    .expect("list the outbox")
-                    .into_iter()
-                    .filter(|m| m.id > seen)
-                    .map(|m| format!("#{} {} to {}: {}", m.id, m.channel, m.recipient, m.subject))
-                    .collect();
-                db.close().await;
-                unread
-            })
-        })
-        .join()
-        .expect("outbox check");
+        let unread = on_own_runtime(async move {
+            let db = Db::connect(&url, &ConnectOptions::default())
+                .await
+                .expect("reopen the test database");
+            let unread: Vec<String> = hod_db::outbox::list(&db, None)
+                .await
+                .expect("list the outbox")
+                .into_iter()
+                .filter(|m| m.id > seen)
+                .map(|m| format!("#{} {} to {}: {}", m.id, m.channel, m.recipient, m.subject))
+                .collect();
+            db.close().await;
+            unread
+        });
         assert!(
             unread.is_empty(),
             "the test left messages it never took with take_outbox(): {unread:?}"

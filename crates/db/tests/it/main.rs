@@ -362,72 +362,35 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     );
 }
 
+/// Asks for the lease on `job` for `owner` at minute `at` until minute `until`.
+async fn lease(tx: &mut hod_db::Tx, job: &str, owner: &str, at: i64, until: i64) -> bool {
+    jobs::try_lease(tx, job, owner, t0() + mins(at), t0() + mins(until))
+        .await
+        .unwrap()
+}
+
 async fn job_lease_is_exclusive_until_it_runs_out(t: TestDb) {
+    let daily = "eligibility.daily";
     let mut tx = t.db.begin().await.unwrap();
+    assert!(lease(&mut tx, daily, "node-a", 0, 10).await);
     assert!(
-        jobs::try_lease(
-            &mut tx,
-            "eligibility.daily",
-            "node-a",
-            t0(),
-            t0() + mins(10)
-        )
-        .await
-        .unwrap()
+        !lease(&mut tx, daily, "node-b", 5, 15).await,
+        "held by node-a"
+    );
+    assert!(lease(&mut tx, daily, "node-a", 5, 15).await, "renewal");
+    assert!(
+        lease(&mut tx, "other", "node-b", 0, 10).await,
+        "leases are per job"
     );
     assert!(
-        !jobs::try_lease(
-            &mut tx,
-            "eligibility.daily",
-            "node-b",
-            t0() + mins(5),
-            t0() + mins(15)
-        )
-        .await
-        .unwrap()
-    );
-    assert!(
-        jobs::try_lease(
-            &mut tx,
-            "eligibility.daily",
-            "node-a",
-            t0() + mins(5),
-            t0() + mins(15)
-        )
-        .await
-        .unwrap(),
-        "renewal"
-    );
-    assert!(
-        jobs::try_lease(&mut tx, "other", "node-b", t0(), t0() + mins(10))
-            .await
-            .unwrap()
-    );
-    assert!(
-        jobs::try_lease(
-            &mut tx,
-            "eligibility.daily",
-            "node-b",
-            t0() + mins(15),
-            t0() + mins(25)
-        )
-        .await
-        .unwrap(),
+        lease(&mut tx, daily, "node-b", 15, 25).await,
         "after expiry"
     );
-    jobs::finish(&mut tx, "eligibility.daily", "node-b", t0() + mins(16))
+    jobs::finish(&mut tx, daily, "node-b", t0() + mins(16))
         .await
         .unwrap();
     assert!(
-        jobs::try_lease(
-            &mut tx,
-            "eligibility.daily",
-            "node-a",
-            t0() + mins(16),
-            t0() + mins(26)
-        )
-        .await
-        .unwrap(),
+        lease(&mut tx, daily, "node-a", 16, 26).await,
         "after finish"
     );
     tx.commit().await.unwrap();
