@@ -87,15 +87,14 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("hod.sqlite");
         std::fs::copy(&template, &path).expect("copy the template database");
-        let url = DatabaseUrl::sqlite_file(&path);
+        Self::open(DatabaseUrl::sqlite_file(&path), Cleanup::Dir(dir)).await
+    }
+
+    async fn open(url: DatabaseUrl, cleanup: Cleanup) -> Self {
         let db = Db::connect(&url, &ConnectOptions::default())
             .await
             .expect("open the test database");
-        Self {
-            db,
-            url,
-            cleanup: Cleanup::Dir(dir),
-        }
+        Self { db, url, cleanup }
     }
 
     async fn fresh_postgres(admin_url: &str) -> Self {
@@ -143,17 +142,11 @@ impl TestDb {
             .expect("unlock");
         let _ = admin.close().await;
         let url = DatabaseUrl::new(database_url(admin_url, &name));
-        let db = Db::connect(&url, &ConnectOptions::default())
-            .await
-            .expect("open the test database");
-        Self {
-            db,
-            url,
-            cleanup: Cleanup::Postgres {
-                admin_url: admin_url.to_owned(),
-                name,
-            },
-        }
+        let cleanup = Cleanup::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+        };
+        Self::open(url, cleanup).await
     }
 }
 

@@ -3,6 +3,16 @@ use std::process::Output;
 
 use crate::hod;
 
+/// Runs `hod ARGS` in `dir` with extra environment variables.
+fn run_in(dir: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = hod();
+    cmd.args(args).current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -50,11 +60,7 @@ fn unparsable_config_file_names_file_and_line() {
         "addr = \"127.0.0.1:9000\"\nlog = [unclosed\n",
     )
     .unwrap();
-    let o = hod()
-        .arg("migrate")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["migrate"], &[]);
     assert_one_line_error(&o, &["hod.toml line 2"]);
     assert!(!dir.path().join("hod-data").exists(), "nothing was created");
 }
@@ -63,52 +69,37 @@ fn unparsable_config_file_names_file_and_line() {
 fn unknown_config_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hod.toml"), "adr = \"127.0.0.1:9000\"\n").unwrap();
-    let o = hod()
-        .arg("migrate")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["migrate"], &[]);
     assert_one_line_error(&o, &["adr", "hod.toml"]);
 }
 
 #[test]
 fn bad_values_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let o = hod()
-        .arg("migrate")
-        .current_dir(dir.path())
-        .env("HOD_PROGRAM_TIME_ZONE", "Mars/Base")
-        .output()
-        .unwrap();
+    let o = run_in(
+        &dir,
+        &["migrate"],
+        &[("HOD_PROGRAM_TIME_ZONE", "Mars/Base")],
+    );
     assert_one_line_error(&o, &["program_time_zone", "Mars/Base"]);
-    let o = hod()
-        .arg("migrate")
-        .current_dir(dir.path())
-        .env("HOD_DATABASE_URL", "mysql://x")
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["migrate"], &[("HOD_DATABASE_URL", "mysql://x")]);
     assert_one_line_error(&o, &["mysql://x", "postgres://"]);
-    let o = hod()
-        .args(["--config", "missing.toml", "migrate"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["--config", "missing.toml", "migrate"], &[]);
     assert_one_line_error(&o, &["missing.toml", "does not exist"]);
 }
 
 #[test]
 fn unreachable_database_is_named_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
-    let o = hod()
-        .args([
+    let o = run_in(
+        &dir,
+        &[
             "migrate",
             "--database-url",
             "postgres://hod:s3cret@127.0.0.1:1/hod",
-        ])
-        .env("HOD_DB_CONNECT_TIMEOUT_SECS", "2")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        ],
+        &[("HOD_DB_CONNECT_TIMEOUT_SECS", "2")],
+    );
     assert_one_line_error(&o, &["cannot open database", "127.0.0.1:1"]);
     assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
 }
@@ -118,22 +109,14 @@ fn port_in_use_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let o = hod()
-        .args(["serve", "--addr", &addr])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["serve", "--addr", &addr], &[]);
     assert_one_line_error(&o, &["cannot listen on", &addr, "in use"]);
 }
 
 #[test]
 fn migrate_creates_the_sqlite_database_in_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let o = hod()
-        .args(["migrate", "--data-dir", "state"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["migrate", "--data-dir", "state"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join("state/hod.sqlite").exists());
     let out = String::from_utf8_lossy(&o.stdout);
@@ -152,55 +135,48 @@ fn migrate_creates_the_sqlite_database_in_the_data_dir() {
 #[test]
 fn admin_create_then_outbox_list() {
     let dir = tempfile::tempdir().unwrap();
-    let o = hod()
-        .args([
+    let o = run_in(
+        &dir,
+        &[
             "admin",
             "create",
             "--username",
             "ops",
             "--email",
             "ops@example.org",
-        ])
-        .env("HOD_ADMIN_PASSWORD", "a long enough password")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        ],
+        &[("HOD_ADMIN_PASSWORD", "a long enough password")],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("created admin ops"));
-    let again = hod()
-        .args([
+    let again = run_in(
+        &dir,
+        &[
             "admin",
             "create",
             "--username",
             "OPS",
             "--email",
             "ops@example.org",
-        ])
-        .env("HOD_ADMIN_PASSWORD", "a long enough password")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        ],
+        &[("HOD_ADMIN_PASSWORD", "a long enough password")],
+    );
     assert_one_line_error(&again, &["\"OPS\" is already taken"]);
-    let short = hod()
-        .args([
+    let short = run_in(
+        &dir,
+        &[
             "admin",
             "create",
             "--username",
             "ops2",
             "--email",
             "ops@example.org",
-        ])
-        .env("HOD_ADMIN_PASSWORD", "short")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        ],
+        &[("HOD_ADMIN_PASSWORD", "short")],
+    );
     assert_one_line_error(&short, &["at least 12 characters"]);
 
-    let o = hod()
-        .args(["outbox", "list", "--json"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = run_in(&dir, &["outbox", "list", "--json"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(list, serde_json::json!([]));
