@@ -1,12 +1,13 @@
-//! The demo program: today's plan year, the shipped state table, an administrator and a
-//! handful of registered agents in several states and languages. Loading it twice changes
-//! nothing.
-use hod_db::agents::{self, License, LineOfAuthority, NewAgent, Registration};
+//! The demo program: today's plan year, the shipped state table, an administrator, the
+//! demo CMS files of `data/demo/` imported like any others, and six registered agents in
+//! several states and languages. Loading it twice changes nothing.
+use hod_db::agents::{self, Registration};
 use hod_db::operators::{self, Role};
 use hod_db::reference;
 use hod_domain::{Lang, Npn, PlanYear, UsState};
 
-use crate::{App, Result, passwords};
+use crate::import::{ImportKind, ImportOptions, Source};
+use crate::{App, AppError, Result, passwords};
 
 pub const ADMIN_USERNAME: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "Admin-Demo-47!";
@@ -14,8 +15,6 @@ pub const AGENT_PASSWORD: &str = "Agent-Demo-47!";
 
 struct DemoAgent {
     npn: &'static str,
-    first: &'static str,
-    last: &'static str,
     username: &'static str,
     phone: &'static str,
     zip: &'static str,
@@ -26,8 +25,6 @@ struct DemoAgent {
 const AGENTS: &[DemoAgent] = &[
     DemoAgent {
         npn: "17001001",
-        first: "Maria",
-        last: "Garcia",
         username: "maria.garcia",
         phone: "+17135550101",
         zip: "77002",
@@ -36,8 +33,6 @@ const AGENTS: &[DemoAgent] = &[
     },
     DemoAgent {
         npn: "17001002",
-        first: "James",
-        last: "Carter",
         username: "james.carter",
         phone: "+13055550102",
         zip: "33130",
@@ -46,8 +41,6 @@ const AGENTS: &[DemoAgent] = &[
     },
     DemoAgent {
         npn: "17001003",
-        first: "Lan",
-        last: "Nguyen",
         username: "lan.nguyen",
         phone: "+12145550103",
         zip: "75201",
@@ -56,8 +49,6 @@ const AGENTS: &[DemoAgent] = &[
     },
     DemoAgent {
         npn: "17001004",
-        first: "Ahmed",
-        last: "Hassan",
         username: "ahmed.hassan",
         phone: "+12485550104",
         zip: "48371",
@@ -66,8 +57,6 @@ const AGENTS: &[DemoAgent] = &[
     },
     DemoAgent {
         npn: "17001005",
-        first: "Sofia",
-        last: "Ramirez",
         username: "sofia.ramirez",
         phone: "+16025550105",
         zip: "85004",
@@ -76,8 +65,6 @@ const AGENTS: &[DemoAgent] = &[
     },
     DemoAgent {
         npn: "17001006",
-        first: "Robert",
-        last: "Johnson",
         username: "robert.johnson",
         phone: "+17045550106",
         zip: "28202",
@@ -103,9 +90,48 @@ pub struct DemoAgentLogin {
     pub languages: Vec<String>,
 }
 
+/// The demo's CMS files (see `data/demo/README.md`), imported in this order: MLMS first so
+/// that the demo accounts exist before eligibility is first worked out.
+const DEMO_FILES: [(ImportKind, &str, &str); 4] = [
+    (
+        ImportKind::Mlms,
+        "mlms.csv",
+        include_str!("../../../data/demo/mlms.csv"),
+    ),
+    (
+        ImportKind::Rcl,
+        "rcl.csv",
+        include_str!("../../../data/demo/rcl.csv"),
+    ),
+    (
+        ImportKind::Termination,
+        "termination.csv",
+        include_str!("../../../data/demo/termination.csv"),
+    ),
+    (
+        ImportKind::Nipr,
+        "nipr.xml",
+        include_str!("../../../data/demo/nipr.xml"),
+    ),
+];
+
+/// Writes the plan years into a demo file: `{PY}` is the demo's plan year, `{PY-1}` the one
+/// before, and so on.
+fn fill_years(text: &str, year: i16) -> String {
+    let mut out = text.to_owned();
+    for delta in [-4i16, -3, -2, -1, 1] {
+        let token = if delta < 0 {
+            format!("{{PY{delta}}}")
+        } else {
+            format!("{{PY+{delta}}}")
+        };
+        out = out.replace(&token, &(year + delta).to_string());
+    }
+    out.replace("{PY}", &year.to_string())
+}
+
 impl App {
     pub async fn load_demo(&self) -> Result<DemoLogins> {
-        let now = self.now();
         let today = self.today();
         let years = reference::plan_years(&self.db).await?;
         let plan_year = match PlanYear::find(&years, today) {
@@ -130,16 +156,36 @@ impl App {
             .await?;
         }
 
-        let health = LineOfAuthority {
-            loa: "Accident & Health or Sickness".into(),
-            loa_code: "14".into(),
-            active: true,
-            status_date: None,
-        };
+        let mut logins = Vec::new();
+        for (i, (kind, name, text)) in DEMO_FILES.into_iter().enumerate() {
+            let source = Source {
+                name: format!("data/demo/{name}"),
+                reader: Box::new(std::io::Cursor::new(
+                    fill_years(text, plan_year.year).into_bytes(),
+                )),
+            };
+            let opts = ImportOptions {
+                actor: "demo".into(),
+                ..ImportOptions::default()
+            };
+            self.import(kind, source, opts).await?;
+            if i == 0 {
+                logins = self.register_demo_agents().await?;
+            }
+        }
+        Ok(DemoLogins {
+            admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()),
+            agents: logins,
+            plan_year,
+        })
+    }
+
+    /// Gives the demo agents (known from the MLMS file) their accounts, once.
+    async fn register_demo_agents(&self) -> Result<Vec<DemoAgentLogin>> {
+        let now = self.now();
         let mut logins = Vec::new();
         for a in AGENTS {
             let npn = Npn::parse(a.npn).expect("demo NPNs are valid");
-            let email = format!("{}@demo.invalid", a.username);
             let states: Vec<UsState> = a
                 .states
                 .iter()
@@ -150,64 +196,34 @@ impl App {
                 .iter()
                 .map(|l| Lang::parse(l).expect("demo languages are valid"))
                 .collect();
-            let existing = agents::find_by_npn(&self.db, &npn).await?;
-            let password_hash = match &existing {
-                Some(row) if row.registered_at.is_some() => None,
-                _ => Some(passwords::hash(AGENT_PASSWORD)?),
-            };
-            let licenses: Vec<License> = states
-                .iter()
-                .enumerate()
-                .map(|(i, s)| License {
-                    state: *s,
-                    license_number: format!("{}{:02}", a.npn, i + 1),
-                    license_class: "Insurance Producer".into(),
-                    resident: i == 0,
-                    active: true,
-                    expires_on: Some(plan_year.ends_on.saturating_add(jiff::Span::new().years(2))),
-                    loas: vec![health.clone()],
-                })
-                .collect();
-
-            let mut tx = self.db.begin().await?;
-            let id = agents::upsert(
-                &mut tx,
-                &NewAgent {
-                    npn: &npn,
-                    first_name: a.first,
-                    last_name: a.last,
-                    email: &email,
-                },
-                now,
-            )
-            .await?;
-            if let Some(hash) = &password_hash {
+            let agent = agents::find_by_npn(&self.db, &npn).await?.ok_or_else(|| {
+                AppError::Other(anyhow::anyhow!(
+                    "demo agent {npn} is missing from data/demo/mlms.csv"
+                ))
+            })?;
+            if agent.registered_at.is_none() {
+                let hash = passwords::hash(AGENT_PASSWORD)?;
+                let mut tx = self.db.begin().await?;
                 let reg = Registration {
                     username: a.username,
-                    password_hash: hash,
+                    password_hash: &hash,
                     phone: a.phone,
                     contact_method: "email_text_app",
                     zip: a.zip,
                 };
-                agents::register(&mut tx, id, &reg, now).await?;
+                agents::register(&mut tx, agent.id, &reg, now).await?;
+                agents::set_languages(&mut tx, agent.id, &langs).await?;
+                agents::set_state_preferences(&mut tx, agent.id, &states).await?;
+                tx.commit().await?;
             }
-            agents::set_languages(&mut tx, id, &langs).await?;
-            agents::set_state_preferences(&mut tx, id, &states).await?;
-            agents::replace_licenses(&mut tx, &npn, &licenses).await?;
-            tx.commit().await?;
-
             logins.push(DemoAgentLogin {
                 username: a.username.into(),
                 password: AGENT_PASSWORD.into(),
-                name: format!("{} {}", a.first, a.last),
+                name: format!("{} {}", agent.first_name, agent.last_name),
                 states: a.states.iter().map(|s| (*s).to_owned()).collect(),
                 languages: a.langs.iter().map(|l| (*l).to_owned()).collect(),
             });
         }
-        Ok(DemoLogins {
-            admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()),
-            agents: logins,
-            plan_year,
-        })
+        Ok(logins)
     }
 }

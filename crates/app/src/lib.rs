@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 pub mod clock;
 pub mod demo;
+pub mod eligibility;
+pub mod import;
+pub mod invitations;
 pub mod operators;
 pub mod passwords;
 pub mod program;

@@ -1,6 +1,5 @@
 //! Agents (keyed by NPN), their languages, state preferences and state licences.
 use hod_domain::{Lang, Npn, UsState};
-use jiff::civil::Date;
 use sqlx::FromRow;
 
 use crate::{Db, Result, Tx, conflict_as, on_pool, on_tx, to_millis};
@@ -160,80 +159,26 @@ pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM agents").fetch_one(p).await)?)
 }
 
-/// A state licence as NIPR reports it, with its lines of authority.
-#[derive(Debug, Clone)]
-pub struct License {
-    pub state: UsState,
-    pub license_number: String,
-    pub license_class: String,
-    pub resident: bool,
-    pub active: bool,
-    pub expires_on: Option<Date>,
-    pub loas: Vec<LineOfAuthority>,
-}
-
-#[derive(Debug, Clone)]
-pub struct LineOfAuthority {
-    pub loa: String,
-    pub loa_code: String,
-    pub active: bool,
-    pub status_date: Option<Date>,
-}
-
-/// Replaces everything known of one NPN's licences (a NIPR import's unit of change).
-#[tracing::instrument(skip_all)]
-pub async fn replace_licenses(tx: &mut Tx, npn: &Npn, licenses: &[License]) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query("DELETE FROM agent_licenses WHERE npn = $1").bind(npn.as_str()).execute(&mut *c).await?;
-        for l in licenses {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO agent_licenses (npn, state, license_number, license_class, residency, active, expires_on)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(npn.as_str())
-            .bind(l.state.code())
-            .bind(&l.license_number)
-            .bind(&l.license_class)
-            .bind(if l.resident { "resident" } else { "non_resident" })
-            .bind(l.active)
-            .bind(l.expires_on.map(|d| d.to_string()))
-            .fetch_one(&mut *c)
-            .await
-            .map_err(conflict_as(format!("licence {} in {} for NPN {npn}", l.license_number, l.state)))?;
-            for loa in &l.loas {
-                sqlx::query(
-                    "INSERT INTO agent_license_loas (license_id, loa, loa_code, active, status_date) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(id)
-                .bind(&loa.loa)
-                .bind(&loa.loa_code)
-                .bind(loa.active)
-                .bind(loa.status_date.map(|d| d.to_string()))
-                .execute(&mut *c)
-                .await?;
+/// The agents known for each of `npns` (from MLMS, registered or not).
+#[tracing::instrument(skip_all, fields(npns = npns.len()))]
+pub async fn for_npns(db: &Db, npns: &[Npn]) -> Result<std::collections::HashMap<Npn, AgentRow>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in npns.chunks(crate::sql::BATCH_ROWS) {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM agents WHERE npn IN ({})",
+            crate::sql::placeholder_list(1, chunk.len())
+        );
+        let rows: Vec<AgentRow> = on_pool!(db, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                q = q.bind(n.as_str());
             }
+            q.fetch_all(p).await?
+        });
+        for r in rows {
+            let npn = Npn::parse(&r.npn).map_err(|e| crate::DbError::Corrupt(e.to_string()))?;
+            out.insert(npn, r);
         }
-    });
-    Ok(())
-}
-
-/// States where the NPN holds an active licence with at least one active line of authority
-/// named in `valid_loas` (compared ignoring case and surrounding spaces).
-#[tracing::instrument(skip_all)]
-pub async fn licensed_states(db: &Db, npn: &Npn, valid_loas: &[&str]) -> Result<Vec<String>> {
-    let rows: Vec<(String, String)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT DISTINCT l.state, a.loa FROM agent_licenses l JOIN agent_license_loas a ON a.license_id = l.id
-         WHERE l.npn = $1 AND l.active AND a.active ORDER BY l.state",
-    )
-    .bind(npn.as_str())
-    .fetch_all(p)
-    .await)?;
-    let valid: Vec<String> = valid_loas.iter().map(|v| v.trim().to_lowercase()).collect();
-    let mut states: Vec<String> = rows
-        .into_iter()
-        .filter(|(_, loa)| valid.contains(&loa.trim().to_lowercase()))
-        .map(|(state, _)| state)
-        .collect();
-    states.dedup();
-    Ok(states)
+    }
+    Ok(out)
 }

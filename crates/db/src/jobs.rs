@@ -40,3 +40,31 @@ pub async fn finish(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp) 
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Like [`try_lease`], but only when the job has not finished a run since `since`: a daily
+/// job passes the start of today, so one node runs it once a day.
+#[tracing::instrument(skip_all, fields(job = name))]
+pub async fn try_lease_if_not_run_since(
+    tx: &mut Tx,
+    name: &str,
+    owner: &str,
+    now: jiff::Timestamp,
+    until: jiff::Timestamp,
+    since: jiff::Timestamp,
+) -> Result<bool> {
+    let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+         WHERE (job_leases.lease_until <= $4 OR job_leases.owner = excluded.owner)
+           AND (job_leases.last_run_at IS NULL OR job_leases.last_run_at < $5)
+         RETURNING owner",
+    )
+    .bind(name)
+    .bind(owner)
+    .bind(to_millis(until))
+    .bind(to_millis(now))
+    .bind(to_millis(since))
+    .fetch_optional(c)
+    .await)?;
+    Ok(holder.is_some())
+}

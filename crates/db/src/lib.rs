@@ -19,11 +19,17 @@ use sqlx::sqlite::{
 
 pub mod agents;
 pub mod audit;
+pub mod cms;
+pub mod eligibility;
+pub mod imports;
+pub mod invitations;
 pub mod jobs;
+pub mod licences;
 pub mod operators;
 pub mod outbox;
 pub mod reference;
 pub mod sessions;
+mod sql;
 mod time;
 
 pub use time::{from_millis, to_millis};
@@ -314,6 +320,22 @@ impl Db {
     pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64> {
         Ok(
             on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|r| r.rows_affected()))?,
+        )
+    }
+
+    /// Runs a `SELECT COUNT(*) …` written by a test.
+    #[doc(hidden)]
+    pub async fn count_for_tests(&self, sql: &str) -> Result<i64> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(p).await)?,
+        )
+    }
+
+    /// Runs a query written by a test that returns one text value (or no row).
+    #[doc(hidden)]
+    pub async fn text_for_tests(&self, sql: &str) -> Result<Option<String>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_optional(p).await)?,
         )
     }
 

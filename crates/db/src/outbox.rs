@@ -36,6 +36,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub channel: Channel,
+    /// The email sender (the configured noreply address); empty for texts and pushes.
+    pub sender: &'a str,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
@@ -47,6 +49,7 @@ pub struct NewMessage<'a> {
 pub struct MessageRow {
     pub id: i64,
     pub channel: String,
+    pub sender: String,
     pub recipient: String,
     pub subject: String,
     pub body: String,
@@ -57,7 +60,7 @@ pub struct MessageRow {
 }
 
 const COLUMNS: &str =
-    "id, channel, recipient, subject, body, status, created_at, attempts, last_error";
+    "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]
@@ -68,8 +71,8 @@ pub async fn enqueue(
 ) -> Result<Option<i64>> {
     let now_ms = to_millis(now);
     Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
          ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     )
     .bind(msg.channel.as_str())
@@ -78,6 +81,7 @@ pub async fn enqueue(
     .bind(msg.body)
     .bind(msg.dedup_key)
     .bind(now_ms)
+    .bind(msg.sender)
     .fetch_optional(c)
     .await)?)
 }

@@ -4,10 +4,10 @@
 //! Plan years and states are seeded once and then belong to the administrators.
 use hod_domain::geo::ZIP_DIRECTORY_CSV;
 use hod_domain::{MarketplaceType, PlanYear, StatePeriod, StateTable, UsState, Zip, ZipDirectory};
-use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::sql::{insert_values_sql, parse_date};
 use crate::{Db, DbError, Pool, Result, on_pool, on_tx, to_millis};
 
 /// First plan year and last plan year of the shipped seed.
@@ -92,29 +92,6 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
         }
     });
     tx.commit().await
-}
-
-/// `prefix ($1, $2, …), (…), …` for `rows` rows of `cols` columns.
-fn insert_values_sql(prefix: &str, cols: usize, rows: usize) -> String {
-    let mut sql = String::with_capacity(prefix.len() + rows * cols * 6);
-    sql.push_str(prefix);
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(r * cols + c + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-fn parse_date(s: &str) -> Result<Date> {
-    s.parse()
-        .map_err(|e| DbError::Corrupt(format!("date {s:?}: {e}")))
 }
 
 /// All configured plan years, oldest first.
@@ -208,12 +185,4 @@ pub async fn zip(db: &Db, zip: Zip) -> Result<Option<StoredZip>> {
 #[tracing::instrument(skip_all)]
 pub async fn zip_count(db: &Db) -> Result<i64> {
     Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM zip_codes").fetch_one(p).await)?)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn values_sql_numbers_placeholders_row_major() {
-        assert_eq!(super::insert_values_sql("X ", 2, 2), "X ($1, $2), ($3, $4)");
-    }
 }

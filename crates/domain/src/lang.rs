@@ -85,6 +85,25 @@ impl fmt::Display for Lang {
     }
 }
 
+/// The Spanish name of a month (1–12), for dates written out in Spanish texts.
+pub fn spanish_month(month: i8) -> &'static str {
+    const MONTHS: [&str; 12] = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ];
+    MONTHS[usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

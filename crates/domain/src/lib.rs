@@ -2,12 +2,15 @@
 //! edges (HTTP, CLI, files) into these types, and the rules work on them.
 #![forbid(unsafe_code)]
 
+pub mod eligibility;
 pub mod geo;
 pub mod lang;
+pub mod licence;
 pub mod npn;
 pub mod program;
 
 pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};
 pub use lang::Lang;
+pub use licence::{License, LineOfAuthority, ValidLoas};
 pub use npn::Npn;
 pub use program::{MarketplaceType, PlanYear, StatePeriod, StateTable};

@@ -39,6 +39,11 @@ impl Npn {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The NPN as a number (at most 10 digits always fit): a compact key for large files.
+    pub fn as_u64(&self) -> u64 {
+        self.0.parse().expect("an NPN is at most 10 digits")
+    }
 }
 
 impl TryFrom<String> for Npn {

@@ -44,6 +44,52 @@ pub enum Command {
     /// Messages the system has stored or sent
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Import a CMS source file; then eligibility is worked out again and due invitations sent
+    Import(ImportArgs),
+    /// Who may receive referrals, and why not
+    #[command(subcommand)]
+    Eligibility(EligibilityCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Which file: rcl (Registration Completion List), termination (Suspension and
+    /// Termination List), nipr (licences: PDB XML or flat CSV), mlms (HOD course), loa
+    /// (valid health lines of authority)
+    #[arg(value_parser = ["rcl", "termination", "nipr", "mlms", "loa"])]
+    pub kind: String,
+    pub file: PathBuf,
+    /// Read and check the file; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EligibilityCommand {
+    /// Re-evaluate everyone and send the invitations that are due
+    Run {
+        /// The day to evaluate (YYYY-MM-DD) [default: today in the program's time zone]
+        #[arg(long, value_parser = parse_day)]
+        date: Option<jiff::civil::Date>,
+    },
+    /// Whether one NPN is eligible, in which states, and why not
+    Show {
+        npn: String,
+        /// The day (YYYY-MM-DD) [default: today in the program's time zone]
+        #[arg(long, value_parser = parse_day)]
+        date: Option<jiff::civil::Date>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_day(s: &str) -> Result<jiff::civil::Date, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a date; use YYYY-MM-DD"))
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +212,7 @@ impl Command {
                             serde_json::json!({
                                 "id": m.id,
                                 "channel": m.channel,
+                                "from": m.sender,
                                 "to": m.recipient,
                                 "subject": m.subject,
                                 "body": m.body,
@@ -195,8 +242,151 @@ impl Command {
                 }
                 Ok(())
             }
+            Command::Import(args) => import(&config, args).await,
+            Command::Eligibility(cmd) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                match cmd {
+                    EligibilityCommand::Run { date } => {
+                        let day = date.unwrap_or_else(|| app.today());
+                        let summary = app.evaluate_eligibility(day).await?.with_context(|| {
+                            format!("no plan year is set up for {day}; nothing was evaluated")
+                        })?;
+                        println!("{}", describe_evaluation(&summary));
+                        Ok(())
+                    }
+                    EligibilityCommand::Show { npn, date, json } => {
+                        let npn =
+                            hod_domain::Npn::parse(&npn).with_context(|| format!("NPN {npn:?}"))?;
+                        let day = date.unwrap_or_else(|| app.today());
+                        let report = app.eligibility_of(&npn, day).await?;
+                        let mut out = std::io::stdout().lock();
+                        if json {
+                            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+                        } else {
+                            writeln!(
+                                out,
+                                "NPN {} on {day} (plan year {})",
+                                report.npn, report.plan_year
+                            )?;
+                            writeln!(out, "  eligible:              {}", yes_no(report.eligible))?;
+                            writeln!(
+                                out,
+                                "  states:                {}",
+                                if report.states.is_empty() {
+                                    "none".into()
+                                } else {
+                                    report.states.join(", ")
+                                }
+                            )?;
+                            writeln!(
+                                out,
+                                "  registration complete: {}",
+                                yes_no(report.registration_complete)
+                            )?;
+                            for r in &report.reasons {
+                                writeln!(out, "  - {r}")?;
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+            }
         }
     }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn describe_evaluation(s: &hod_app::eligibility::EvaluationSummary) -> String {
+    format!(
+        "eligibility for plan year {} on {}: {} evaluated, {} eligible ({} newly, {} lost), {} invitation{} sent",
+        s.plan_year,
+        s.day,
+        s.evaluated,
+        s.eligible,
+        s.became_eligible,
+        s.lost_eligibility,
+        s.invitations_sent,
+        if s.invitations_sent == 1 { "" } else { "s" }
+    )
+}
+
+/// How many rejected rows the text report lists before pointing at `--json`.
+const REJECTED_SHOWN: usize = 50;
+
+async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    use hod_app::import::{ImportKind, ImportOptions, Source};
+    let kind = ImportKind::parse(&args.kind).expect("clap checked the kind");
+    let source =
+        Source::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let db = crate::open_database(config, &config.database_url("hod.sqlite")).await?;
+    let app = crate::app(db, crate::settings(config, config.addr));
+    let opts = ImportOptions {
+        dry_run: args.dry_run,
+        actor: "cli".into(),
+        ..ImportOptions::default()
+    };
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("importing {}", args.file.display()));
+        let progress = opts.progress.clone();
+        let ticker = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                ticker.set_position(progress.load(std::sync::atomic::Ordering::Relaxed));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        bar
+    });
+    let result = app.import(kind, source, opts).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}: {} rows, {} applied, {} rejected{}",
+        report.file,
+        report.rows,
+        report.applied,
+        report.rejected.len(),
+        if report.dry_run {
+            " (dry run: nothing was written)"
+        } else {
+            ""
+        }
+    )?;
+    for r in report.rejected.iter().take(REJECTED_SHOWN) {
+        writeln!(out, "  line {}: {}", r.line, r.reason)?;
+    }
+    if report.rejected.len() > REJECTED_SHOWN {
+        writeln!(
+            out,
+            "  … and {} more (--json lists them all)",
+            report.rejected.len() - REJECTED_SHOWN
+        )?;
+    }
+    if let Some(s) = &report.evaluation {
+        writeln!(out, "{}", describe_evaluation(s))?;
+    }
+    Ok(())
 }
 
 fn print_demo(logins: &hod_app::demo::DemoLogins, addr: SocketAddr) {

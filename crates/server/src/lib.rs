@@ -55,8 +55,40 @@ pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
+/// How often a node looks for due scheduled jobs.
+const JOB_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Background work every node runs: the daily eligibility evaluation (one node a day
+/// takes it, through a lease in the database).
+fn spawn_workers(app: App) -> tokio::task::JoinHandle<()> {
+    let node = node_name();
+    tokio::spawn(async move {
+        loop {
+            match app.run_daily_eligibility(&node).await {
+                Ok(hod_app::eligibility::DailyRun::Ran(summary)) => {
+                    tracing::info!(?summary, "daily eligibility run finished");
+                }
+                Ok(hod_app::eligibility::DailyRun::NoPlanYear) => {
+                    tracing::warn!("daily eligibility run: no plan year contains today");
+                }
+                Ok(hod_app::eligibility::DailyRun::NotDue) => {}
+                Err(e) => tracing::error!(error = format!("{e:#}"), "daily eligibility run failed"),
+            }
+            tokio::time::sleep(JOB_CHECK_EVERY).await;
+        }
+    })
+}
+
+/// Names this process among the nodes sharing a database (for job leases).
+fn node_name() -> String {
+    let mut tag = [0u8; 4];
+    let _ = getrandom::fill(&mut tag);
+    format!("node-{}-{}", std::process::id(), hex::encode(tag))
+}
+
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
+    let workers = spawn_workers(app.clone());
     let state = hod_web::AppState {
         app,
         metrics: hod_web::metrics_handle(),
@@ -68,6 +100,7 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
+    workers.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -146,6 +146,22 @@ pub fn negotiate(headers: &axum::http::HeaderMap) -> UiLang {
         .unwrap_or(UiLang::En)
 }
 
+/// An instant written out for a reader in `tz`: "November 28, 2026 at 4:00 PM CST" or
+/// "28 de noviembre de 2026, 16:00 CST".
+pub fn long_instant(lang: UiLang, at: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let local = at.to_zoned(tz.clone());
+    match lang {
+        UiLang::En => local.strftime("%B %-d, %Y at %-I:%M %p %Z").to_string(),
+        UiLang::Es => format!(
+            "{} de {} de {}, {}",
+            local.day(),
+            hod_domain::lang::spanish_month(local.month()),
+            local.year(),
+            local.strftime("%H:%M %Z")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +203,11 @@ mod tests {
         assert!(!en.is_empty());
         assert_eq!(en, es);
         // Every variable any message uses, so that messages with variables resolve too.
-        let args = [("year", "2027".to_owned()), ("count", "29".to_owned())];
+        let args = [
+            ("year", "2027".to_owned()),
+            ("count", "29".to_owned()),
+            ("when", "November 28, 2026".to_owned()),
+        ];
         for id in &en {
             for lang in UiLang::ALL {
                 let text = Tr(lang).get_with(id, &args);

@@ -27,7 +27,7 @@ mod views;
 
 use error::{ApiError, PageError, render};
 use i18n::{LANG_COOKIE, Tr, UiLang};
-use views::{Landing, PageMeta};
+use views::{InvitationPage, InvitedProfile, Landing, PageMeta};
 
 /// What handlers share.
 #[derive(Debug, Clone)]
@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(landing))
         .route("/lang/{code}", get(switch_language))
+        .route("/register/{token}", get(invitation))
         .route("/static/{file}", get(static_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -182,6 +183,79 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
         state_names,
     };
     render(&page, lang, "/")
+}
+
+/// An invitation link: the start of registration while it works, otherwise a page that
+/// says why it does not and what to do.
+async fn invitation(
+    State(s): State<AppState>,
+    lang: UiLang,
+    Path(token): Path<String>,
+) -> Response {
+    use hod_app::invitations::InvitationStatus;
+    let t = Tr(lang);
+    let path = format!("/register/{token}");
+    let status = match s.app.invitation(&token).await {
+        Ok(status) => status,
+        Err(e) => return PageError::internal(lang, path, e).into_response(),
+    };
+    let closed = |key: &str, code: StatusCode, action: Option<(String, String)>| {
+        (
+            code,
+            t.get(&format!("invitation-{key}-title")),
+            t.get(&format!("invitation-{key}-text")),
+            None,
+            action,
+        )
+    };
+    let (code, title, text, profile, action) = match status {
+        InvitationStatus::Open {
+            first_name,
+            last_name,
+            email,
+            expires_at,
+            ..
+        } => {
+            let when = i18n::long_instant(lang, expires_at, &s.app.settings.program_time_zone);
+            let profile = InvitedProfile {
+                first_name,
+                last_name,
+                email,
+                expires: t.get_with("invitation-open-expires", &[("when", when)]),
+            };
+            (
+                StatusCode::OK,
+                t.get("invitation-open-title"),
+                String::new(),
+                Some(profile),
+                None,
+            )
+        }
+        InvitationStatus::Expired => closed("expired", StatusCode::GONE, None),
+        InvitationStatus::Used => closed(
+            "used",
+            StatusCode::GONE,
+            Some(("/agent/login".into(), t.get("nav-agent-login"))),
+        ),
+        InvitationStatus::Replaced => closed("replaced", StatusCode::GONE, None),
+        InvitationStatus::Unknown => closed("unknown", StatusCode::NOT_FOUND, None),
+    };
+    let page = InvitationPage {
+        t,
+        page: PageMeta { path: path.clone() },
+        title,
+        text,
+        profile,
+        action,
+    };
+    let mut response = render(&page, lang, &path);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = code;
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[derive(Debug, serde::Deserialize)]

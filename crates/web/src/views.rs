@@ -29,3 +29,26 @@ pub struct ErrorPage {
     pub text: String,
     pub reference: Option<String>,
 }
+
+/// The read-only profile an open invitation shows.
+#[derive(Debug, Clone)]
+pub struct InvitedProfile {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// "This link works once, until …", in the page's language.
+    pub expires: String,
+}
+
+/// Where an invitation link leads: the start of registration, or why it does not work.
+#[derive(Debug, Template)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub title: String,
+    pub text: String,
+    pub profile: Option<InvitedProfile>,
+    /// A button: (href, label).
+    pub action: Option<(String, String)>,
+}

@@ -1,10 +1,13 @@
 //! Storage contract: every test runs on SQLite and on PostgreSQL (`sqlite::…`, `postgres::…`).
-use hod_db::agents::{self, License, LineOfAuthority, NewAgent, Registration};
+use hod_db::agents::{self, NewAgent, Registration};
 use hod_db::operators::{self, NewOperator, Role};
 use hod_db::outbox::{self, Channel, NewMessage, Outcome};
 use hod_db::sessions::{self, NewSession, PrincipalKind};
-use hod_db::{DbError, audit, jobs, reference};
-use hod_domain::{Lang, Npn, PlanYear, StateTable, UsState, Zip, ZipDirectory};
+use hod_db::{DbError, audit, cms, invitations, jobs, licences, reference};
+use hod_domain::eligibility::{MlmsEntry, NpnValid, RclEntry};
+use hod_domain::{
+    Lang, License, LineOfAuthority, Npn, PlanYear, StateTable, UsState, Zip, ZipDirectory,
+};
 use hod_test_support::{TestDb, db_tests};
 use jiff::{SignedDuration, Timestamp};
 
@@ -30,6 +33,9 @@ db_tests!(
     operator_usernames_are_unique_ignoring_case,
     agents_register_with_unique_usernames,
     licences_replace_and_yield_health_states,
+    cms_batches_keep_the_last_row_of_a_repeated_key,
+    automatic_invitation_is_stored_once_per_plan_year,
+    daily_lease_is_taken_once_per_day,
 );
 
 async fn migrations_are_idempotent_and_load_reference_data(t: TestDb) {
@@ -96,6 +102,7 @@ async fn plan_years_can_be_added_and_changed(t: TestDb) {
 fn email<'a>(to: &'a str, dedup: Option<&'a str>) -> NewMessage<'a> {
     NewMessage {
         channel: Channel::Email,
+        sender: "",
         recipient: to,
         subject: "You have a New Referral",
         body: "body",
@@ -525,43 +532,197 @@ async fn licences_replace_and_yield_health_states(t: TestDb) {
         license_class: "Producer".into(),
         resident: state == "TX",
         active,
-        expires_on: None,
+        expires_on: Some(jiff::civil::date(2028, 12, 31)),
         loas,
     };
-    let valid = ["Accident & Health or Sickness", "Health"];
+    let first = vec![
+        lic(
+            "TX",
+            true,
+            vec![
+                loa(" accident & health or sickness ", true),
+                loa("Life", true),
+            ],
+        ),
+        lic("FL", true, vec![loa("Life", true)]),
+        lic("OK", false, vec![loa("Health", true)]),
+        lic("AZ", true, vec![loa("Health", false)]),
+    ];
     let mut tx = t.db.begin().await.unwrap();
-    agents::replace_licenses(
+    licences::replace(&mut tx, &npn, &first).await.unwrap();
+    tx.commit().await.unwrap();
+    let stored = licences::for_npns(&t.db, std::slice::from_ref(&npn))
+        .await
+        .unwrap();
+    assert_eq!(stored[&npn].len(), 4);
+    let tx_licence = stored[&npn]
+        .iter()
+        .find(|l| l.state.code() == "TX")
+        .unwrap();
+    assert_eq!(
+        tx_licence, &first[0],
+        "a licence reads back as it was written"
+    );
+    let seeded = cms::valid_loas(&t.db).await.unwrap();
+    let day = jiff::civil::date(2026, 11, 26);
+    let codes = |ls: &[License]| -> Vec<&'static str> {
+        seeded
+            .health_states(ls, day)
+            .into_iter()
+            .map(UsState::code)
+            .collect()
+    };
+    assert_eq!(codes(&stored[&npn]), vec!["TX"]);
+
+    let mut tx = t.db.begin().await.unwrap();
+    licences::replace(&mut tx, &npn, &[lic("FL", true, vec![loa("Health", true)])])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let stored = licences::for_npns(&t.db, std::slice::from_ref(&npn))
+        .await
+        .unwrap();
+    assert_eq!(codes(&stored[&npn]), vec!["FL"]);
+}
+
+async fn cms_batches_keep_the_last_row_of_a_repeated_key(t: TestDb) {
+    let npn = Npn::parse("777").unwrap();
+    let row = |valid| RclEntry {
+        npn: npn.clone(),
+        plan_year: 2027,
+        individual_completed_on: Some(jiff::civil::date(2026, 9, 1)),
+        individual_end_on: None,
+        shop_completed_on: None,
+        shop_end_on: None,
+        npn_valid: valid,
+    };
+    // PostgreSQL refuses an upsert that touches one row twice; the batch must not try.
+    let mut tx = t.db.begin().await.unwrap();
+    cms::upsert_rcl(&mut tx, &[row(NpnValid::No), row(NpnValid::Yes)])
+        .await
+        .unwrap();
+    let mlms = |year, last: &str| MlmsEntry {
+        npn: npn.clone(),
+        plan_year: year,
+        first_name: "Ann".into(),
+        last_name: last.into(),
+        email: "ann@x.test".into(),
+        course_completed_on: None,
+    };
+    cms::upsert_mlms(
         &mut tx,
-        &npn,
-        &[
-            lic(
-                "TX",
-                true,
-                vec![
-                    loa(" accident & health or sickness ", true),
-                    loa("Life", true),
-                ],
-            ),
-            lic("FL", true, vec![loa("Life", true)]),
-            lic("OK", false, vec![loa("Health", true)]),
-            lic("AZ", true, vec![loa("Health", false)]),
-        ],
+        &[mlms(2027, "New"), mlms(2026, "Old"), mlms(2027, "Newer")],
+        t0(),
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    let facts = cms::year_facts(&t.db, 2027, std::slice::from_ref(&npn))
+        .await
+        .unwrap();
+    assert_eq!(facts.rcl[&npn].npn_valid, NpnValid::Yes);
+    assert_eq!(facts.mlms[&npn].last_name, "Newer");
+    let agent = agents::find_by_npn(&t.db, &npn).await.unwrap().unwrap();
     assert_eq!(
-        agents::licensed_states(&t.db, &npn, &valid).await.unwrap(),
-        vec!["TX"]
+        agent.last_name, "Newer",
+        "the latest plan year names the agent"
     );
 
+    // An older plan year imported later does not rename the agent.
     let mut tx = t.db.begin().await.unwrap();
-    agents::replace_licenses(&mut tx, &npn, &[lic("FL", true, vec![loa("Health", true)])])
+    cms::upsert_mlms(&mut tx, &[mlms(2025, "Oldest")], t0())
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    let agent = agents::find_by_npn(&t.db, &npn).await.unwrap().unwrap();
+    assert_eq!(agent.last_name, "Newer");
     assert_eq!(
-        agents::licensed_states(&t.db, &npn, &valid).await.unwrap(),
-        vec!["FL"]
+        cms::candidates(&t.db, 2027).await.unwrap(),
+        vec![npn.clone()]
+    );
+}
+
+async fn automatic_invitation_is_stored_once_per_plan_year(t: TestDb) {
+    let inv = |hash: &'static str, sent_by| invitations::NewInvitation {
+        npn: "42",
+        plan_year: 2027,
+        email: "a@x.test",
+        token_hash: hash,
+        expires_at: t0() + mins(48 * 60),
+        sent_by,
+    };
+    let mut tx = t.db.begin().await.unwrap();
+    assert!(
+        invitations::create(&mut tx, &inv("h1", None), t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        invitations::create(&mut tx, &inv("h2", None), t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        invitations::create(&mut tx, &inv("h3", Some("operator:1")), t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        invitations::revoke_open(&mut tx, "42", t0()).await.unwrap(),
+        2
+    );
+    tx.commit().await.unwrap();
+    assert!(
+        invitations::find_by_token_hash(&t.db, "h2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let h1 = invitations::find_by_token_hash(&t.db, "h1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(h1.revoked_at.is_some() && h1.used_at.is_none());
+    assert_eq!(
+        invitations::invited_npns(&t.db, 2027).await.unwrap().len(),
+        1
+    );
+    assert_eq!(invitations::for_npn(&t.db, "42").await.unwrap().len(), 2);
+}
+
+async fn daily_lease_is_taken_once_per_day(t: TestDb) {
+    let midnight = t0();
+    let take = |owner: &'static str, now: Timestamp| {
+        let db = t.db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            let mine = jobs::try_lease_if_not_run_since(
+                &mut tx,
+                "daily",
+                owner,
+                now,
+                now + mins(30),
+                midnight,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            mine
+        }
+    };
+    assert!(take("a", t0()).await);
+    assert!(!take("b", t0()).await, "leased by a");
+    let mut tx = t.db.begin().await.unwrap();
+    jobs::finish(&mut tx, "daily", "a", t0() + mins(1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!take("b", t0() + mins(2)).await, "already ran today");
+    assert!(
+        !take("a", t0() + mins(2)).await,
+        "not even by the same node"
     );
 }

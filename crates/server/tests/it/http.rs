@@ -200,6 +200,7 @@ async fn queue_an_email(app: &TestApp) {
     let mut tx = app.app.db.begin().await.unwrap();
     let msg = hod_db::outbox::NewMessage {
         channel: hod_db::outbox::Channel::Email,
+        sender: "",
         recipient: "agent@x.test",
         subject: "Activate your account",
         body: "…",

@@ -1,4 +1,5 @@
 mod cli;
+mod eligibility;
 mod http;
 mod nodes;
 

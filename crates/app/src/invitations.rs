@@ -1,0 +1,209 @@
+//! Invitations (SPEC.md §3): an email from the noreply address with a single-use link that
+//! works for 48 hours. The token exists only in the email; the database keeps its SHA-256.
+use hod_db::agents::{self, AgentRow};
+use hod_db::invitations::{self, InvitationRow, NewInvitation};
+use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::{Tx, audit, from_millis};
+use hod_domain::Npn;
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Result};
+
+/// How long an invitation link works.
+pub const INVITATION_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+
+/// What an invitation link leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// The link works: the agent may register.
+    Open {
+        npn: String,
+        first_name: String,
+        last_name: String,
+        email: String,
+        expires_at: Timestamp,
+    },
+    Expired,
+    /// Used to register, or the agent has registered since.
+    Used,
+    /// The help desk sent a newer link.
+    Replaced,
+    Unknown,
+}
+
+/// A fresh 256-bit token, as 64 hex characters.
+fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+pub(crate) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl App {
+    /// Writes an invitation and its email in `tx`. Returns false when the NPN already had
+    /// its automatic invitation for the plan year (only possible when `sent_by` is `None`).
+    pub(crate) async fn send_invitation(
+        &self,
+        tx: &mut Tx,
+        agent: &AgentRow,
+        plan_year: i16,
+        sent_by: Option<&str>,
+    ) -> Result<bool> {
+        let now = self.now();
+        let token = new_token()?;
+        let expires_at = now + INVITATION_LIFETIME;
+        let Some(id) = invitations::create(
+            tx,
+            &NewInvitation {
+                npn: &agent.npn,
+                plan_year,
+                email: &agent.email,
+                token_hash: &token_hash(&token),
+                expires_at,
+                sent_by,
+            },
+            now,
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        let link = format!("{}/register/{token}", self.settings.public_url);
+        let body = self.invitation_body(agent, plan_year, &link, expires_at);
+        let dedup = format!("invitation:{id}");
+        outbox::enqueue(
+            tx,
+            &NewMessage {
+                channel: Channel::Email,
+                sender: &self.settings.noreply_address,
+                recipient: &agent.email,
+                subject: "Your Help On Demand invitation / Su invitación a Help On Demand",
+                body: &body,
+                dedup_key: Some(&dedup),
+            },
+            now,
+        )
+        .await?;
+        let subject = format!("npn:{}", agent.npn);
+        audit::append(
+            tx,
+            &audit::Entry {
+                actor: sent_by.unwrap_or("system"),
+                action: if sent_by.is_some() { "invitation.resent" } else { "invitation.sent" },
+                subject: &subject,
+                ip: None,
+                detail: serde_json::json!({ "invitation": id, "plan_year": plan_year, "to": agent.email }),
+            },
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    fn invitation_body(
+        &self,
+        agent: &AgentRow,
+        plan_year: i16,
+        link: &str,
+        expires_at: Timestamp,
+    ) -> String {
+        let local = expires_at.to_zoned(self.settings.program_time_zone.clone());
+        let tz = local.strftime("%Z");
+        let en = local.strftime("%A, %B %-d, %Y at %-I:%M %p");
+        let es = format!(
+            "{} de {} de {} a las {}",
+            local.day(),
+            hod_domain::lang::spanish_month(local.month()),
+            local.year(),
+            local.strftime("%H:%M")
+        );
+        let name = format!("{} {}", agent.first_name, agent.last_name);
+        format!(
+            "Hello {name},\n\n\
+             You are eligible to take part in Help On Demand for plan year {plan_year}. \
+             Create your profile with this secure link:\n\n{link}\n\n\
+             The link works once and expires in 48 hours, on {en} ({tz}). \
+             If it has expired, ask the Help On Demand help desk for a new one. \
+             Your name and email come from your MLMS profile.\n\n\
+             ---\n\n\
+             Hola, {name}:\n\n\
+             Usted es elegible para participar en Help On Demand en el año del plan {plan_year}. \
+             Cree su perfil con este vínculo seguro:\n\n{link}\n\n\
+             El vínculo funciona una sola vez y expira en 48 horas, el {es} ({tz}). \
+             Si ha expirado, pida uno nuevo a la Mesa de Ayuda de Help On Demand. \
+             Su nombre y correo electrónico provienen de su perfil de MLMS.\n"
+        )
+    }
+
+    /// Help desk: sends a fresh link to an eligible agent who has not registered; every
+    /// earlier link stops working.
+    pub async fn resend_invitation(&self, npn: &Npn, operator: &str) -> Result<()> {
+        let agent = agents::find_by_npn(&self.db, npn).await?.ok_or_else(|| {
+            AppError::Invalid(format!(
+                "NPN {npn} is not in the MLMS file; there is no email to invite"
+            ))
+        })?;
+        if agent.registered_at.is_some() {
+            return Err(AppError::Invalid(format!(
+                "NPN {npn} already has an account; the agent logs in with their username"
+            )));
+        }
+        let day = self.today();
+        let report = self.eligibility_of(npn, day).await?;
+        if !report.eligible {
+            return Err(AppError::Invalid(format!(
+                "NPN {npn} is not eligible, so no invitation was sent: {}",
+                report.reasons.join("; ")
+            )));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        invitations::revoke_open(&mut tx, npn.as_str(), now).await?;
+        self.send_invitation(&mut tx, &agent, report.plan_year, Some(operator))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where an invitation link stands now.
+    pub async fn invitation(&self, token: &str) -> Result<InvitationStatus> {
+        let looks_right = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+        if !looks_right {
+            return Ok(InvitationStatus::Unknown);
+        }
+        let Some(inv) = invitations::find_by_token_hash(&self.db, &token_hash(token)).await? else {
+            return Ok(InvitationStatus::Unknown);
+        };
+        self.status_of(inv).await
+    }
+
+    async fn status_of(&self, inv: InvitationRow) -> Result<InvitationStatus> {
+        let npn = Npn::parse(&inv.npn).map_err(|e| AppError::Other(e.into()))?;
+        let agent = agents::find_by_npn(&self.db, &npn).await?;
+        if inv.used_at.is_some() || agent.as_ref().is_some_and(|a| a.registered_at.is_some()) {
+            return Ok(InvitationStatus::Used);
+        }
+        if inv.revoked_at.is_some() {
+            return Ok(InvitationStatus::Replaced);
+        }
+        let expires_at = from_millis(inv.expires_at)?;
+        if self.now() >= expires_at {
+            return Ok(InvitationStatus::Expired);
+        }
+        let agent = agent.ok_or_else(|| {
+            AppError::Other(anyhow::anyhow!("invitation {} without an agent", inv.id))
+        })?;
+        Ok(InvitationStatus::Open {
+            npn: inv.npn,
+            first_name: agent.first_name,
+            last_name: agent.last_name,
+            email: inv.email,
+            expires_at,
+        })
+    }
+}
