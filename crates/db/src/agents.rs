@@ -163,7 +163,7 @@ pub async fn count(db: &Db) -> Result<i64> {
 #[tracing::instrument(skip_all, fields(npns = npns.len()))]
 pub async fn for_npns(db: &Db, npns: &[Npn]) -> Result<std::collections::HashMap<Npn, AgentRow>> {
     let mut out = std::collections::HashMap::new();
-    for chunk in npns.chunks(crate::sql::BATCH_ROWS) {
+    for chunk in npns.chunks(crate::sql::batch_rows(db.backend(), 1)) {
         let sql = format!(
             "SELECT {COLUMNS} FROM agents WHERE npn IN ({})",
             crate::sql::placeholder_list(1, chunk.len())

@@ -11,7 +11,7 @@ use hod_domain::{Npn, UsState, ValidLoas};
 use sqlx::AssertSqlSafe;
 
 use crate::sql::{
-    BATCH_ROWS, date_text, insert_values_sql, parse_date, parse_opt_date, placeholder_list,
+    batch_rows, date_text, insert_values_sql, parse_date, parse_opt_date, placeholder_list,
 };
 use crate::{Db, DbError, Result, Tx, on_pool, on_tx, to_millis};
 
@@ -29,7 +29,7 @@ fn npn_of(s: &str) -> Result<Npn> {
 
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn upsert_rcl(tx: &mut Tx, rows: &[RclEntry]) -> Result<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
+    for chunk in rows.chunks(batch_rows(tx.backend(), 7)) {
         let chunk = last_per_key(chunk, |r| (r.plan_year, r.npn.clone()));
         let sql = insert_values_sql(
             "INSERT INTO rcl_entries (plan_year, npn, individual_completed_on, individual_end_on, shop_completed_on, shop_end_on, npn_valid) VALUES ",
@@ -60,7 +60,7 @@ pub async fn upsert_rcl(tx: &mut Tx, rows: &[RclEntry]) -> Result<()> {
 /// latest plan year wins.
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) -> Result<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
+    for chunk in rows.chunks(batch_rows(tx.backend(), 7)) {
         let entries = last_per_key(chunk, |r| (r.plan_year, r.npn.clone()));
         let sql = insert_values_sql(
             "INSERT INTO mlms_entries (plan_year, npn, first_name, last_name, email, course_completed_on) VALUES ",
@@ -124,7 +124,7 @@ pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) 
 /// date) is kept as it is.
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn insert_status_events(tx: &mut Tx, rows: &[StatusEvent]) -> Result<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
+    for chunk in rows.chunks(batch_rows(tx.backend(), 6)) {
         let sql = insert_values_sql(
             "INSERT INTO status_events (npn, status, marketplaces, plan_year, registration_completed_on, effective_on) VALUES ",
             6,
@@ -164,7 +164,7 @@ pub async fn clear_valid_loas(tx: &mut Tx) -> Result<()> {
 /// Adds rows to the valid-LOA table; a name already there for the state is kept once.
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn add_valid_loas(tx: &mut Tx, rows: &[ValidLoaRow]) -> Result<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
+    for chunk in rows.chunks(batch_rows(tx.backend(), 3)) {
         let chunk = last_per_key(chunk, |r| (r.state, loa_key(&r.loa)));
         let sql = insert_values_sql(
             "INSERT INTO valid_loas (state, loa, loa_key) VALUES ",
@@ -274,7 +274,7 @@ pub struct YearFacts {
 #[tracing::instrument(skip_all, fields(npns = npns.len()))]
 pub async fn year_facts(db: &Db, plan_year: i16, npns: &[Npn]) -> Result<YearFacts> {
     let mut facts = YearFacts::default();
-    for chunk in npns.chunks(BATCH_ROWS) {
+    for chunk in npns.chunks(batch_rows(db.backend(), 1)) {
         let list = placeholder_list(2, chunk.len());
         let rcl_sql = format!(
             "SELECT plan_year, npn, individual_completed_on, individual_end_on, shop_completed_on, shop_end_on, npn_valid

@@ -6,7 +6,7 @@ use hod_domain::{Npn, UsState};
 use jiff::civil::Date;
 use sqlx::AssertSqlSafe;
 
-use crate::sql::{BATCH_ROWS, insert_values_sql, parse_date};
+use crate::sql::{batch_rows, insert_values_sql, parse_date};
 use crate::{Db, DbError, Result, Tx, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub async fn put(
     rows: &[(Npn, StoredVerdict)],
     now: jiff::Timestamp,
 ) -> Result<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
+    for chunk in rows.chunks(batch_rows(tx.backend(), 7)) {
         let sql = insert_values_sql(
             "INSERT INTO eligibility (plan_year, npn, eligible, states, reasons, evaluated_on, changed_at) VALUES ",
             7,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use hod_domain::{License, LineOfAuthority, Npn, UsState};
 use sqlx::AssertSqlSafe;
 
-use crate::sql::{BATCH_ROWS, date_text, parse_opt_date, placeholder_list};
+use crate::sql::{batch_rows, date_text, parse_opt_date, placeholder_list};
 use crate::{Db, DbError, Result, Tx, conflict_as, on_pool, on_tx};
 
 /// Forgets every licence of `npn` (a NIPR import replaces what was known for its NPNs).
@@ -85,7 +85,7 @@ type Row = (
 #[tracing::instrument(skip_all, fields(npns = npns.len()))]
 pub async fn for_npns(db: &Db, npns: &[Npn]) -> Result<HashMap<Npn, Vec<License>>> {
     let mut out: HashMap<Npn, Vec<License>> = HashMap::new();
-    for chunk in npns.chunks(BATCH_ROWS) {
+    for chunk in npns.chunks(batch_rows(db.backend(), 1)) {
         let sql = format!(
             "SELECT l.npn, l.id, l.state, l.license_number, l.license_class, l.residency, l.active, l.expires_on,
                     a.loa, a.loa_code, a.active, a.status_date

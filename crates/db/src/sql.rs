@@ -3,8 +3,18 @@ use jiff::civil::Date;
 
 use crate::{DbError, Result};
 
-/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 binds.
-pub(crate) const BATCH_ROWS: usize = 1000;
+use crate::Backend;
+
+/// Rows per multi-row statement (or NPNs per `IN (…)` list) for `binds_per_row` parameters a
+/// row. SQLite looks parameters up by name one by one, which costs time quadratic in their
+/// number (a 7,000-parameter statement spends 80% of an import there), so its statements stay
+/// small; PostgreSQL takes large ones (limit 65,535 parameters).
+pub(crate) fn batch_rows(backend: Backend, binds_per_row: usize) -> usize {
+    match backend {
+        Backend::Sqlite => (256 / binds_per_row).max(1),
+        Backend::Postgres => 1000,
+    }
+}
 
 /// `prefix ($1, $2, …), (…), …` for `rows` rows of `cols` columns.
 pub(crate) fn insert_values_sql(prefix: &str, cols: usize, rows: usize) -> String {

@@ -143,7 +143,7 @@ pub(crate) fn read<R: BufRead>(
             file,
             None,
             format!(
-                "the file is empty; expected a {} with the headers {}",
+                "the file is empty; expected {} with the headers {}",
                 spec.kind.title(),
                 header_list(spec)
             ),
@@ -219,7 +219,7 @@ fn wrong_headers(file: &str, spec: &CsvSpec, headers: &[String], missing: &[&str
             file,
             Some(1),
             format!(
-                "this is a {} file, not a {}; import it with `hod import {}`",
+                "this is {}, not {}; import it with `hod import {}`",
                 other.kind.title(),
                 spec.kind.title(),
                 other.kind.as_str()
@@ -230,7 +230,7 @@ fn wrong_headers(file: &str, spec: &CsvSpec, headers: &[String], missing: &[&str
         file,
         Some(1),
         format!(
-            "not a {}: missing the column{} {}; expected the headers {}",
+            "not {}: missing the column{} {}; expected the headers {}",
             spec.kind.title(),
             if missing.len() == 1 { "" } else { "s" },
             missing.join(", "),

@@ -57,14 +57,14 @@ impl ImportKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// What the file is called in messages.
+    /// What such a file is called in messages, with its article.
     pub fn title(self) -> &'static str {
         match self {
-            Self::Rcl => "Registration Completion List",
-            Self::Termination => "Suspension and Termination List",
-            Self::Nipr => "NIPR licence data",
-            Self::Mlms => "MLMS Help On Demand course",
-            Self::Loa => "valid-LOA table",
+            Self::Rcl => "a Registration Completion List",
+            Self::Termination => "a Suspension and Termination List",
+            Self::Nipr => "a NIPR licence file",
+            Self::Mlms => "an MLMS Help On Demand course file",
+            Self::Loa => "a valid-LOA table",
         }
     }
 }

@@ -44,6 +44,10 @@ fn every_command_has_help() {
         &["admin", "create", "--help"],
         &["outbox", "--help"],
         &["outbox", "list", "--help"],
+        &["import", "--help"],
+        &["eligibility", "--help"],
+        &["eligibility", "run", "--help"],
+        &["eligibility", "show", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");

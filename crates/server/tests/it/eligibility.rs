@@ -390,7 +390,7 @@ async fn bad_files_write_nothing(t: TestApp) {
             ImportKind::Rcl,
             "march.csv",
             term.clone(),
-            "march.csv: line 1: this is a Suspension and Termination List file, not a Registration Completion List; import it with `hod import termination`",
+            "march.csv: line 1: this is a Suspension and Termination List, not a Registration Completion List; import it with `hod import termination`",
         ),
         (
             ImportKind::Rcl,

@@ -1,6 +1,7 @@
 mod cli;
 mod eligibility;
 mod http;
+mod import_cli;
 mod nodes;
 
 /// The `hod` binary built for these tests.
