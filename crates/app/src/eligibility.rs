@@ -56,32 +56,53 @@ impl App {
         })
     }
 
+    /// The verdict of each of `npns` on `day` (in plan year `py`), worked out from what the
+    /// files say now, with the agent record when MLMS introduced the NPN.
+    async fn judge(
+        &self,
+        py: &PlanYear,
+        day: Date,
+        npns: &[Npn],
+    ) -> Result<Vec<(Verdict, Option<agents::AgentRow>)>> {
+        let facts = cms::year_facts(&self.db, py.year, npns).await?;
+        let lic = licences::for_npns(&self.db, npns).await?;
+        let mut known = agents::for_npns(&self.db, npns).await?;
+        let states = reference::state_table(&self.db).await?;
+        let loas = cms::valid_loas(&self.db).await?;
+        let program = ProgramOn {
+            day,
+            plan_year: py,
+            states: &states,
+            valid_loas: &loas,
+        };
+        Ok(npns
+            .iter()
+            .map(|npn| {
+                let agent = known.remove(npn);
+                let verdict = evaluate(
+                    &Facts {
+                        npn,
+                        rcl: facts.rcl.get(npn),
+                        mlms: facts.mlms.get(npn),
+                        events: facts.events.get(npn).map_or(&[][..], Vec::as_slice),
+                        licenses: lic.get(npn).map_or(&[][..], Vec::as_slice),
+                        registered: agent.as_ref().is_some_and(|a| a.registered_at.is_some()),
+                    },
+                    &program,
+                );
+                (verdict, agent)
+            })
+            .collect())
+    }
+
     /// Eligibility of one NPN on `day`, worked out now from what the files say.
     pub async fn eligibility_of(&self, npn: &Npn, day: Date) -> Result<EligibilityReport> {
         let py = self.require_plan_year(day).await?;
-        let npns = std::slice::from_ref(npn);
-        let facts = cms::year_facts(&self.db, py.year, npns).await?;
-        let lic = licences::for_npns(&self.db, npns).await?;
-        let agent = agents::find_by_npn(&self.db, npn).await?;
-        let states = reference::state_table(&self.db).await?;
-        let loas = cms::valid_loas(&self.db).await?;
-        let events = facts.events.get(npn).map_or(&[][..], Vec::as_slice);
-        let verdict = evaluate(
-            &Facts {
-                npn,
-                rcl: facts.rcl.get(npn),
-                mlms: facts.mlms.get(npn),
-                events,
-                licenses: lic.get(npn).map_or(&[][..], Vec::as_slice),
-                registered: agent.is_some_and(|a| a.registered_at.is_some()),
-            },
-            &ProgramOn {
-                day,
-                plan_year: &py,
-                states: &states,
-                valid_loas: &loas,
-            },
-        );
+        let (verdict, _) = self
+            .judge(&py, day, std::slice::from_ref(npn))
+            .await?
+            .pop()
+            .expect("one verdict per NPN");
         Ok(EligibilityReport {
             npn: npn.to_string(),
             plan_year: py.year,
@@ -109,19 +130,8 @@ impl App {
         npns.extend(before.keys().cloned());
         npns.sort();
         npns.dedup();
-
-        let facts = cms::year_facts(&self.db, py.year, &npns).await?;
-        let lic = licences::for_npns(&self.db, &npns).await?;
-        let known = agents::for_npns(&self.db, &npns).await?;
+        let judged = self.judge(&py, day, &npns).await?;
         let invited = invitations::invited_npns(&self.db, py.year).await?;
-        let states = reference::state_table(&self.db).await?;
-        let loas = cms::valid_loas(&self.db).await?;
-        let program = ProgramOn {
-            day,
-            plan_year: &py,
-            states: &states,
-            valid_loas: &loas,
-        };
 
         let mut summary = EvaluationSummary {
             plan_year: py.year,
@@ -135,19 +145,7 @@ impl App {
         let mut changed = Vec::new();
         let mut gained_or_lost = Vec::new();
         let mut due = Vec::new();
-        for npn in &npns {
-            let agent = known.get(npn);
-            let verdict = evaluate(
-                &Facts {
-                    npn,
-                    rcl: facts.rcl.get(npn),
-                    mlms: facts.mlms.get(npn),
-                    events: facts.events.get(npn).map_or(&[][..], Vec::as_slice),
-                    licenses: lic.get(npn).map_or(&[][..], Vec::as_slice),
-                    registered: agent.is_some_and(|a| a.registered_at.is_some()),
-                },
-                &program,
-            );
+        for (npn, (verdict, agent)) in npns.iter().zip(judged) {
             let fresh = stored_verdict(npn, py.year, day, &verdict);
             let was_eligible = before.get(npn).is_some_and(|b| b.eligible);
             if fresh.eligible {
@@ -195,7 +193,7 @@ impl App {
             )
             .await?;
         }
-        for agent in due {
+        for agent in &due {
             if self.send_invitation(&mut tx, agent, py.year, None).await? {
                 summary.invitations_sent += 1;
             }

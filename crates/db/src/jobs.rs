@@ -3,7 +3,6 @@ use crate::{Result, Tx, on_tx, to_millis};
 
 /// Takes or renews the lease on `name` for `owner` until `until`. Returns whether `owner`
 /// now holds it: false while another owner's lease has not run out.
-#[tracing::instrument(skip_all, fields(job = name))]
 pub async fn try_lease(
     tx: &mut Tx,
     name: &str,
@@ -11,19 +10,7 @@ pub async fn try_lease(
     now: jiff::Timestamp,
     until: jiff::Timestamp,
 ) -> Result<bool> {
-    let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
-         WHERE job_leases.lease_until <= $4 OR job_leases.owner = excluded.owner
-         RETURNING owner",
-    )
-    .bind(name)
-    .bind(owner)
-    .bind(to_millis(until))
-    .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?;
-    Ok(holder.is_some())
+    lease(tx, name, owner, now, until, None).await
 }
 
 /// Records a finished run and gives the lease up.
@@ -43,7 +30,6 @@ pub async fn finish(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp) 
 
 /// Like [`try_lease`], but only when the job has not finished a run since `since`: a daily
 /// job passes the start of today, so one node runs it once a day.
-#[tracing::instrument(skip_all, fields(job = name))]
 pub async fn try_lease_if_not_run_since(
     tx: &mut Tx,
     name: &str,
@@ -52,18 +38,30 @@ pub async fn try_lease_if_not_run_since(
     until: jiff::Timestamp,
     since: jiff::Timestamp,
 ) -> Result<bool> {
+    lease(tx, name, owner, now, until, Some(since)).await
+}
+
+#[tracing::instrument(skip_all, fields(job = name))]
+async fn lease(
+    tx: &mut Tx,
+    name: &str,
+    owner: &str,
+    now: jiff::Timestamp,
+    until: jiff::Timestamp,
+    not_run_since: Option<jiff::Timestamp>,
+) -> Result<bool> {
     let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
          WHERE (job_leases.lease_until <= $4 OR job_leases.owner = excluded.owner)
-           AND (job_leases.last_run_at IS NULL OR job_leases.last_run_at < $5)
+           AND ($5 IS NULL OR job_leases.last_run_at IS NULL OR job_leases.last_run_at < $5)
          RETURNING owner",
     )
     .bind(name)
     .bind(owner)
     .bind(to_millis(until))
     .bind(to_millis(now))
-    .bind(to_millis(since))
+    .bind(not_run_since.map(to_millis))
     .fetch_optional(c)
     .await)?;
     Ok(holder.is_some())

@@ -260,6 +260,8 @@ impl App {
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let mut rejected = parsed.rejected;
         rejected.sort_by_key(|r| r.line);
+        // A line is reported once, even when several of its values were replaced later.
+        rejected.dedup_by_key(|r| r.line);
         let report = ImportReport {
             file: file.clone(),
             rows: parsed.rows,
