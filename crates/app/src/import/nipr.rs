@@ -22,7 +22,12 @@ pub(crate) fn parse(
     progress: Arc<AtomicU64>,
     tx: mpsc::Sender<Batch>,
 ) -> Result<Parsed, ImportError> {
-    let (file, mut reader, lines) = open(source, progress, true)?;
+    let (file, mut reader, lines) = open(
+        source,
+        progress,
+        true,
+        "give the NIPR PDB XML report or the flat CSV (UTF-8)",
+    )?;
     let head = reader
         .fill_buf()
         .map_err(|e| fail(&file, None, format!("cannot read the file: {e}")))?;

@@ -22,12 +22,14 @@ use super::{
 /// An import file as the parsers read it.
 pub(crate) type FileReader = BufReader<Tap<Box<dyn Read + Send>>>;
 
-/// Opens the file for reading, refusing binary files with a message that says what they are.
-/// With `track_lines`, newline positions are kept from the first byte (for XML).
+/// Opens the file for reading, refusing binary files with a message that says what they are
+/// and what to give instead (`expected`). With `track_lines`, newline positions are kept
+/// from the first byte (for XML).
 pub(crate) fn open(
     source: Source,
     progress: Arc<AtomicU64>,
     track_lines: bool,
+    expected: &str,
 ) -> Result<(String, FileReader, Option<LineTracker>), ImportError> {
     let file = source.name;
     let mut tap = Tap::new(source.reader, progress);
@@ -40,7 +42,7 @@ pub(crate) fn open(
         return Err(fail(
             &file,
             None,
-            format!("this is {what}, not a CSV text file; export it as CSV UTF-8"),
+            format!("this is {what}, not a text file; {expected}"),
         ));
     }
     Ok((file, reader, lines))
@@ -53,7 +55,7 @@ pub(crate) fn parse(
     tx: mpsc::Sender<Batch>,
     latest_year: i16,
 ) -> Result<Parsed, ImportError> {
-    let (file, reader, _) = open(source, progress, false)?;
+    let (file, reader, _) = open(source, progress, false, "export it as CSV UTF-8")?;
     let (rows, rejected, reader) = match kind {
         ImportKind::Rcl => run(
             &file,

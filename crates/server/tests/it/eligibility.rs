@@ -408,7 +408,7 @@ async fn bad_files_write_nothing(t: TestApp) {
             ImportKind::Rcl,
             "rcl.xlsx",
             b"PK\x03\x04\x14\x00\x06\x00".to_vec(),
-            "rcl.xlsx: this is a ZIP archive or an Excel workbook (.xlsx), not a CSV text file; export it as CSV UTF-8",
+            "rcl.xlsx: this is a ZIP archive or an Excel workbook (.xlsx), not a text file; export it as CSV UTF-8",
         ),
         (
             ImportKind::Termination,
