@@ -7,6 +7,7 @@ pub mod geo;
 pub mod lang;
 pub mod licence;
 pub mod npn;
+pub mod password;
 pub mod program;
 
 pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};

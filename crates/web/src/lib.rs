@@ -8,7 +8,7 @@ use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hod_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub mod api;
 pub mod error;
 pub mod i18n;
 mod views;
@@ -92,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/api/v1/password-policy/check", post(api::password_check))
         .fallback(not_found);
     for (name, value) in security {
         router = router.layer(SetResponseHeaderLayer::if_not_present(

@@ -1,3 +1,4 @@
+mod accounts;
 mod cli;
 mod eligibility;
 mod http;
