@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod operators;
 pub mod passwords;
 pub mod program;
+pub mod registration;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 use hod_db::Db;

@@ -182,3 +182,13 @@ pub async fn for_npns(db: &Db, npns: &[Npn]) -> Result<std::collections::HashMap
     }
     Ok(out)
 }
+
+/// Whether a username is taken, ignoring case.
+#[tracing::instrument(skip_all)]
+pub async fn username_taken(db: &Db, username_key: &str) -> Result<bool> {
+    let n: i64 = on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE username_key = $1")
+        .bind(username_key)
+        .fetch_one(p)
+        .await)?;
+    Ok(n > 0)
+}

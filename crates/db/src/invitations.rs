@@ -99,3 +99,22 @@ pub async fn invited_npns(db: &Db, plan_year: i16) -> Result<std::collections::H
     ).bind(i64::from(plan_year)).fetch_all(p).await)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Uses an invitation: succeeds once, for an open link (not used, not replaced, not expired).
+/// Two redemptions racing: one gets the row, the other `None`.
+#[tracing::instrument(skip_all)]
+pub async fn redeem(
+    tx: &mut Tx,
+    token_hash: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<InvitationRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE invitations SET used_at = $2
+         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+         RETURNING {COLUMNS}"
+    )))
+    .bind(token_hash)
+    .bind(to_millis(now))
+    .fetch_optional(c)
+    .await)?)
+}

@@ -2,6 +2,7 @@
 //! edges (HTTP, CLI, files) into these types, and the rules work on them.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod eligibility;
 pub mod geo;
 pub mod lang;
@@ -10,6 +11,7 @@ pub mod npn;
 pub mod password;
 pub mod program;
 
+pub use account::{ContactMethod, PhoneE164, Username};
 pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};
 pub use lang::Lang;
 pub use licence::{License, LineOfAuthority, ValidLoas};

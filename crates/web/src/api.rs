@@ -23,14 +23,14 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(ApiError {
-                status: match rejection {
+            Err(rejection) => Err(ApiError::new(
+                match rejection {
                     JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     _ => StatusCode::BAD_REQUEST,
                 },
-                code: "invalid_json",
-                message: rejection.body_text(),
-            }),
+                "invalid_json",
+                rejection.body_text(),
+            )),
         }
     }
 }

@@ -14,6 +14,11 @@ pub enum PageError {
         lang: UiLang,
         path: String,
     },
+    /// A form posted from another site.
+    Forbidden {
+        lang: UiLang,
+        path: String,
+    },
     Internal {
         lang: UiLang,
         path: String,
@@ -46,6 +51,17 @@ impl IntoResponse for PageError {
                     path,
                     t.get("error-not-found-title"),
                     t.get("error-not-found-text"),
+                    None,
+                )
+            }
+            PageError::Forbidden { lang, path } => {
+                let t = Tr(lang);
+                (
+                    StatusCode::FORBIDDEN,
+                    lang,
+                    path,
+                    t.get("error-forbidden-title"),
+                    t.get("error-forbidden-text"),
                     None,
                 )
             }
@@ -88,17 +104,58 @@ pub fn render(t: &impl Template, lang: UiLang, path: &str) -> Response {
     }
 }
 
-/// A JSON API error.
+/// A JSON API error: `{"error":{"code","message","fields"}}`.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Field name → what is wrong with it.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Default::default(),
+        }
+    }
+
+    pub fn with_fields(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        fields: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            fields,
+            ..Self::new(status, code, message)
+        }
+    }
+
+    /// A failure of ours: logged once with its whole chain, answered with a reference only.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        let reference = random_reference();
+        let error = error.into();
+        tracing::error!(
+            reference,
+            error = format!("{error:#}"),
+            "API request failed"
+        );
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("something went wrong on our side; reference {reference}"),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": {} } });
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } });
         (self.status, axum::Json(body)).into_response()
     }
 }

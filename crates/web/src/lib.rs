@@ -24,11 +24,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 pub mod api;
 pub mod error;
 pub mod i18n;
+mod register;
 mod views;
 
 use error::{ApiError, PageError, render};
 use i18n::{LANG_COOKIE, Tr, UiLang};
-use views::{InvitationPage, InvitedProfile, Landing, PageMeta};
+use views::{Landing, PageMeta};
 
 /// What handlers share.
 #[derive(Debug, Clone)]
@@ -88,7 +89,12 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(landing))
         .route("/lang/{code}", get(switch_language))
-        .route("/register/{token}", get(invitation))
+        .route(
+            "/register/{token}",
+            get(register::page).post(register::submit),
+        )
+        .route("/registered", get(register::done))
+        .route("/api/v1/registrations", post(register::api))
         .route("/static/{file}", get(static_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -102,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin_forms))
         .layer(middleware::from_fn(record_metrics))
         .layer(
             ServiceBuilder::new()
@@ -131,6 +138,54 @@ impl MakeRequestId for RandomRequestId {
         HeaderValue::from_str(&hex::encode(b))
             .ok()
             .map(RequestId::new)
+    }
+}
+
+/// CSRF defence for the pages (DESIGN.md §5): a form may only be posted from this site. The
+/// browser says where a request comes from in `Origin` (or, failing that, `Referer`); it must
+/// be the public URL's origin or the host the request was sent to. The JSON API is exempt:
+/// it does not use cookies.
+async fn same_origin_forms(
+    State(s): State<AppState>,
+    lang: UiLang,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let origin_of = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    };
+    let headers = req.headers();
+    let claimed = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(origin_of)
+        .or_else(|| {
+            headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(origin_of)
+        });
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let allowed = claimed.as_deref().is_some_and(|o| {
+        Some(o) == origin_of(&s.app.settings.public_url).as_deref()
+            || host.is_some_and(|h| o == format!("http://{h}") || o == format!("https://{h}"))
+    });
+    if allowed {
+        next.run(req).await
+    } else {
+        tracing::warn!(origin = ?claimed, path = %req.uri().path(), "cross-site form refused");
+        PageError::Forbidden {
+            lang,
+            path: req.uri().path().to_owned(),
+        }
+        .into_response()
     }
 }
 
@@ -187,79 +242,6 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
     render(&page, lang, "/")
 }
 
-/// An invitation link: the start of registration while it works, otherwise a page that
-/// says why it does not and what to do.
-async fn invitation(
-    State(s): State<AppState>,
-    lang: UiLang,
-    Path(token): Path<String>,
-) -> Response {
-    use hod_app::invitations::InvitationStatus;
-    let t = Tr(lang);
-    let path = format!("/register/{token}");
-    let status = match s.app.invitation(&token).await {
-        Ok(status) => status,
-        Err(e) => return PageError::internal(lang, path, e).into_response(),
-    };
-    let closed = |key: &str, code: StatusCode, action: Option<(String, String)>| {
-        (
-            code,
-            t.get(&format!("invitation-{key}-title")),
-            t.get(&format!("invitation-{key}-text")),
-            None,
-            action,
-        )
-    };
-    let (code, title, text, profile, action) = match status {
-        InvitationStatus::Open {
-            first_name,
-            last_name,
-            email,
-            expires_at,
-            ..
-        } => {
-            let when = i18n::long_instant(lang, expires_at, &s.app.settings.program_time_zone);
-            let profile = InvitedProfile {
-                first_name,
-                last_name,
-                email,
-                expires: t.get_with("invitation-open-expires", &[("when", when)]),
-            };
-            (
-                StatusCode::OK,
-                t.get("invitation-open-title"),
-                String::new(),
-                Some(profile),
-                None,
-            )
-        }
-        InvitationStatus::Expired => closed("expired", StatusCode::GONE, None),
-        InvitationStatus::Used => closed(
-            "used",
-            StatusCode::GONE,
-            Some(("/agent/login".into(), t.get("nav-agent-login"))),
-        ),
-        InvitationStatus::Replaced => closed("replaced", StatusCode::GONE, None),
-        InvitationStatus::Unknown => closed("unknown", StatusCode::NOT_FOUND, None),
-    };
-    let page = InvitationPage {
-        t,
-        page: PageMeta { path: path.clone() },
-        title,
-        text,
-        profile,
-        action,
-    };
-    let mut response = render(&page, lang, &path);
-    if response.status() == StatusCode::OK {
-        *response.status_mut() = code;
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 #[derive(Debug, serde::Deserialize)]
 struct NextPath {
     next: Option<String>,
@@ -287,6 +269,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
             include_str!("../../../static/app.css"),
             "text/css; charset=utf-8",
         ),
+        "password.js" => (
+            include_str!("../../../static/password.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
@@ -311,11 +297,11 @@ async fn readyz(State(s): State<AppState>) -> Response {
         .into_response(),
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "not ready");
-            ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "not_ready",
-                message: "the database does not answer".into(),
-            }
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the database does not answer",
+            )
             .into_response()
         }
     }
@@ -335,11 +321,11 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
 
 async fn not_found(lang: UiLang, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        return ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: format!("no such endpoint: {}", uri.path()),
-        }
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such endpoint: {}", uri.path()),
+        )
         .into_response();
     }
     PageError::NotFound {

@@ -30,17 +30,7 @@ pub struct ErrorPage {
     pub reference: Option<String>,
 }
 
-/// The read-only profile an open invitation shows.
-#[derive(Debug, Clone)]
-pub struct InvitedProfile {
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    /// "This link works once, until …", in the page's language.
-    pub expires: String,
-}
-
-/// Where an invitation link leads: the start of registration, or why it does not work.
+/// A link that does not (or no longer) works: why, and what to do.
 #[derive(Debug, Template)]
 #[template(path = "invitation.html")]
 pub struct InvitationPage {
@@ -48,7 +38,71 @@ pub struct InvitationPage {
     pub page: PageMeta,
     pub title: String,
     pub text: String,
-    pub profile: Option<InvitedProfile>,
     /// A button: (href, label).
     pub action: Option<(String, String)>,
+}
+
+/// "Get Started by Creating a Profile".
+#[derive(Debug, Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub token: String,
+    pub expires: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub zip: String,
+    pub username: String,
+    pub accept_terms: bool,
+    pub methods: Vec<MethodOption>,
+    pub checklist: Vec<ChecklistItem>,
+    /// (field, message), in the form's order.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl RegisterPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// One of the four Preferred Contact Methods.
+#[derive(Debug, Clone)]
+pub struct MethodOption {
+    pub id: &'static str,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// One rule of the live password checklist; `state` is "", "met" or "unmet" (a CSS class).
+#[derive(Debug, Clone)]
+pub struct ChecklistItem {
+    pub id: &'static str,
+    pub label: String,
+    pub state: &'static str,
+}
+
+impl ChecklistItem {
+    pub fn is_met(&self) -> bool {
+        self.state == "met"
+    }
+
+    pub fn is_unmet(&self) -> bool {
+        self.state == "unmet"
+    }
+}
+
+/// "Your registration is almost complete!".
+#[derive(Debug, Template)]
+#[template(path = "registered.html")]
+pub struct RegisteredPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub texted: bool,
 }

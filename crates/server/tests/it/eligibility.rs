@@ -42,7 +42,7 @@ async fn import_bytes(
 }
 
 /// The four files in the order an administrator loads them each month.
-async fn import_all(app: &App) {
+pub(crate) async fn import_all(app: &App) {
     import(app, ImportKind::Mlms, "mlms.csv").await;
     import(app, ImportKind::Rcl, "rcl.csv").await;
     import(app, ImportKind::Termination, "termination.csv").await;
@@ -626,7 +626,7 @@ async fn losing_eligibility_takes_effect_at_once(t: TestApp) {
 }
 
 /// The token at the end of the link in an invitation email.
-fn link_path(body: &str) -> String {
+pub(crate) fn link_path(body: &str) -> String {
     let start = body.find("/register/").expect("a link");
     body[start..].split_whitespace().next().unwrap().to_owned()
 }

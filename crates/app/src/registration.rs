@@ -1,0 +1,360 @@
+//! Registration from an invitation link (SPEC.md §3): the form's rules, the single use of
+//! the link, the test text with a phone code, the confirmation email.
+use std::collections::BTreeMap;
+
+use hod_db::agents::{self, Registration};
+use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::{DbError, accounts, audit, invitations};
+use hod_domain::account::{PhoneError, UsernameError};
+use hod_domain::password::{self, Personal, Rule};
+use hod_domain::{ContactMethod, Npn, PhoneE164, Username, Zip};
+use jiff::SignedDuration;
+use serde::Serialize;
+
+use crate::invitations::{InvitationStatus, token_hash};
+use crate::{App, AppError};
+
+/// How long the code in the test text works.
+pub const PHONE_CODE_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+
+/// What the agent typed on the registration page (or sent to the API).
+#[derive(Clone, Default, serde::Deserialize)]
+pub struct RegistrationForm {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub contact_method: String,
+    #[serde(default)]
+    pub zip: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub confirm_password: String,
+    #[serde(default)]
+    pub accept_terms: bool,
+}
+
+impl std::fmt::Debug for RegistrationForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationForm")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a field was refused. [`FieldProblem::code`] names the message shown next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum FieldProblem {
+    Required,
+    PhoneDigits,
+    PhoneNotUs,
+    ContactMethodUnknown,
+    ZipSyntax,
+    ZipUnknown,
+    UsernameLength,
+    UsernameCharacters,
+    UsernameTaken,
+    /// The rules of SPEC.md §3.1 the password fails.
+    Password(Vec<Rule>),
+    PasswordMismatch,
+    TermsRequired,
+}
+
+impl FieldProblem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::PhoneDigits => "phone-digits",
+            Self::PhoneNotUs => "phone-not-us",
+            Self::ContactMethodUnknown => "contact-method-unknown",
+            Self::ZipSyntax => "zip-syntax",
+            Self::ZipUnknown => "zip-unknown",
+            Self::UsernameLength => "username-length",
+            Self::UsernameCharacters => "username-characters",
+            Self::UsernameTaken => "username-taken",
+            Self::Password(_) => "password-rules",
+            Self::PasswordMismatch => "password-mismatch",
+            Self::TermsRequired => "terms-required",
+        }
+    }
+
+    /// The message in English (the API's language).
+    pub fn message(&self) -> String {
+        match self {
+            Self::Required => "This field is required.".into(),
+            Self::PhoneDigits => "Enter a US mobile number with area code, e.g. (713) 555-0101.".into(),
+            Self::PhoneNotUs => "This is not a valid US phone number: the area code and number do not start with 0 or 1.".into(),
+            Self::ContactMethodUnknown => "Choose one of the four contact methods.".into(),
+            Self::ZipSyntax => "Enter a 5-digit ZIP code.".into(),
+            Self::ZipUnknown => "This ZIP code does not exist.".into(),
+            Self::UsernameLength => "A username is 3 to 64 characters.".into(),
+            Self::UsernameCharacters => "A username may contain only letters, digits and . _ - @ +".into(),
+            Self::UsernameTaken => "This username is taken; choose another.".into(),
+            Self::Password(rules) => format!(
+                "The password does not meet these rules: {}.",
+                rules.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
+            ),
+            Self::PasswordMismatch => "The two passwords are not the same.".into(),
+            Self::TermsRequired => "You must agree to the Help On Demand Terms of Use.".into(),
+        }
+    }
+}
+
+/// Field name (SPEC.md §9.1) → problem.
+pub type FieldProblems = BTreeMap<&'static str, FieldProblem>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The link does not work (any more).
+    #[error("the invitation link does not work: {0:?}")]
+    Link(InvitationStatus),
+    #[error("some fields need correcting")]
+    Fields(FieldProblems),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for RegisterError {
+    fn from(e: DbError) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// A new account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub agent_id: i64,
+    pub username: String,
+    /// The test text with a code went to this number (text methods only).
+    pub code_sent_to: Option<String>,
+}
+
+fn new_code() -> Result<String, AppError> {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!("{:06}", u32::from_le_bytes(b) % 1_000_000))
+}
+
+pub(crate) fn code_hash(agent_id: i64, code: &str) -> String {
+    token_hash(&format!("{agent_id}:{code}"))
+}
+
+impl App {
+    /// Creates the account of the invited agent. Every field problem is reported at once;
+    /// the link is used only when the account is created.
+    pub async fn register(&self, form: &RegistrationForm) -> Result<Registered, RegisterError> {
+        let InvitationStatus::Open {
+            npn,
+            first_name,
+            last_name,
+            email,
+            ..
+        } = self.invitation(&form.token).await?
+        else {
+            return Err(RegisterError::Link(self.invitation(&form.token).await?));
+        };
+        let mut problems = FieldProblems::new();
+        let mut require = |field: &'static str, value: &str| {
+            let empty = value.trim().is_empty();
+            if empty {
+                problems.insert(field, FieldProblem::Required);
+            }
+            !empty
+        };
+        let checks = (
+            require("phone", &form.phone),
+            require("contact_method", &form.contact_method),
+            require("zip", &form.zip),
+            require("username", &form.username),
+            require("password", &form.password),
+            require("confirm_password", &form.confirm_password),
+        );
+        let phone = match PhoneE164::parse(&form.phone) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                if checks.0 {
+                    problems.insert(
+                        "phone",
+                        match e {
+                            PhoneError::Digits => FieldProblem::PhoneDigits,
+                            PhoneError::NotNanp => FieldProblem::PhoneNotUs,
+                        },
+                    );
+                }
+                None
+            }
+        };
+        let method = ContactMethod::parse(&form.contact_method);
+        if checks.1 && method.is_none() {
+            problems.insert("contact_method", FieldProblem::ContactMethodUnknown);
+        }
+        let zip = match Zip::parse(&form.zip) {
+            Ok(z) if self.zips.get(z).is_some() => Some(z),
+            Ok(_) => {
+                problems.insert("zip", FieldProblem::ZipUnknown);
+                None
+            }
+            Err(_) => {
+                if checks.2 {
+                    problems.insert("zip", FieldProblem::ZipSyntax);
+                }
+                None
+            }
+        };
+        let username = match Username::parse(&form.username) {
+            Ok(u) if agents::username_taken(&self.db, &u.key()).await? => {
+                problems.insert("username", FieldProblem::UsernameTaken);
+                None
+            }
+            Ok(u) => Some(u),
+            Err(e) => {
+                if checks.3 {
+                    problems.insert(
+                        "username",
+                        match e {
+                            UsernameError::Length => FieldProblem::UsernameLength,
+                            UsernameError::Characters => FieldProblem::UsernameCharacters,
+                        },
+                    );
+                }
+                None
+            }
+        };
+        if checks.4 {
+            let failed = password::check(
+                &form.password,
+                &Personal {
+                    username: &form.username,
+                    email: &email,
+                    first_name: &first_name,
+                    last_name: &last_name,
+                },
+            );
+            if !failed.is_empty() {
+                problems.insert("password", FieldProblem::Password(failed));
+            }
+        }
+        if checks.5 && form.confirm_password != form.password {
+            problems.insert("confirm_password", FieldProblem::PasswordMismatch);
+        }
+        if !form.accept_terms {
+            problems.insert("accept_terms", FieldProblem::TermsRequired);
+        }
+        let (Some(phone), Some(method), Some(zip), Some(username), true) =
+            (phone, method, zip, username, problems.is_empty())
+        else {
+            return Err(RegisterError::Fields(problems));
+        };
+
+        let hash = crate::passwords::hash(&form.password).map_err(AppError::Other)?;
+        let npn = Npn::parse(&npn).map_err(|e| AppError::Other(e.into()))?;
+        let agent = agents::find_by_npn(&self.db, &npn)
+            .await?
+            .ok_or_else(|| AppError::Other(anyhow::anyhow!("invited NPN {npn} has no agent")))?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if invitations::redeem(&mut tx, &token_hash(&form.token), now)
+            .await?
+            .is_none()
+        {
+            drop(tx);
+            return Err(RegisterError::Link(self.invitation(&form.token).await?));
+        }
+        let reg = Registration {
+            username: username.as_str(),
+            password_hash: &hash,
+            phone: phone.as_str(),
+            contact_method: method.id(),
+            zip: &zip.to_string(),
+        };
+        match agents::register(&mut tx, agent.id, &reg, now).await {
+            Err(DbError::Conflict(_)) => {
+                return Err(RegisterError::Fields(FieldProblems::from([(
+                    "username",
+                    FieldProblem::UsernameTaken,
+                )])));
+            }
+            other => other?,
+        }
+        let code_sent_to = if method.texts() {
+            let code = new_code()?;
+            accounts::put_phone_code(
+                &mut tx,
+                agent.id,
+                phone.as_str(),
+                &code_hash(agent.id, &code),
+                now,
+                now + PHONE_CODE_LIFETIME,
+            )
+            .await?;
+            let body = format!(
+                "Help On Demand: this is your test text message. Your code is {code}; enter it after you log in to confirm this phone. / Este es su mensaje de texto de prueba. Su código es {code}."
+            );
+            let dedup = format!("phone-code:{}:{}", agent.id, now.as_millisecond());
+            outbox::enqueue(
+                &mut tx,
+                &NewMessage {
+                    channel: Channel::Sms,
+                    sender: "",
+                    recipient: phone.as_str(),
+                    subject: "",
+                    body: &body,
+                    dedup_key: Some(&dedup),
+                },
+                now,
+            )
+            .await?;
+            Some(phone.national())
+        } else {
+            None
+        };
+        let login = format!("{}/agent/login", self.settings.public_url);
+        let body = format!(
+            "Hello {first_name} {last_name},\n\n\
+             Your Help On Demand account is ready. Your username is {username}.\n\
+             Log in here: {login}\n\n\
+             When you first log in you will be asked to accept the Terms of Use, and then to review \
+             your languages and the states where you want referrals.\n\n---\n\n\
+             Hola, {first_name}:\n\n\
+             Su cuenta de Help On Demand está lista. Su nombre de usuario es {username}.\n\
+             Inicie sesión aquí: {login}\n"
+        );
+        let dedup = format!("registered:{}", agent.id);
+        outbox::enqueue(
+            &mut tx,
+            &NewMessage {
+                channel: Channel::Email,
+                sender: &self.settings.noreply_address,
+                recipient: &email,
+                subject: "Your Help On Demand account is ready / Su cuenta de Help On Demand está lista",
+                body: &body,
+                dedup_key: Some(&dedup),
+            },
+            now,
+        )
+        .await?;
+        let subject = format!("agent:{}", agent.id);
+        audit::append(
+            &mut tx,
+            &audit::Entry {
+                actor: &subject,
+                action: "agent.registered",
+                subject: &subject,
+                ip: None,
+                detail: serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Registered {
+            agent_id: agent.id,
+            username: username.to_string(),
+            code_sent_to,
+        })
+    }
+}
