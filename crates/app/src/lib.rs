@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod eligibility;

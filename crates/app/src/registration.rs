@@ -281,33 +281,8 @@ impl App {
             other => other?,
         }
         let code_sent_to = if method.texts() {
-            let code = new_code()?;
-            accounts::put_phone_code(
-                &mut tx,
-                agent.id,
-                phone.as_str(),
-                &code_hash(agent.id, &code),
-                now,
-                now + PHONE_CODE_LIFETIME,
-            )
-            .await?;
-            let body = format!(
-                "Help On Demand: this is your test text message. Your code is {code}; enter it after you log in to confirm this phone. / Este es su mensaje de texto de prueba. Su código es {code}."
-            );
-            let dedup = format!("phone-code:{}:{}", agent.id, now.as_millisecond());
-            outbox::enqueue(
-                &mut tx,
-                &NewMessage {
-                    channel: Channel::Sms,
-                    sender: "",
-                    recipient: phone.as_str(),
-                    subject: "",
-                    body: &body,
-                    dedup_key: Some(&dedup),
-                },
-                now,
-            )
-            .await?;
+            self.text_phone_code(&mut tx, agent.id, phone.as_str())
+                .await?;
             Some(phone.national())
         } else {
             None
@@ -356,5 +331,43 @@ impl App {
             username: username.to_string(),
             code_sent_to,
         })
+    }
+
+    /// Writes a new phone code and the text that carries it (the old code stops working).
+    pub(crate) async fn text_phone_code(
+        &self,
+        tx: &mut hod_db::Tx,
+        agent_id: i64,
+        phone: &str,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let code = new_code()?;
+        accounts::put_phone_code(
+            tx,
+            agent_id,
+            phone,
+            &code_hash(agent_id, &code),
+            now,
+            now + PHONE_CODE_LIFETIME,
+        )
+        .await?;
+        let body = format!(
+            "Help On Demand: this is your test text message. Your code is {code}; enter it after you log in to confirm this phone. / Este es su mensaje de texto de prueba. Su código es {code}."
+        );
+        let dedup = format!("phone-code:{agent_id}:{}", now.as_millisecond());
+        outbox::enqueue(
+            tx,
+            &NewMessage {
+                channel: Channel::Sms,
+                sender: "",
+                recipient: phone,
+                subject: "",
+                body: &body,
+                dedup_key: Some(&dedup),
+            },
+            now,
+        )
+        .await?;
+        Ok(())
     }
 }

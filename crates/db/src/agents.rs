@@ -43,6 +43,7 @@ pub struct AgentRow {
     pub phone: Option<String>,
     pub contact_method: Option<String>,
     pub zip: Option<String>,
+    pub phone_confirmed_at: Option<i64>,
     pub registered_at: Option<i64>,
 }
 
@@ -55,8 +56,8 @@ impl std::fmt::Debug for AgentRow {
     }
 }
 
-const COLUMNS: &str =
-    "id, npn, first_name, last_name, email, username, phone, contact_method, zip, registered_at";
+const COLUMNS: &str = "id, npn, first_name, last_name, email, username, phone, contact_method, zip, \
+     phone_confirmed_at, registered_at";
 
 /// Adds the agent or refreshes the MLMS fields of the existing one. Returns the agent id.
 #[tracing::instrument(skip_all)]
@@ -191,4 +192,89 @@ pub async fn username_taken(db: &Db, username_key: &str) -> Result<bool> {
         .fetch_one(p)
         .await)?;
     Ok(n > 0)
+}
+
+/// What logging in needs of an account.
+#[derive(Clone, FromRow)]
+pub struct LoginRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub password_hash: String,
+    pub locked_until: Option<i64>,
+}
+
+impl std::fmt::Debug for LoginRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The registered account with this username (compared ignoring case).
+#[tracing::instrument(skip_all)]
+pub async fn find_for_login(db: &Db, username_key: &str) -> Result<Option<LoginRow>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
+         WHERE username_key = $1 AND password_hash IS NOT NULL AND username IS NOT NULL",
+    )
+    .bind(username_key)
+    .fetch_optional(p)
+    .await)?)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<AgentRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?,
+    )
+}
+
+/// Registered accounts with this email address (compared ignoring case).
+#[tracing::instrument(skip_all)]
+pub async fn registered_with_email(db: &Db, email: &str) -> Result<Vec<AgentRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM agents WHERE LOWER(email) = LOWER($1) AND username IS NOT NULL ORDER BY id"
+    )))
+    .bind(email.trim())
+    .fetch_all(p)
+    .await)?,
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_password(
+    tx: &mut Tx,
+    id: i64,
+    password_hash: &str,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE agents SET password_hash = $2, locked_until = NULL, updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(password_hash)
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn confirm_phone(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE agents SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(to_millis(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }

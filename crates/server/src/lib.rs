@@ -89,10 +89,7 @@ fn node_name() -> String {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
     let workers = spawn_workers(app.clone());
-    let state = hod_web::AppState {
-        app,
-        metrics: hod_web::metrics_handle(),
-    };
+    let state = hod_web::AppState::new(app);
     axum::serve(
         listener,
         hod_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -243,10 +243,7 @@ impl TestApp {
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
         };
         let app = App::new(test_db.db.clone(), clock.clone(), settings);
-        let state = hod_web::AppState {
-            app: app.clone(),
-            metrics: hod_web::metrics_handle(),
-        };
+        let state = hod_web::AppState::new(app.clone());
         let router = hod_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("test server");

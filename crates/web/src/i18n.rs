@@ -207,6 +207,7 @@ mod tests {
             ("year", "2027".to_owned()),
             ("count", "29".to_owned()),
             ("when", "November 28, 2026".to_owned()),
+            ("left", "3".to_owned()),
         ];
         for id in &en {
             for lang in UiLang::ALL {

@@ -21,10 +21,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+mod agent;
 pub mod api;
 pub mod error;
 pub mod i18n;
 mod register;
+pub mod throttle;
 mod views;
 
 use error::{ApiError, PageError, render};
@@ -36,6 +38,17 @@ use views::{Landing, PageMeta};
 pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
+    pub throttle: std::sync::Arc<throttle::Throttle>,
+}
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        Self {
+            app,
+            metrics: metrics_handle(),
+            throttle: std::sync::Arc::default(),
+        }
+    }
 }
 
 /// The process-wide Prometheus recorder (installed on first use).
@@ -94,6 +107,23 @@ pub fn router(state: AppState) -> Router {
             get(register::page).post(register::submit),
         )
         .route("/registered", get(register::done))
+        .route("/agent", get(agent::dashboard))
+        .route("/agent/login", get(agent::login_form).post(agent::login))
+        .route("/agent/logout", post(agent::logout))
+        .route(
+            "/agent/forgot-username",
+            get(agent::forgot_username_form).post(agent::forgot_username),
+        )
+        .route(
+            "/agent/forgot-password",
+            get(agent::forgot_password_form).post(agent::forgot_password),
+        )
+        .route(
+            "/agent/reset/{token}",
+            get(agent::reset_form).post(agent::reset),
+        )
+        .route("/agent/phone", post(agent::confirm_phone))
+        .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
         .route("/static/{file}", get(static_file))
         .route("/healthz", get(healthz))

@@ -64,7 +64,7 @@ fn closed_link(lang: UiLang, path: &str, status: &InvitationStatus) -> Response 
     no_store(r)
 }
 
-fn problem_text(t: Tr, problem: &FieldProblem) -> String {
+pub(crate) fn problem_text(t: Tr, problem: &FieldProblem) -> String {
     match problem {
         FieldProblem::Password(rules) if rules.iter().all(|r| *r == Rule::NotCommon) => {
             t.get("problem-password-common")

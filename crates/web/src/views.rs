@@ -106,3 +106,76 @@ pub struct RegisteredPage {
     pub page: PageMeta,
     pub texted: bool,
 }
+
+/// A short page that says one thing (check your email, try later, …).
+#[derive(Debug, Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    /// The remembered username, if any.
+    pub username: String,
+    pub remember: bool,
+    /// The last attempt was refused.
+    pub failed: bool,
+}
+
+/// "Forgot Username?" (`which` = "username") and "Forgot Password?" ("password").
+#[derive(Debug, Template)]
+#[template(path = "recover.html")]
+pub struct RecoverPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub which: &'static str,
+    /// The request was taken (the same words whether or not an account matched).
+    pub sent: bool,
+}
+
+impl RecoverPage {
+    pub fn key(&self, suffix: &str) -> String {
+        format!("forgot-{}-{suffix}", self.which)
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub token: String,
+    pub checklist: Vec<ChecklistItem>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl ResetPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub name: String,
+    pub username: String,
+    /// The number a code was texted to, while it is not confirmed.
+    pub phone_to_confirm: Option<String>,
+    pub phone_message: Option<String>,
+    pub eligible: bool,
+    pub states: String,
+    pub reasons: Vec<String>,
+}

@@ -3,6 +3,7 @@ mod cli;
 mod eligibility;
 mod http;
 mod import_cli;
+mod login;
 mod nodes;
 
 /// The `hod` binary built for these tests.

@@ -1,0 +1,499 @@
+//! Logging in and account recovery (SPEC.md §4): sessions in the database, lockout per
+//! account, "Forgot Username?", "Forgot Password?" with a single-use 60-minute link, and the
+//! phone code of the test text. Nothing here tells whether an account exists.
+use std::sync::OnceLock;
+
+use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::sessions::{self, NewSession, PrincipalKind};
+use hod_db::{Tx, accounts, agents, audit, from_millis};
+use hod_domain::Username;
+use hod_domain::password::{self, Personal};
+use jiff::SignedDuration;
+
+use crate::invitations::token_hash;
+use crate::registration::{FieldProblem, FieldProblems, code_hash};
+use crate::{App, AppError, Result, passwords};
+
+/// A session ends after this long without a request…
+pub const SESSION_IDLE: SignedDuration = SignedDuration::from_mins(15);
+/// …and this long after login in any case.
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+/// This many failed logins within [`FAILURE_WINDOW`] lock the account for [`LOCK_FOR`].
+pub const LOCK_AFTER: i64 = 5;
+pub const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(120);
+pub const LOCK_FOR: SignedDuration = SignedDuration::from_mins(60);
+/// How long a password reset link works.
+pub const RESET_LIFETIME: SignedDuration = SignedDuration::from_mins(60);
+/// Wrong phone codes allowed before a new code must be sent.
+pub const PHONE_CODE_TRIES: i64 = 5;
+
+/// Where a request comes from, for the audit log and the sessions list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Client<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The cookie value of a fresh session.
+    LoggedIn { token: String, agent_id: i64 },
+    /// Wrong username or password, or a locked account: the same answer for all three.
+    Refused,
+}
+
+/// A live agent session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSession {
+    pub agent_id: i64,
+}
+
+/// What became of a phone code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneCheck {
+    Confirmed,
+    Wrong {
+        tries_left: i64,
+    },
+    /// No open code (never sent, expired, or too many tries): send a new one.
+    NoCode,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("the reset link does not work")]
+    Link,
+    #[error("some fields need correcting")]
+    Fields(FieldProblems),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<hod_db::DbError> for ResetError {
+    fn from(e: hod_db::DbError) -> Self {
+        Self::App(e.into())
+    }
+}
+
+fn random_token() -> Result<String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+/// A hash to verify against when there is no account, so that an unknown username costs the
+/// same time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| passwords::hash("decoy-Password-4821").expect("hashing works"))
+}
+
+impl App {
+    async fn email(
+        &self,
+        tx: &mut Tx,
+        to: &str,
+        subject: &str,
+        body: &str,
+        dedup: &str,
+    ) -> Result<()> {
+        outbox::enqueue(
+            tx,
+            &NewMessage {
+                channel: Channel::Email,
+                sender: &self.settings.noreply_address,
+                recipient: to,
+                subject,
+                body,
+                dedup_key: Some(dedup),
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        action: &str,
+        client: Client<'_>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            tx,
+            &audit::Entry {
+                actor: &who,
+                action,
+                subject: &who,
+                ip: client.ip,
+                detail,
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Username and password → a new session (a new token on every login), or `Refused`.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Client<'_>,
+    ) -> Result<LoginOutcome> {
+        let now = self.now();
+        let account = match Username::parse(username) {
+            Ok(u) => agents::find_for_login(&self.db, &u.key()).await?,
+            Err(_) => None,
+        };
+        let Some(account) = account else {
+            passwords::verify(password, decoy_hash());
+            return Ok(LoginOutcome::Refused);
+        };
+        let locked = account
+            .locked_until
+            .map(from_millis)
+            .transpose()?
+            .is_some_and(|until| until > now);
+        let matches = passwords::verify(password, &account.password_hash);
+        let mut tx = self.db.begin().await?;
+        if locked {
+            self.audit(
+                &mut tx,
+                account.id,
+                "agent.login_refused_locked",
+                client,
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(LoginOutcome::Refused);
+        }
+        if !matches {
+            let failures = accounts::record_login_failure(
+                &mut tx,
+                account.id,
+                client.ip,
+                now,
+                now - FAILURE_WINDOW,
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                account.id,
+                "agent.login_failed",
+                client,
+                serde_json::json!({ "failures": failures }),
+            )
+            .await?;
+            if failures >= LOCK_AFTER {
+                accounts::lock(&mut tx, account.id, now + LOCK_FOR).await?;
+                self.audit(
+                    &mut tx,
+                    account.id,
+                    "agent.locked",
+                    client,
+                    serde_json::json!({ "minutes": LOCK_FOR.as_mins() }),
+                )
+                .await?;
+                let forgot = format!("{}/agent/forgot-password", self.settings.public_url);
+                let body = format!(
+                    "Hello {},\n\nAfter {LOCK_AFTER} failed log-ins, your Help On Demand account is locked for 60 minutes. \
+                     If this was not you, reset your password now: {forgot} (a reset link works during the lock).\n\n---\n\n\
+                     Después de {LOCK_AFTER} intentos fallidos, su cuenta de Help On Demand está bloqueada durante 60 minutos. \
+                     Si no fue usted, restablezca su contraseña: {forgot}\n",
+                    account.first_name
+                );
+                let dedup = format!("locked:{}:{}", account.id, now.as_millisecond());
+                self.email(
+                    &mut tx,
+                    &account.email,
+                    "Your Help On Demand account is locked / Su cuenta está bloqueada",
+                    &body,
+                    &dedup,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(LoginOutcome::Refused);
+        }
+        let token = random_token()?;
+        sessions::create(
+            &mut tx,
+            &NewSession {
+                token_hash: &token_hash(&token),
+                kind: PrincipalKind::Agent,
+                principal_id: account.id,
+                expires_at: now + SESSION_LIFETIME,
+                ip: client.ip,
+                user_agent: client.user_agent,
+            },
+            now,
+        )
+        .await?;
+        accounts::clear_failures(&mut tx, account.id).await?;
+        self.audit(
+            &mut tx,
+            account.id,
+            "agent.login",
+            client,
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginOutcome::LoggedIn {
+            token,
+            agent_id: account.id,
+        })
+    }
+
+    /// The agent behind a session cookie, if the session is live (and marks it used now).
+    pub async fn agent_session(&self, token: &str) -> Result<Option<AgentSession>> {
+        let row = sessions::touch(&self.db, &token_hash(token), self.now(), SESSION_IDLE).await?;
+        Ok(row
+            .filter(|r| r.principal_kind == PrincipalKind::Agent.as_str())
+            .map(|r| AgentSession {
+                agent_id: r.principal_id,
+            }))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        sessions::delete(&mut tx, &token_hash(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// "Forgot Username?": emails the username(s) registered with `email`. Says nothing of
+    /// whether there are any.
+    pub async fn forgot_username(&self, email: &str) -> Result<()> {
+        let found = agents::registered_with_email(&self.db, email).await?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let login = format!("{}/agent/login", self.settings.public_url);
+        let mut tx = self.db.begin().await?;
+        for a in &found {
+            let username = a.username.as_deref().unwrap_or_default();
+            let body = format!(
+                "Hello {},\n\nYour Help On Demand username is {username}. Log in here: {login}\n\n---\n\n\
+                 Su nombre de usuario de Help On Demand es {username}. Inicie sesión aquí: {login}\n",
+                a.first_name
+            );
+            let dedup = format!("forgot-username:{}:{}", a.id, now.as_millisecond());
+            self.email(
+                &mut tx,
+                &a.email,
+                "Your Help On Demand username / Su nombre de usuario",
+                &body,
+                &dedup,
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                a.id,
+                "agent.username_reminder",
+                Client::default(),
+                serde_json::json!({}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// "Forgot Password?": emails a single-use link valid 60 minutes. Says nothing of whether
+    /// the account exists.
+    pub async fn forgot_password(&self, username: &str, client: Client<'_>) -> Result<()> {
+        let Some(account) = (match Username::parse(username) {
+            Ok(u) => agents::find_for_login(&self.db, &u.key()).await?,
+            Err(_) => None,
+        }) else {
+            return Ok(());
+        };
+        let now = self.now();
+        let token = random_token()?;
+        let mut tx = self.db.begin().await?;
+        accounts::create_reset(
+            &mut tx,
+            &token_hash(&token),
+            account.id,
+            now,
+            now + RESET_LIFETIME,
+        )
+        .await?;
+        let link = format!("{}/agent/reset/{token}", self.settings.public_url);
+        let body = format!(
+            "Hello {},\n\nTo choose a new Help On Demand password, open this link within 60 minutes. It works once.\n\n{link}\n\n\
+             If you did not ask for this, ignore this email: your password stays as it is.\n\n---\n\n\
+             Para elegir una contraseña nueva, abra este vínculo en los próximos 60 minutos. Funciona una sola vez.\n\n{link}\n",
+            account.first_name
+        );
+        let dedup = format!("reset:{}", token_hash(&token));
+        self.email(
+            &mut tx,
+            &account.email,
+            "Reset your Help On Demand password / Restablezca su contraseña",
+            &body,
+            &dedup,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            account.id,
+            "agent.reset_requested",
+            client,
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a reset link still works.
+    pub async fn reset_link_open(&self, token: &str) -> Result<bool> {
+        Ok(
+            accounts::open_reset(&self.db, &token_hash(token), self.now())
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Sets a new password from a reset link; every session of the agent ends and the agent is
+    /// told by email. A lock is lifted.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &str,
+        confirm: &str,
+        client: Client<'_>,
+    ) -> Result<(), ResetError> {
+        let now = self.now();
+        let Some(agent_id) = accounts::open_reset(&self.db, &token_hash(token), now).await? else {
+            return Err(ResetError::Link);
+        };
+        let agent = agents::find_by_id(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Other(anyhow::anyhow!("reset for a missing agent {agent_id}"))
+            })?;
+        let mut problems = FieldProblems::new();
+        if password.is_empty() {
+            problems.insert("password", FieldProblem::Required);
+        } else {
+            let failed = password::check(
+                password,
+                &Personal {
+                    username: agent.username.as_deref().unwrap_or_default(),
+                    email: &agent.email,
+                    first_name: &agent.first_name,
+                    last_name: &agent.last_name,
+                },
+            );
+            if !failed.is_empty() {
+                problems.insert("password", FieldProblem::Password(failed));
+            }
+        }
+        if confirm != password {
+            problems.insert("confirm_password", FieldProblem::PasswordMismatch);
+        }
+        if !problems.is_empty() {
+            return Err(ResetError::Fields(problems));
+        }
+        let hash = passwords::hash(password).map_err(AppError::Other)?;
+        let mut tx = self.db.begin().await?;
+        if accounts::redeem_reset(&mut tx, &token_hash(token), now)
+            .await?
+            .is_none()
+        {
+            return Err(ResetError::Link);
+        }
+        agents::set_password(&mut tx, agent_id, &hash, now).await?;
+        accounts::clear_failures(&mut tx, agent_id).await?;
+        let ended = sessions::delete_all_for(&mut tx, PrincipalKind::Agent, agent_id).await?;
+        let body = format!(
+            "Hello {},\n\nYour Help On Demand password was changed, and you were logged out everywhere. \
+             If you did not do this, contact the help desk at once.\n\n---\n\n\
+             Se cambió su contraseña de Help On Demand y se cerró su sesión en todos los dispositivos. \
+             Si no fue usted, comuníquese de inmediato con la Mesa de Ayuda.\n",
+            agent.first_name
+        );
+        let dedup = format!("password-changed:{agent_id}:{}", now.as_millisecond());
+        self.email(
+            &mut tx,
+            &agent.email,
+            "Your Help On Demand password was changed / Se cambió su contraseña",
+            &body,
+            &dedup,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            agent_id,
+            "agent.password_reset",
+            client,
+            serde_json::json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks the code of the test text; a right code confirms the phone.
+    pub async fn confirm_phone(&self, agent_id: i64, code: &str) -> Result<PhoneCheck> {
+        let now = self.now();
+        let Some((phone, hash, expires_at, tries)) =
+            accounts::phone_code(&self.db, agent_id).await?
+        else {
+            return Ok(PhoneCheck::NoCode);
+        };
+        if from_millis(expires_at)? <= now || tries >= PHONE_CODE_TRIES {
+            return Ok(PhoneCheck::NoCode);
+        }
+        let mut tx = self.db.begin().await?;
+        let agent = agents::find_by_id(&self.db, agent_id).await?;
+        if hash == code_hash(agent_id, code.trim())
+            && agent.and_then(|a| a.phone).as_deref() == Some(phone.as_str())
+        {
+            agents::confirm_phone(&mut tx, agent_id, now).await?;
+            accounts::delete_phone_code(&mut tx, agent_id).await?;
+            self.audit(
+                &mut tx,
+                agent_id,
+                "agent.phone_confirmed",
+                Client::default(),
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(PhoneCheck::Confirmed);
+        }
+        let tries = accounts::phone_code_tried(&mut tx, agent_id).await?;
+        tx.commit().await?;
+        Ok(if tries >= PHONE_CODE_TRIES {
+            PhoneCheck::NoCode
+        } else {
+            PhoneCheck::Wrong {
+                tries_left: PHONE_CODE_TRIES - tries,
+            }
+        })
+    }
+
+    /// Texts a new code to the agent's phone (the old one stops working).
+    pub async fn resend_phone_code(&self, agent_id: i64) -> Result<()> {
+        let agent = agents::find_by_id(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| AppError::Invalid("no such agent".into()))?;
+        let phone = agent
+            .phone
+            .ok_or_else(|| AppError::Invalid("no phone number on file".into()))?;
+        let mut tx = self.db.begin().await?;
+        self.text_phone_code(&mut tx, agent_id, &phone).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,511 @@
+//! Logging in, sessions, lockout and recovery (SPEC.md §4) over HTTP, on both databases.
+use hod_test_support::{TestApp, app_tests};
+use jiff::SignedDuration;
+use serde_json::json;
+
+const PASSWORD: &str = "Blue-Harbor-47";
+
+/// Ana (2000001) registers through the API with a texted code; returns the SMS body.
+async fn registered(t: &TestApp) -> String {
+    crate::eligibility::import_all(&t.app).await;
+    let mail = t.take_outbox().await;
+    let ana = mail
+        .iter()
+        .find(|m| m.recipient == "ana.alvarez@agency.test")
+        .unwrap();
+    let token = crate::eligibility::link_path(&ana.body)
+        .trim_start_matches("/register/")
+        .to_owned();
+    let r = t
+        .client
+        .post(t.url("/api/v1/registrations"))
+        .json(&json!({"token": token, "phone": "713-555-0101", "contact_method": "email_text", "zip": "77002",
+            "username": "ana.alvarez", "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent = t.take_outbox().await;
+    sent.iter()
+        .find(|m| m.channel == "sms")
+        .unwrap()
+        .body
+        .clone()
+}
+
+async fn post(
+    t: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = t
+        .client
+        .post(t.url(path))
+        .header("origin", t.url(""))
+        .form(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+async fn get(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    t.client
+        .get(t.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `name=value` of each cookie a response sets.
+fn set_cookies(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Logs in; the session cookie (`hod_session=…`) on success.
+async fn login(t: &TestApp, username: &str, password: &str) -> Option<String> {
+    let r = post(
+        t,
+        "/agent/login",
+        &[("username", username), ("password", password)],
+        None,
+    )
+    .await;
+    if r.status() != 303 {
+        return None;
+    }
+    set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("hod_session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+app_tests!(
+    login_dashboard_logout_and_remembered_username,
+    unknown_user_and_wrong_password_look_the_same,
+    five_failures_lock_the_account_for_an_hour,
+    sessions_rotate_and_expire_idle_and_absolute,
+    forgot_username_and_password,
+    the_texted_code_confirms_the_phone,
+    one_address_is_throttled,
+);
+
+async fn login_dashboard_logout_and_remembered_username(t: TestApp) {
+    registered(&t).await;
+    assert_eq!(t.get("/agent").await.status(), 303, "not logged in");
+    let r = post(
+        &t,
+        "/agent/login",
+        &[
+            ("username", "ANA.ALVAREZ"),
+            ("password", PASSWORD),
+            ("remember", "true"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/agent");
+    let cookies = set_cookies(&r);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("hod_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    let remember = cookies.iter().find(|c| c.starts_with("hod_user=")).unwrap();
+    assert!(remember.starts_with("hod_user=ANA.ALVAREZ;"), "{remember}");
+    let session = session.split(';').next().unwrap();
+
+    let home = get(&t, "/agent", session).await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(
+        html.contains("Ana Alvarez (ana.alvarez)")
+            && html.contains("You are eligible to receive referrals in: TX"),
+        "{html}"
+    );
+
+    let page = get(&t, "/agent/login", "hod_user=ANA.ALVAREZ")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"value="ANA.ALVAREZ" required"#)
+            && page.contains(r#"value="true" checked"#),
+        "{page}"
+    );
+    assert!(page.contains("Do not use Remember my Username on public or shared computers."));
+    let plain = t.get("/agent/login").await.text().await.unwrap();
+    assert!(plain.contains(r#"spellcheck="false" value="" required"#));
+
+    let out = post(&t, "/agent/logout", &[], Some(session)).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        get(&t, "/agent", session).await.status(),
+        303,
+        "the session ended on the server"
+    );
+    // Logging in without "remember" forgets the username.
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "ana.alvarez"), ("password", PASSWORD)],
+        None,
+    )
+    .await;
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("hod_user=;") && c.contains("Max-Age=0"))
+    );
+}
+
+async fn unknown_user_and_wrong_password_look_the_same(t: TestApp) {
+    registered(&t).await;
+    let wrong = post(
+        &t,
+        "/agent/login",
+        &[("username", "ana.alvarez"), ("password", "Wrong-Pass-99")],
+        None,
+    )
+    .await;
+    let unknown = post(
+        &t,
+        "/agent/login",
+        &[("username", "nobody.here"), ("password", "Wrong-Pass-99")],
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    let (a, b) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+    let strip = |html: &str| html.replace("ana.alvarez", "X").replace("nobody.here", "X");
+    assert_eq!(strip(&a), strip(&b));
+    assert!(a.contains("The username or password is not correct."));
+    // Recovery pages answer alike too.
+    let known = post(
+        &t,
+        "/agent/forgot-password",
+        &[("value", "ana.alvarez")],
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let other = post(
+        &t,
+        "/agent/forgot-password",
+        &[("value", "nobody.here")],
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(known, other);
+    let known = post(
+        &t,
+        "/agent/forgot-username",
+        &[("value", "ana.alvarez@agency.test")],
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let other = post(
+        &t,
+        "/agent/forgot-username",
+        &[("value", "nobody@agency.test")],
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(known, other);
+    assert_eq!(
+        t.take_outbox().await.len(),
+        2,
+        "only the real account got mail"
+    );
+}
+
+async fn five_failures_lock_the_account_for_an_hour(t: TestApp) {
+    registered(&t).await;
+    // Four failures, then the window (120 minutes) passes: they no longer count.
+    for _ in 0..4 {
+        assert!(login(&t, "ana.alvarez", "Wrong-Pass-99").await.is_none());
+    }
+    t.clock.advance(SignedDuration::from_mins(121));
+    for _ in 0..4 {
+        assert!(login(&t, "ana.alvarez", "Wrong-Pass-99").await.is_none());
+    }
+    assert!(t.take_outbox().await.is_empty(), "not locked yet");
+    assert!(login(&t, "ana.alvarez", "Wrong-Pass-99").await.is_none());
+    let mail = t.take_outbox().await;
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].subject.contains("locked") && mail[0].body.contains("60 minutes"));
+    assert!(
+        login(&t, "ana.alvarez", PASSWORD).await.is_none(),
+        "locked: even the right password is refused"
+    );
+    t.clock.advance(SignedDuration::from_mins(59));
+    assert!(login(&t, "ana.alvarez", PASSWORD).await.is_none());
+    t.clock.advance(SignedDuration::from_mins(1));
+    assert!(
+        login(&t, "ana.alvarez", PASSWORD).await.is_some(),
+        "the lock ends after 60 minutes"
+    );
+    let audit = hod_db::audit::recent(&t.app.db, 50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "agent.locked"));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "agent.login_failed" && e.ip.as_deref() == Some("127.0.0.1"))
+    );
+}
+
+async fn sessions_rotate_and_expire_idle_and_absolute(t: TestApp) {
+    registered(&t).await;
+    let first = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    // Logging in again from a browser that holds a session: a new id, the old one ends.
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "ana.alvarez"), ("password", PASSWORD)],
+        Some(&first),
+    )
+    .await;
+    let second = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("hod_session="))
+        .unwrap();
+    let second = second.split(';').next().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(get(&t, "/agent", &first).await.status(), 303);
+    assert_eq!(get(&t, "/agent", &second).await.status(), 200);
+
+    // Idle: 14 minutes between requests keeps it; 15 ends it.
+    t.clock.advance(SignedDuration::from_mins(14));
+    assert_eq!(get(&t, "/agent", &second).await.status(), 200);
+    t.clock.advance(SignedDuration::from_mins(15));
+    assert_eq!(get(&t, "/agent", &second).await.status(), 303);
+
+    // Absolute: active all day, still over after 12 hours.
+    let third = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    for _ in 0..71 {
+        t.clock.advance(SignedDuration::from_mins(10));
+        assert_eq!(get(&t, "/agent", &third).await.status(), 200);
+    }
+    t.clock.advance(SignedDuration::from_mins(10));
+    assert_eq!(
+        get(&t, "/agent", &third).await.status(),
+        303,
+        "12 hours after login"
+    );
+}
+
+async fn forgot_username_and_password(t: TestApp) {
+    registered(&t).await;
+    let page = post(
+        &t,
+        "/agent/forgot-username",
+        &[("value", "ANA.ALVAREZ@agency.test")],
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("If that email address belongs to a Help On Demand account"));
+    let mail = t.take_outbox().await;
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0]
+            .body
+            .contains("Your Help On Demand username is ana.alvarez")
+    );
+
+    let session = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    // Locked accounts can still reset.
+    for _ in 0..5 {
+        login(&t, "ana.alvarez", "Wrong-Pass-99").await;
+    }
+    t.take_outbox().await;
+    post(
+        &t,
+        "/agent/forgot-password",
+        &[("value", "ana.alvarez")],
+        None,
+    )
+    .await;
+    let mail = t.take_outbox().await;
+    let body = &mail[0].body;
+    let start = body.find("/agent/reset/").unwrap();
+    let path = body[start..].split_whitespace().next().unwrap().to_owned();
+    assert_eq!(t.get(&path).await.status(), 200);
+
+    let weak = post(
+        &t,
+        &path,
+        &[("password", "password"), ("confirm_password", "password")],
+        None,
+    )
+    .await;
+    assert_eq!(weak.status(), 422);
+    assert!(
+        weak.text()
+            .await
+            .unwrap()
+            .contains(r#"<li data-rule="upper" class="unmet">"#)
+    );
+    let done = post(
+        &t,
+        &path,
+        &[
+            ("password", "Green-Valley-58"),
+            ("confirm_password", "Green-Valley-58"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("You were logged out everywhere.")
+    );
+    assert_eq!(
+        get(&t, "/agent", &session).await.status(),
+        303,
+        "every session ended"
+    );
+    let told = t.take_outbox().await;
+    assert!(told[0].subject.contains("password was changed"));
+    assert!(login(&t, "ana.alvarez", PASSWORD).await.is_none());
+    assert!(
+        login(&t, "ana.alvarez", "Green-Valley-58").await.is_some(),
+        "the reset lifted the lock"
+    );
+    let again = post(
+        &t,
+        &path,
+        &[
+            ("password", "Other-Valley-58"),
+            ("confirm_password", "Other-Valley-58"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), 410, "single use");
+
+    // A link older than 60 minutes does not work.
+    post(
+        &t,
+        "/agent/forgot-password",
+        &[("value", "ana.alvarez")],
+        None,
+    )
+    .await;
+    let body = t.take_outbox().await[0].body.clone();
+    let start = body.find("/agent/reset/").unwrap();
+    let late = body[start..].split_whitespace().next().unwrap().to_owned();
+    t.clock.advance(SignedDuration::from_mins(60));
+    let r = t.get(&late).await;
+    assert_eq!(r.status(), 410);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Reset links work once and for 60 minutes.")
+    );
+}
+
+async fn the_texted_code_confirms_the_phone(t: TestApp) {
+    let sms = registered(&t).await;
+    let code: String = sms
+        .split("Your code is ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    let session = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    let home = get(&t, "/agent", &session).await.text().await.unwrap();
+    assert!(
+        home.contains("Confirm your phone") && home.contains("(713) 555-0101"),
+        "{home}"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post(&t, "/agent/phone", &[("code", wrong)], Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(r.contains("That code is not right. Tries left: 4."), "{r}");
+    let r = post(&t, "/agent/phone", &[("code", &code)], Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        r.contains("Your phone number is confirmed.") && !r.contains("Confirm your phone"),
+        "{r}"
+    );
+    let agent = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(agent.phone_confirmed_at.is_some());
+    // Not logged in: no way to confirm anything.
+    assert_eq!(
+        post(&t, "/agent/phone", &[("code", &code)], None)
+            .await
+            .status(),
+        303
+    );
+}
+
+async fn one_address_is_throttled(t: TestApp) {
+    for _ in 0..hod_web::throttle::PER_WINDOW {
+        let r = post(
+            &t,
+            "/agent/login",
+            &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("Too many attempts"));
+    t.clock.advance(hod_web::throttle::WINDOW);
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+}

@@ -1,0 +1,503 @@
+//! The agent's pages: log in and out, recovery, the dashboard (SPEC.md §4–§5).
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hod_app::auth::{Client, LoginOutcome, PhoneCheck, ResetError};
+use hod_app::registration::FieldProblem;
+use hod_domain::password::Rule;
+
+use crate::AppState;
+use crate::error::{PageError, render};
+use crate::i18n::{Tr, UiLang};
+use crate::views::{
+    ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
+};
+
+pub const SESSION_COOKIE: &str = "hod_session";
+pub const REMEMBER_COOKIE: &str = "hod_user";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn secure(s: &AppState) -> &'static str {
+    if s.app.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn session_cookie(s: &AppState, token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{}",
+        secure(s)
+    )
+}
+
+fn clear(s: &AppState, name: &str) -> String {
+    format!(
+        "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+        secure(s)
+    )
+}
+
+fn client<'a>(addr: &'a str, headers: &'a HeaderMap) -> Client<'a> {
+    Client {
+        ip: Some(addr),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    }
+}
+
+/// A page for a request an address makes too often.
+fn too_many(lang: UiLang, path: &str) -> Response {
+    let t = Tr(lang);
+    notice(
+        lang,
+        path,
+        &t.get("throttled-title"),
+        &t.get("throttled-text"),
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+}
+
+fn notice(lang: UiLang, path: &str, title: &str, text: &str, status: StatusCode) -> Response {
+    let page = NoticePage {
+        t: Tr(lang),
+        page: PageMeta {
+            path: path.to_owned(),
+        },
+        title: title.to_owned(),
+        text: text.to_owned(),
+    };
+    let mut r = render(&page, lang, path);
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+/// The logged-in agent; pages that need one send everyone else to the login page.
+#[derive(Debug, Clone)]
+pub struct CurrentAgent {
+    pub agent_id: i64,
+}
+
+impl FromRequestParts<AppState> for CurrentAgent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/agent/login").into_response();
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match s.app.agent_session(&token).await {
+            Ok(Some(session)) => Ok(Self {
+                agent_id: session.agent_id,
+            }),
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(PageError::internal(
+                crate::i18n::negotiate(&parts.headers),
+                parts.uri.path(),
+                e,
+            )
+            .into_response()),
+        }
+    }
+}
+
+fn login_page(lang: UiLang, headers: &HeaderMap, failed: bool) -> Response {
+    let remembered = cookie(headers, REMEMBER_COOKIE)
+        .and_then(|v| urlencoding_decode(&v))
+        .unwrap_or_default();
+    let page = LoginPage {
+        t: Tr(lang),
+        page: PageMeta {
+            path: "/agent/login".into(),
+        },
+        remember: !remembered.is_empty(),
+        username: remembered,
+        failed,
+    };
+    let mut r = render(&page, lang, "/agent/login");
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn urlencoding_decode(s: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("u={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+pub async fn login_form(lang: UiLang, headers: HeaderMap) -> Response {
+    login_page(lang, &headers, false)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    remember: Option<String>,
+}
+
+pub async fn login(
+    State(s): State<AppState>,
+    lang: UiLang,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return too_many(lang, "/agent/login");
+    }
+    let ip = addr.ip().to_string();
+    match s
+        .app
+        .login(&f.username, &f.password, client(&ip, &headers))
+        .await
+    {
+        Ok(LoginOutcome::LoggedIn { token, .. }) => {
+            let mut r = Redirect::to("/agent").into_response();
+            // A new session: the old cookie, if any, is ended first.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE)
+                && let Err(e) = s.app.logout(&old).await
+            {
+                return PageError::internal(lang, "/agent/login", e).into_response();
+            }
+            let h = r.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&session_cookie(&s, &token)).expect("hex token"),
+            );
+            let remember = if f.remember.is_some() {
+                let value: String =
+                    url::form_urlencoded::byte_serialize(f.username.trim().as_bytes()).collect();
+                format!(
+                    "{REMEMBER_COOKIE}={value}; Path=/agent; Max-Age=31536000; HttpOnly; SameSite=Lax{}",
+                    secure(&s)
+                )
+            } else {
+                format!(
+                    "{REMEMBER_COOKIE}=; Path=/agent; Max-Age=0; HttpOnly; SameSite=Lax{}",
+                    secure(&s)
+                )
+            };
+            if let Ok(v) = HeaderValue::from_str(&remember) {
+                h.append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Ok(LoginOutcome::Refused) => {
+            let mut r = login_page(lang, &headers, true);
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+        Err(e) => PageError::internal(lang, "/agent/login", e).into_response(),
+    }
+}
+
+pub async fn logout(State(s): State<AppState>, lang: UiLang, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = s.app.logout(&token).await
+    {
+        return PageError::internal(lang, "/agent/logout", e).into_response();
+    }
+    let mut r = Redirect::to("/agent/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear(&s, SESSION_COOKIE)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Forgot username / forgot password: the form, and the same answer whatever was typed.
+fn recover_page(lang: UiLang, which: &'static str, sent: bool) -> Response {
+    let path = format!("/agent/forgot-{which}");
+    let page = RecoverPage {
+        t: Tr(lang),
+        page: PageMeta { path: path.clone() },
+        which,
+        sent,
+    };
+    render(&page, lang, &path)
+}
+
+pub async fn forgot_username_form(lang: UiLang) -> Response {
+    recover_page(lang, "username", false)
+}
+
+pub async fn forgot_password_form(lang: UiLang) -> Response {
+    recover_page(lang, "password", false)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RecoverForm {
+    #[serde(default)]
+    value: String,
+}
+
+pub async fn forgot_username(
+    State(s): State<AppState>,
+    lang: UiLang,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Form(f): Form<RecoverForm>,
+) -> Response {
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return too_many(lang, "/agent/forgot-username");
+    }
+    match s.app.forgot_username(&f.value).await {
+        Ok(()) => recover_page(lang, "username", true),
+        Err(e) => PageError::internal(lang, "/agent/forgot-username", e).into_response(),
+    }
+}
+
+pub async fn forgot_password(
+    State(s): State<AppState>,
+    lang: UiLang,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<RecoverForm>,
+) -> Response {
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return too_many(lang, "/agent/forgot-password");
+    }
+    let ip = addr.ip().to_string();
+    match s.app.forgot_password(&f.value, client(&ip, &headers)).await {
+        Ok(()) => recover_page(lang, "password", true),
+        Err(e) => PageError::internal(lang, "/agent/forgot-password", e).into_response(),
+    }
+}
+
+fn reset_page(
+    lang: UiLang,
+    token: &str,
+    problems: &hod_app::registration::FieldProblems,
+) -> Response {
+    let t = Tr(lang);
+    let path = format!("/agent/reset/{token}");
+    let failed = match problems.get("password") {
+        Some(FieldProblem::Password(rules)) => Some(rules.clone()),
+        _ => None,
+    };
+    let checklist = Rule::CHECKLIST
+        .iter()
+        .map(|r| ChecklistItem {
+            id: r.id(),
+            label: t.get(&format!("rule-{}", r.id())),
+            state: match &failed {
+                Some(f) if f.contains(r) => "unmet",
+                Some(_) => "met",
+                None => "",
+            },
+        })
+        .collect();
+    let errors = ["password", "confirm_password"]
+        .iter()
+        .filter_map(|f| {
+            problems
+                .get(f)
+                .map(|p| (*f, crate::register::problem_text(t, p)))
+        })
+        .collect();
+    let page = ResetPage {
+        t,
+        page: PageMeta { path: path.clone() },
+        token: token.to_owned(),
+        checklist,
+        errors,
+    };
+    let mut r = render(&page, lang, &path);
+    if !problems.is_empty() && r.status() == StatusCode::OK {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn reset_closed(lang: UiLang, token: &str) -> Response {
+    let t = Tr(lang);
+    notice(
+        lang,
+        &format!("/agent/reset/{token}"),
+        &t.get("reset-closed-title"),
+        &t.get("reset-closed-text"),
+        StatusCode::GONE,
+    )
+}
+
+pub async fn reset_form(
+    State(s): State<AppState>,
+    lang: UiLang,
+    Path(token): Path<String>,
+) -> Response {
+    match s.app.reset_link_open(&token).await {
+        Ok(true) => reset_page(lang, &token, &Default::default()),
+        Ok(false) => reset_closed(lang, &token),
+        Err(e) => PageError::internal(lang, "/agent/reset", e).into_response(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn reset(
+    State(s): State<AppState>,
+    lang: UiLang,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(f): Form<ResetForm>,
+) -> Response {
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return too_many(lang, "/agent/reset");
+    }
+    let ip = addr.ip().to_string();
+    match s
+        .app
+        .reset_password(
+            &token,
+            &f.password,
+            &f.confirm_password,
+            client(&ip, &headers),
+        )
+        .await
+    {
+        Ok(()) => {
+            let t = Tr(lang);
+            let mut r = notice(
+                lang,
+                "/agent/reset",
+                &t.get("reset-done-title"),
+                &t.get("reset-done-text"),
+                StatusCode::OK,
+            );
+            if let Ok(v) = HeaderValue::from_str(&clear(&s, SESSION_COOKIE)) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(ResetError::Link) => reset_closed(lang, &token),
+        Err(ResetError::Fields(problems)) => reset_page(lang, &token, &problems),
+        Err(ResetError::App(e)) => PageError::internal(lang, "/agent/reset", e).into_response(),
+    }
+}
+
+async fn dashboard_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    phone_message: Option<String>,
+) -> Response {
+    let t = Tr(lang);
+    let agent = match hod_db::agents::find_by_id(&s.app.db, me.agent_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return Redirect::to("/agent/login").into_response(),
+        Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
+    };
+    let day = s.app.today();
+    let eligibility = match hod_domain::Npn::parse(&agent.npn) {
+        Ok(npn) => s.app.eligibility_of(&npn, day).await.ok(),
+        Err(_) => None,
+    };
+    let texts = agent
+        .contact_method
+        .as_deref()
+        .and_then(hod_domain::ContactMethod::parse)
+        .is_some_and(hod_domain::ContactMethod::texts);
+    let page = DashboardPage {
+        t,
+        page: PageMeta {
+            path: "/agent".into(),
+        },
+        name: format!("{} {}", agent.first_name, agent.last_name),
+        username: agent.username.clone().unwrap_or_default(),
+        phone_to_confirm: (texts && agent.phone_confirmed_at.is_none())
+            .then(|| {
+                agent
+                    .phone
+                    .as_deref()
+                    .and_then(|p| hod_domain::PhoneE164::parse(p).ok())
+                    .map(|p| p.national())
+            })
+            .flatten(),
+        phone_message,
+        eligible: eligibility.as_ref().is_some_and(|e| e.eligible),
+        states: eligibility
+            .as_ref()
+            .map(|e| e.states.join(", "))
+            .unwrap_or_default(),
+        reasons: eligibility
+            .map(|e| {
+                e.reasons
+                    .into_iter()
+                    .filter(|r| !r.contains("has not created"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let mut r = render(&page, lang, "/agent");
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub async fn dashboard(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+    dashboard_page(&s, lang, &me, None).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn confirm_phone(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Form(f): Form<PhoneForm>,
+) -> Response {
+    let t = Tr(lang);
+    let message = match s.app.confirm_phone(me.agent_id, &f.code).await {
+        Ok(PhoneCheck::Confirmed) => t.get("phone-confirmed"),
+        Ok(PhoneCheck::Wrong { tries_left }) => {
+            t.get_with("phone-wrong", &[("left", tries_left.to_string())])
+        }
+        Ok(PhoneCheck::NoCode) => t.get("phone-no-code"),
+        Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
+    };
+    dashboard_page(&s, lang, &me, Some(message)).await
+}
+
+pub async fn resend_phone_code(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+) -> Response {
+    if let Err(e) = s.app.resend_phone_code(me.agent_id).await {
+        return PageError::internal(lang, "/agent", e).into_response();
+    }
+    dashboard_page(&s, lang, &me, Some(Tr(lang).get("phone-resent"))).await
+}
