@@ -215,6 +215,12 @@ impl App {
                 agents::set_languages(&mut tx, agent.id, &langs).await?;
                 agents::set_state_preferences(&mut tx, agent.id, &states).await?;
                 tx.commit().await?;
+                let versions: Vec<String> = hod_db::terms::current(&self.db)
+                    .await?
+                    .iter()
+                    .map(hod_db::terms::TermsDoc::label)
+                    .collect();
+                self.accept_terms(agent.id, &versions).await?;
             }
             logins.push(DemoAgentLogin {
                 username: a.username.into(),

@@ -1,7 +1,7 @@
 //! Working out eligibility (SPEC.md §2) for one NPN or for everyone, storing the verdicts
 //! routing reads, and inviting the newly eligible.
 use hod_db::eligibility::{self as stored, StoredVerdict};
-use hod_db::{agents, audit, cms, invitations, licences, reference};
+use hod_db::{agents, audit, cms, invitations, licences, reference, terms};
 use hod_domain::eligibility::{Facts, ProgramOn, Verdict, evaluate};
 use hod_domain::{Npn, PlanYear};
 use jiff::civil::Date;
@@ -32,7 +32,7 @@ pub struct EvaluationSummary {
     pub invitations_sent: usize,
 }
 
-fn stored_verdict(npn: &Npn, py: i16, day: Date, v: &Verdict) -> StoredVerdict {
+pub(crate) fn stored_verdict(npn: &Npn, py: i16, day: Date, v: &Verdict) -> StoredVerdict {
     StoredVerdict {
         eligible: v.eligible,
         states: v.states.clone(),
@@ -58,7 +58,7 @@ impl App {
 
     /// The verdict of each of `npns` on `day` (in plan year `py`), worked out from what the
     /// files say now, with the agent record when MLMS introduced the NPN.
-    async fn judge(
+    pub(crate) async fn judge(
         &self,
         py: &PlanYear,
         day: Date,
@@ -69,6 +69,17 @@ impl App {
         let mut known = agents::for_npns(&self.db, npns).await?;
         let states = reference::state_table(&self.db).await?;
         let loas = cms::valid_loas(&self.db).await?;
+        let current_terms: Vec<i64> = terms::current(&self.db)
+            .await?
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        let registered: Vec<i64> = known
+            .values()
+            .filter(|a| a.registered_at.is_some())
+            .map(|a| a.id)
+            .collect();
+        let accepted = terms::accepted_all(&self.db, &registered, &current_terms).await?;
         let program = ProgramOn {
             day,
             plan_year: py,
@@ -87,6 +98,7 @@ impl App {
                         events: facts.events.get(npn).map_or(&[][..], Vec::as_slice),
                         licenses: lic.get(npn).map_or(&[][..], Vec::as_slice),
                         registered: agent.as_ref().is_some_and(|a| a.registered_at.is_some()),
+                        terms_accepted: agent.as_ref().is_some_and(|a| accepted.contains(&a.id)),
                     },
                     &program,
                 );

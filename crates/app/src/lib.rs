@@ -14,6 +14,7 @@ pub mod operators;
 pub mod passwords;
 pub mod program;
 pub mod registration;
+pub mod terms;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 use hod_db::Db;

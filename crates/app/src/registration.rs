@@ -326,6 +326,13 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        if let Err(e) = self.refresh_eligibility_of_agent(agent.id).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                agent = agent.id,
+                "eligibility not refreshed after registration"
+            );
+        }
         Ok(Registered {
             agent_id: agent.id,
             username: username.to_string(),

@@ -278,3 +278,13 @@ pub async fn confirm_phone(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result
         .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+#[tracing::instrument(skip_all)]
+pub async fn state_preferences(db: &Db, agent_id: i64) -> Result<Vec<String>> {
+    Ok(on_pool!(db, p => sqlx::query_scalar(
+        "SELECT state FROM agent_state_preferences WHERE agent_id = $1 ORDER BY state"
+    )
+    .bind(agent_id)
+    .fetch_all(p)
+    .await)?)
+}

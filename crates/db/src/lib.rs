@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod reference;
 pub mod sessions;
 mod sql;
+pub mod terms;
 mod time;
 
 pub use time::{from_millis, to_millis};
@@ -217,6 +218,10 @@ pub fn schema_fingerprint() -> String {
         h.update(&*m.checksum);
     }
     h.update(hod_domain::geo::ZIP_DIRECTORY_CSV.as_bytes());
+    for (_, en, es) in terms::SEED {
+        h.update(en.as_bytes());
+        h.update(es.as_bytes());
+    }
     hex::encode(h.finalize())
 }
 

@@ -7,14 +7,14 @@ use hod_domain::{MarketplaceType, PlanYear, StatePeriod, StateTable, UsState, Zi
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::sql::{insert_values_sql, parse_date};
+use crate::sql::{batch_rows, insert_values_sql, parse_date};
 use crate::{Db, DbError, Pool, Result, on_pool, on_tx, to_millis};
 
 /// First plan year and last plan year of the shipped seed.
 const SEED_PLAN_YEARS: std::ops::RangeInclusive<i16> = 2025..=2027;
-/// Rows per INSERT: 7 binds each stays far below both backends' parameter limits.
-const ZIP_BATCH: usize = 500;
 
+/// Loads the bundled reference data: the ZIP directory whenever it changed; plan years, the
+/// state table and the first Terms of Use once (administrators own them afterwards).
 pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
     let checksum = hex::encode(Sha256::digest(ZIP_DIRECTORY_CSV.as_bytes()));
     let dir = ZipDirectory::bundled();
@@ -33,7 +33,7 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
             tracing::info!(zips = dir.len(), "loading the bundled ZIP directory");
             sqlx::query("DELETE FROM zip_codes").execute(&mut *c).await?;
             let entries: Vec<_> = dir.iter().collect();
-            for chunk in entries.chunks(ZIP_BATCH) {
+            for chunk in entries.chunks(batch_rows(db.backend(), 7)) {
                 let sql = insert_values_sql(
                     "INSERT INTO zip_codes (zip, city, state, county, latitude, longitude, time_zone) VALUES ",
                     7,
@@ -86,6 +86,26 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
                 .bind(p.marketplace.as_str())
                 .bind(p.effective_from.to_string())
                 .bind(p.effective_to.map(|d| d.to_string()))
+                .execute(&mut *c)
+                .await?;
+            }
+        }
+        let has_terms: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM terms_documents").fetch_one(&mut *c).await?;
+        if has_terms == 0 {
+            for (kind, en, es) in crate::terms::SEED {
+                let (title_en, body_en) = en.split_once('\n').expect("a title line, then the text");
+                let (title_es, body_es) = es.split_once('\n').expect("a title line, then the text");
+                sqlx::query(
+                    "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
+                     VALUES ($1, '1', $2, $3, $4, $5, $6)",
+                )
+                .bind(kind)
+                .bind(title_en.trim())
+                .bind(title_es.trim())
+                .bind(body_en.trim())
+                .bind(body_es.trim())
+                .bind(now_ms)
                 .execute(&mut *c)
                 .await?;
             }

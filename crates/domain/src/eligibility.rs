@@ -165,6 +165,8 @@ pub struct Facts<'a> {
     pub licenses: &'a [License],
     /// The agent has created a Help On Demand account.
     pub registered: bool,
+    /// …and accepted the current Agent/Broker and Help On Demand Terms of Use.
+    pub terms_accepted: bool,
 }
 
 /// The program as of one day.
@@ -190,6 +192,7 @@ pub enum Reason {
     NoHealthLicence,
     LicensedOffPlatform(Vec<UsState>),
     NoAccount,
+    TermsNotAccepted,
 }
 
 impl Reason {
@@ -203,7 +206,7 @@ impl Reason {
             Self::NotInMlms | Self::CourseNotCompleted => 2,
             Self::Suspended { .. } => 3,
             Self::NoLicenceData | Self::NoHealthLicence | Self::LicensedOffPlatform(_) => 4,
-            Self::NoAccount => 5,
+            Self::NoAccount | Self::TermsNotAccepted => 5,
         }
     }
 
@@ -248,6 +251,9 @@ impl Reason {
                 )
             }
             Self::NoAccount => format!("NPN {npn} has not created a Help On Demand account yet"),
+            Self::TermsNotAccepted => format!(
+                "NPN {npn} has not accepted the current Agent/Broker and Help On Demand Terms of Use, so registration is incomplete"
+            ),
         }
     }
 }
@@ -336,13 +342,15 @@ pub fn evaluate(facts: &Facts<'_>, program: &ProgramOn<'_>) -> Verdict {
 
     let eligible = reasons.is_empty();
     let states = if eligible { states } else { Vec::new() };
-    // 5. Registration in Help On Demand.
+    // 5. Registration in Help On Demand, terms accepted.
     if !facts.registered {
         reasons.push(Reason::NoAccount);
+    } else if !facts.terms_accepted {
+        reasons.push(Reason::TermsNotAccepted);
     }
     Verdict {
         eligible,
-        registration_complete: facts.registered,
+        registration_complete: facts.registered && facts.terms_accepted,
         states,
         reasons,
     }
@@ -415,6 +423,7 @@ mod tests {
         events: Vec<StatusEvent>,
         licenses: Vec<License>,
         registered: bool,
+        terms_accepted: bool,
         day: Date,
     }
 
@@ -429,6 +438,7 @@ mod tests {
                     licence("CA", "Health"),
                 ],
                 registered: true,
+                terms_accepted: true,
                 day: date(2026, 11, 26),
             }
         }
@@ -448,6 +458,7 @@ mod tests {
                     events: &self.events,
                     licenses: &self.licenses,
                     registered: self.registered,
+                    terms_accepted: self.terms_accepted,
                 },
                 &ProgramOn {
                     day: self.day,
@@ -541,6 +552,11 @@ mod tests {
         let v = c.verdict();
         assert!(v.eligible && !v.registration_complete && !v.may_receive_referrals());
         assert_eq!(v.reasons, vec![Reason::NoAccount]);
+        c.registered = true;
+        c.terms_accepted = false;
+        let v = c.verdict();
+        assert!(v.eligible && !v.registration_complete);
+        assert_eq!(v.reasons, vec![Reason::TermsNotAccepted]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::error::{PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::views::{
     ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
+    TermsPage, TermsView,
 };
 
 pub const SESSION_COOKIE: &str = "hod_session";
@@ -173,8 +174,14 @@ pub async fn login(
         .login(&f.username, &f.password, client(&ip, &headers))
         .await
     {
-        Ok(LoginOutcome::LoggedIn { token, .. }) => {
-            let mut r = Redirect::to("/agent").into_response();
+        Ok(LoginOutcome::LoggedIn { token, agent_id }) => {
+            // First the terms gate, while the current terms are not accepted.
+            let next = match s.app.terms_for(agent_id).await {
+                Ok(terms) if !terms.complete() => "/agent/terms",
+                Ok(_) => "/agent",
+                Err(e) => return PageError::internal(lang, "/agent/login", e).into_response(),
+            };
+            let mut r = Redirect::to(next).into_response();
             // A new session: the old cookie, if any, is ended first.
             if let Some(old) = cookie(&headers, SESSION_COOKIE)
                 && let Err(e) = s.app.logout(&old).await
@@ -426,7 +433,14 @@ async fn dashboard_page(
         .as_deref()
         .and_then(hod_domain::ContactMethod::parse)
         .is_some_and(hod_domain::ContactMethod::texts);
+    let terms = match s.app.terms_for(me.agent_id).await {
+        Ok(state) if state.complete() => None,
+        Ok(state) if state.declined => Some("declined"),
+        Ok(_) => Some("pending"),
+        Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
+    };
     let page = DashboardPage {
+        terms,
         t,
         page: PageMeta {
             path: "/agent".into(),
@@ -500,4 +514,110 @@ pub async fn resend_phone_code(
         return PageError::internal(lang, "/agent", e).into_response();
     }
     dashboard_page(&s, lang, &me, Some(Tr(lang).get("phone-resent"))).await
+}
+
+async fn terms_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    message: Option<String>,
+) -> Response {
+    let t = Tr(lang);
+    let state = match s.app.terms_for(me.agent_id).await {
+        Ok(state) => state,
+        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
+    };
+    let languages = match hod_db::agents::languages(&s.app.db, me.agent_id).await {
+        Ok(codes) => codes
+            .iter()
+            .filter_map(|c| hod_domain::Lang::parse(c).ok())
+            // Each language in its own name, as language pickers show them.
+            .map(|l| l.info().native_name.to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
+    };
+    let states = match hod_db::agents::state_preferences(&s.app.db, me.agent_id).await {
+        Ok(codes) => codes.join(", "),
+        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
+    };
+    let documents = state
+        .documents
+        .into_iter()
+        .map(|(d, accepted)| {
+            let (title, body) = match lang {
+                UiLang::En => (d.title_en.clone(), d.body_en.clone()),
+                UiLang::Es => (d.title_es.clone(), d.body_es.clone()),
+            };
+            TermsView {
+                kind: d.kind.clone(),
+                label: d.label(),
+                version: d.version,
+                title,
+                paragraphs: body
+                    .split("\n\n")
+                    .flat_map(|p| p.lines())
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                accepted,
+            }
+        })
+        .collect();
+    let page = TermsPage {
+        t,
+        page: PageMeta {
+            path: "/agent/terms".into(),
+        },
+        documents,
+        languages,
+        states,
+        message,
+    };
+    render(&page, lang, "/agent/terms")
+}
+
+pub async fn terms(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+    terms_page(&s, lang, &me, None).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct TermsForm {
+    #[serde(default)]
+    decision: String,
+    /// Repeated `versions` fields, gathered by [`terms_decision`].
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+pub async fn terms_decision(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: axum::body::Bytes,
+) -> Response {
+    // `versions` repeats, which the plain form extractor does not gather.
+    let mut form = TermsForm {
+        decision: String::new(),
+        versions: Vec::new(),
+    };
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "decision" => form.decision = v.into_owned(),
+            "versions" => form.versions.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    let result = if form.decision == "accept" {
+        s.app.accept_terms(me.agent_id, &form.versions).await
+    } else {
+        s.app.decline_terms(me.agent_id).await
+    };
+    match result {
+        Ok(()) => Redirect::to("/agent").into_response(),
+        Err(hod_app::AppError::Conflict(_)) => {
+            terms_page(&s, lang, &me, Some(Tr(lang).get("terms-changed"))).await
+        }
+        Err(e) => PageError::internal(lang, "/agent/terms", e).into_response(),
+    }
 }

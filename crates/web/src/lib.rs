@@ -122,6 +122,10 @@ pub fn router(state: AppState) -> Router {
             "/agent/reset/{token}",
             get(agent::reset_form).post(agent::reset),
         )
+        .route(
+            "/agent/terms",
+            get(agent::terms).post(agent::terms_decision),
+        )
         .route("/agent/phone", post(agent::confirm_phone))
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))

@@ -178,4 +178,28 @@ pub struct DashboardPage {
     pub eligible: bool,
     pub states: String,
     pub reasons: Vec<String>,
+    /// Terms not accepted: "declined" or "pending"; `None` when accepted.
+    pub terms: Option<&'static str>,
+}
+
+/// One Terms of Use document as the terms page shows it.
+#[derive(Debug, Clone)]
+pub struct TermsView {
+    pub kind: String,
+    pub label: String,
+    pub version: String,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub accepted: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "terms.html")]
+pub struct TermsPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub documents: Vec<TermsView>,
+    pub languages: String,
+    pub states: String,
+    pub message: Option<String>,
 }

@@ -94,6 +94,7 @@ app_tests!(
     forgot_username_and_password,
     the_texted_code_confirms_the_phone,
     one_address_is_throttled,
+    terms_gate_accept_decline_and_new_versions,
 );
 
 async fn login_dashboard_logout_and_remembered_username(t: TestApp) {
@@ -111,7 +112,11 @@ async fn login_dashboard_logout_and_remembered_username(t: TestApp) {
     )
     .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/agent");
+    assert_eq!(
+        r.headers()["location"],
+        "/agent/terms",
+        "first the terms gate"
+    );
     let cookies = set_cookies(&r);
     let session = cookies
         .iter()
@@ -508,4 +513,164 @@ async fn one_address_is_throttled(t: TestApp) {
     )
     .await;
     assert_eq!(r.status(), 401);
+}
+
+async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
+    registered(&t).await;
+    let session = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    let page = get(&t, "/agent/terms", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for text in [
+        "Agent/Broker Terms of Use for Help On Demand",
+        "Help On Demand Terms of Use",
+        "Proficient Languages",
+        "State Preferences",
+        r#"name="versions" value="agent_broker:1""#,
+        r#"name="versions" value="hod:1""#,
+        r#"value="accept">Accept</button>"#,
+        r#"value="decline">Decline</button>"#,
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+    let es = t
+        .client
+        .get(t.url("/agent/terms"))
+        .header("cookie", format!("{session}; hod_lang=es"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        es.contains("Condiciones de uso para agentes y corredores de Help On Demand")
+            && es.contains("Aceptar"),
+        "{es}"
+    );
+    let home = get(&t, "/agent", &session).await.text().await.unwrap();
+    assert!(
+        home.contains("You have not accepted the Terms of Use yet."),
+        "{home}"
+    );
+
+    let npn = hod_domain::Npn::parse("2000001").unwrap();
+    let day = t.app.today();
+    let r = post(
+        &t,
+        "/agent/terms",
+        &[("decision", "decline")],
+        Some(&session),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let home = get(&t, "/agent", &session).await.text().await.unwrap();
+    assert!(home.contains("You declined the Terms of Use."), "{home}");
+    let report = t.app.eligibility_of(&npn, day).await.unwrap();
+    assert!(report.eligible && !report.registration_complete);
+    assert!(
+        report.reasons[0]
+            .contains("has not accepted the current Agent/Broker and Help On Demand Terms of Use")
+    );
+
+    let accept = [
+        ("decision", "accept"),
+        ("versions", "agent_broker:1"),
+        ("versions", "hod:1"),
+    ];
+    assert_eq!(
+        post(&t, "/agent/terms", &accept, Some(&session))
+            .await
+            .status(),
+        303
+    );
+    let home = get(&t, "/agent", &session).await.text().await.unwrap();
+    assert!(!home.contains("Your registration is incomplete"), "{home}");
+    assert!(
+        t.app
+            .eligibility_of(&npn, day)
+            .await
+            .unwrap()
+            .registration_complete
+    );
+    let stored = hod_db::eligibility::get(&t.app.db, 2027, &npn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.reasons.is_empty(),
+        "stored at once: {:?}",
+        stored.reasons
+    );
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "ana.alvarez"), ("password", PASSWORD)],
+        None,
+    )
+    .await;
+    assert_eq!(r.headers()["location"], "/agent", "no gate once accepted");
+
+    // A new version of the Help On Demand terms: asked again; the old version is not enough.
+    t.app
+        .db
+        .execute_raw_for_tests(
+            "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
+             VALUES ('hod', '2', 'Help On Demand Terms of Use', 'Condiciones de uso de Help On Demand', 'New text.', 'Texto nuevo.', 1800000000000)",
+        )
+        .await
+        .unwrap();
+    let r = post(
+        &t,
+        "/agent/login",
+        &[("username", "ana.alvarez"), ("password", PASSWORD)],
+        None,
+    )
+    .await;
+    assert_eq!(r.headers()["location"], "/agent/terms");
+    let stale = post(&t, "/agent/terms", &accept, Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stale.contains("The terms changed while you were reading."),
+        "{stale}"
+    );
+    assert!(stale.contains(r#"value="hod:2""#));
+    let accept = [
+        ("decision", "accept"),
+        ("versions", "agent_broker:1"),
+        ("versions", "hod:2"),
+    ];
+    assert_eq!(
+        post(&t, "/agent/terms", &accept, Some(&session))
+            .await
+            .status(),
+        303
+    );
+    assert!(
+        t.app
+            .eligibility_of(&npn, day)
+            .await
+            .unwrap()
+            .registration_complete
+    );
+    let audit = hod_db::audit::recent(&t.app.db, 50).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "agent.terms_accepted")
+            .count(),
+        2
+    );
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "agent.terms_declined")
+            .count(),
+        1
+    );
 }

@@ -1,0 +1,125 @@
+//! The terms gate (SPEC.md §3): the agent reads and accepts the current Agent/Broker and Help
+//! On Demand Terms of Use, or declines them and stays incomplete (no referrals).
+use hod_db::terms::{self, TermsDoc};
+use hod_db::{agents, audit, eligibility as stored};
+use hod_domain::Npn;
+
+use crate::eligibility::stored_verdict;
+use crate::{App, AppError, Result};
+
+/// The current documents, each with whether the agent accepted it.
+#[derive(Debug, Clone)]
+pub struct TermsState {
+    pub documents: Vec<(TermsDoc, bool)>,
+    /// The agent declined (and has not accepted since).
+    pub declined: bool,
+}
+
+impl TermsState {
+    pub fn complete(&self) -> bool {
+        self.documents.iter().all(|(_, accepted)| *accepted)
+    }
+}
+
+impl App {
+    pub async fn terms_for(&self, agent_id: i64) -> Result<TermsState> {
+        let current = terms::current(&self.db).await?;
+        let accepted = terms::accepted(&self.db, agent_id).await?;
+        let declined = terms::declined_at(&self.db, agent_id).await?.is_some();
+        Ok(TermsState {
+            documents: current
+                .into_iter()
+                .map(|d| {
+                    let ok = accepted.contains(&d.id);
+                    (d, ok)
+                })
+                .collect(),
+            declined,
+        })
+    }
+
+    /// Accepts the current versions, named as `agent_broker:1`; if the agent read other
+    /// versions (a new one was published meanwhile) nothing is accepted.
+    pub async fn accept_terms(&self, agent_id: i64, versions: &[String]) -> Result<()> {
+        let current = terms::current(&self.db).await?;
+        let mut wanted: Vec<String> = current.iter().map(TermsDoc::label).collect();
+        let mut given: Vec<String> = versions.iter().map(|v| v.trim().to_owned()).collect();
+        wanted.sort();
+        given.sort();
+        given.dedup();
+        if wanted != given {
+            return Err(AppError::Conflict(format!(
+                "the current terms are {}; read and accept those",
+                wanted.join(", ")
+            )));
+        }
+        let now = self.now();
+        let ids: Vec<i64> = current.iter().map(|d| d.id).collect();
+        let mut tx = self.db.begin().await?;
+        terms::accept(&mut tx, agent_id, &ids, now).await?;
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            &mut tx,
+            &audit::Entry {
+                actor: &who,
+                action: "agent.terms_accepted",
+                subject: &who,
+                ip: None,
+                detail: serde_json::json!({ "versions": wanted }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_eligibility_of_agent(agent_id).await
+    }
+
+    pub async fn decline_terms(&self, agent_id: i64) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        terms::decline(&mut tx, agent_id, now).await?;
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            &mut tx,
+            &audit::Entry {
+                actor: &who,
+                action: "agent.terms_declined",
+                subject: &who,
+                ip: None,
+                detail: serde_json::json!({}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores today's verdict for one agent at once (after registration or the terms), so
+    /// that routing and the help desk see the change without waiting for the daily run.
+    pub async fn refresh_eligibility_of_agent(&self, agent_id: i64) -> Result<()> {
+        let Some(agent) = agents::find_by_id(&self.db, agent_id).await? else {
+            return Ok(());
+        };
+        let npn = Npn::parse(&agent.npn).map_err(|e| AppError::Other(e.into()))?;
+        let day = self.today();
+        let Some(py) = self.plan_year_on(day).await? else {
+            return Ok(());
+        };
+        let (verdict, _) = self
+            .judge(&py, day, std::slice::from_ref(&npn))
+            .await?
+            .pop()
+            .expect("one verdict");
+        let mut tx = self.db.begin().await?;
+        stored::put(
+            &mut tx,
+            py.year,
+            &[(npn.clone(), stored_verdict(&npn, py.year, day, &verdict))],
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
