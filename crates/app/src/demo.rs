@@ -214,6 +214,13 @@ impl App {
                 agents::register(&mut tx, agent.id, &reg, now).await?;
                 agents::set_languages(&mut tx, agent.id, &langs).await?;
                 agents::set_state_preferences(&mut tx, agent.id, &states).await?;
+                hod_db::availability::set_hours(
+                    &mut tx,
+                    agent.id,
+                    &crate::profile::default_hours(),
+                    None,
+                )
+                .await?;
                 tx.commit().await?;
                 let versions: Vec<String> = hod_db::terms::current(&self.db)
                     .await?

@@ -12,6 +12,7 @@ pub mod import;
 pub mod invitations;
 pub mod operators;
 pub mod passwords;
+pub mod profile;
 pub mod program;
 pub mod registration;
 pub mod terms;

@@ -62,6 +62,19 @@ pub enum FieldProblem {
     Password(Vec<Rule>),
     PasswordMismatch,
     TermsRequired,
+    /// Profile: at least one language.
+    LanguagesRequired,
+    LanguageUnknown,
+    /// Profile: a state where the agent is not eligible (or not a state).
+    StateNotEligible,
+    /// Availability: a time that is not HH:MM, a period that ends before it starts, or two
+    /// periods that overlap.
+    HoursInvalid,
+    TimeZoneUnknown,
+    /// Extended Absence: no start, or an end before the start.
+    AbsenceDates,
+    /// Change password: the current password is wrong.
+    CurrentPasswordWrong,
 }
 
 impl FieldProblem {
@@ -79,6 +92,13 @@ impl FieldProblem {
             Self::Password(_) => "password-rules",
             Self::PasswordMismatch => "password-mismatch",
             Self::TermsRequired => "terms-required",
+            Self::LanguagesRequired => "languages-required",
+            Self::LanguageUnknown => "language-unknown",
+            Self::StateNotEligible => "state-not-eligible",
+            Self::HoursInvalid => "hours-invalid",
+            Self::TimeZoneUnknown => "time-zone-unknown",
+            Self::AbsenceDates => "absence-dates",
+            Self::CurrentPasswordWrong => "current-password-wrong",
         }
     }
 
@@ -100,6 +120,13 @@ impl FieldProblem {
             ),
             Self::PasswordMismatch => "The two passwords are not the same.".into(),
             Self::TermsRequired => "You must agree to the Help On Demand Terms of Use.".into(),
+            Self::LanguagesRequired => "Choose at least one language.".into(),
+            Self::LanguageUnknown => "Use ISO 639-1 language codes from the list.".into(),
+            Self::StateNotEligible => "Choose only states where you are eligible for referrals.".into(),
+            Self::HoursInvalid => "Each period needs a start and an end (HH:MM) and must not overlap another.".into(),
+            Self::TimeZoneUnknown => "Choose a time zone from the list.".into(),
+            Self::AbsenceDates => "Give the first day of the absence, and an end on or after it (or no end).".into(),
+            Self::CurrentPasswordWrong => "The current password is not correct.".into(),
         }
     }
 }
@@ -280,6 +307,8 @@ impl App {
             }
             other => other?,
         }
+        hod_db::availability::set_hours(&mut tx, agent.id, &crate::profile::default_hours(), None)
+            .await?;
         let code_sent_to = if method.texts() {
             self.text_phone_code(&mut tx, agent.id, phone.as_str())
                 .await?;

@@ -288,3 +288,31 @@ pub async fn state_preferences(db: &Db, agent_id: i64) -> Result<Vec<String>> {
     .fetch_all(p)
     .await)?)
 }
+
+/// Phone, contact method and ZIP; `phone_changed` clears the phone's confirmation.
+#[tracing::instrument(skip_all)]
+pub async fn update_contact(
+    tx: &mut Tx,
+    id: i64,
+    phone: &str,
+    contact_method: &str,
+    zip: &str,
+    phone_changed: bool,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE agents SET phone = $2, contact_method = $3, zip = $4, updated_at = $5,
+             phone_confirmed_at = CASE WHEN $6 THEN NULL ELSE phone_confirmed_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(phone)
+    .bind(contact_method)
+    .bind(zip)
+    .bind(to_millis(now))
+    .bind(phone_changed)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

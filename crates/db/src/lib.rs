@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 pub mod accounts;
 pub mod agents;
 pub mod audit;
+pub mod availability;
 pub mod cms;
 pub mod eligibility;
 pub mod imports;

@@ -126,3 +126,57 @@ impl SessionRow {
         from_millis(self.created_at)
     }
 }
+
+/// Ends every session of one principal but the one whose token hash is `keep`.
+#[tracing::instrument(skip_all)]
+pub async fn delete_others(
+    tx: &mut Tx,
+    kind: PrincipalKind,
+    principal_id: i64,
+    keep: &str,
+) -> Result<u64> {
+    let done = on_tx!(tx, c => sqlx::query(
+        "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND token_hash <> $3",
+    )
+    .bind(kind.as_str())
+    .bind(principal_id)
+    .bind(keep)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+/// A live session as "active sessions" lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct LiveSession {
+    pub token_hash: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The live sessions of one principal, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn list_for(
+    db: &Db,
+    kind: PrincipalKind,
+    principal_id: i64,
+    now: jiff::Timestamp,
+    idle: jiff::SignedDuration,
+) -> Result<Vec<LiveSession>> {
+    let now_ms = to_millis(now);
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT token_hash, created_at, last_seen_at, ip, user_agent FROM sessions
+         WHERE principal_kind = $1 AND principal_id = $2 AND expires_at > $3 AND last_seen_at > $3 - $4
+         ORDER BY created_at DESC",
+    )
+    .bind(kind.as_str())
+    .bind(principal_id)
+    .bind(now_ms)
+    .bind(idle_ms)
+    .fetch_all(p)
+    .await)?)
+}

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod availability;
 pub mod eligibility;
 pub mod geo;
 pub mod lang;

@@ -21,7 +21,7 @@ use crate::views::{
 pub const SESSION_COOKIE: &str = "hod_session";
 pub const REMEMBER_COOKIE: &str = "hod_user";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

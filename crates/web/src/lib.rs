@@ -25,6 +25,7 @@ mod agent;
 pub mod api;
 pub mod error;
 pub mod i18n;
+mod profile;
 mod register;
 pub mod throttle;
 mod views;
@@ -125,6 +126,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/agent/terms",
             get(agent::terms).post(agent::terms_decision),
+        )
+        .route("/agent/profile", get(profile::profile))
+        .route("/agent/profile/contact", post(profile::save_contact))
+        .route("/agent/profile/languages", post(profile::save_languages))
+        .route("/agent/profile/states", post(profile::save_states))
+        .route("/agent/availability", get(profile::availability))
+        .route("/agent/availability/mode", post(profile::save_mode))
+        .route("/agent/availability/hours", post(profile::save_hours))
+        .route("/agent/availability/absence", post(profile::save_absence))
+        .route("/agent/security", get(profile::security))
+        .route("/agent/security/password", post(profile::change_password))
+        .route(
+            "/agent/security/sessions",
+            post(profile::end_other_sessions),
         )
         .route("/agent/phone", post(agent::confirm_phone))
         .route("/agent/phone/resend", post(agent::resend_phone_code))

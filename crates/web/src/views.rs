@@ -203,3 +203,73 @@ pub struct TermsPage {
     pub states: String,
     pub message: Option<String>,
 }
+
+/// A choice in a list of checkboxes, radios or options.
+#[derive(Debug, Clone)]
+pub struct Opt {
+    pub id: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub zip: String,
+    pub methods: Vec<MethodOption>,
+    pub languages: Vec<Opt>,
+    /// Eligible states only.
+    pub states: Vec<Opt>,
+    pub message: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+/// One day's row of period inputs.
+#[derive(Debug, Clone)]
+pub struct DayRow {
+    pub name: String,
+    pub periods: Vec<PeriodInputs>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PeriodInputs {
+    pub start_name: String,
+    pub end_name: String,
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "availability.html")]
+pub struct AvailabilityPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub available_now: bool,
+    pub modes: Vec<Opt>,
+    pub time_zones: Vec<Opt>,
+    pub slots: Vec<usize>,
+    pub days: Vec<DayRow>,
+    pub absence_from: String,
+    pub absence_until: String,
+    pub message: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub email: String,
+    pub checklist: Vec<ChecklistItem>,
+    /// (description, is this session).
+    pub sessions: Vec<(String, bool)>,
+    pub message: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}

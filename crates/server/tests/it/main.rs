@@ -5,6 +5,7 @@ mod http;
 mod import_cli;
 mod login;
 mod nodes;
+mod profile;
 
 /// The `hod` binary built for these tests.
 pub fn hod() -> std::process::Command {

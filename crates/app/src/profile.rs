@@ -1,0 +1,461 @@
+//! The agent's profile (SPEC.md §5): contact details, languages, state preferences (only
+//! where eligible), availability, password and sessions.
+use hod_db::agents::{self, AgentRow};
+use hod_db::availability::{self as avail, Availability};
+use hod_db::sessions::{self, PrincipalKind};
+use hod_db::{DbError, audit};
+use hod_domain::account::PhoneError;
+use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, is_available, parse_time};
+use hod_domain::password::{self, Personal};
+use hod_domain::{ContactMethod, Lang, Npn, PhoneE164, UsState, Zip};
+use jiff::civil::Weekday;
+
+use crate::auth::Client;
+use crate::registration::{FieldProblem, FieldProblems};
+use crate::{App, AppError, Result, passwords};
+
+/// Hours a new account starts with: weekdays, 9:00 to 17:00 in the agent's time zone.
+pub fn default_hours() -> WeeklyHours {
+    let nine_to_five = Period {
+        start: jiff::civil::time(9, 0, 0, 0),
+        end: jiff::civil::time(17, 0, 0, 0),
+    };
+    WeeklyHours::new(
+        [
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+        ]
+        .into_iter()
+        .map(|d| (d, nine_to_five)),
+    )
+    .expect("fixed hours are valid")
+}
+
+/// The time zones agents choose from (US states and territories).
+pub const TIME_ZONES: [&str; 9] = [
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Pacific/Guam",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("some fields need correcting")]
+    Fields(FieldProblems),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for ProfileError {
+    fn from(e: DbError) -> Self {
+        Self::App(e.into())
+    }
+}
+
+fn one(field: &'static str, p: FieldProblem) -> ProfileError {
+    ProfileError::Fields(FieldProblems::from([(field, p)]))
+}
+
+/// Everything the profile tabs show.
+#[derive(Debug, Clone)]
+pub struct ProfileView {
+    pub agent: AgentRow,
+    pub languages: Vec<String>,
+    pub states: Vec<String>,
+    /// Where the agent may take referrals today (state preferences are limited to these).
+    pub eligible_states: Vec<String>,
+    pub availability: Availability,
+    /// The time zone the hours are read in.
+    pub time_zone: String,
+    pub available_now: bool,
+}
+
+impl App {
+    async fn agent(&self, agent_id: i64) -> Result<AgentRow> {
+        agents::find_by_id(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))
+    }
+
+    async fn audit_change(&self, tx: &mut hod_db::Tx, agent_id: i64, what: &str) -> Result<()> {
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            tx,
+            &audit::Entry {
+                actor: &who,
+                action: "agent.profile_changed",
+                subject: &who,
+                ip: None,
+                detail: serde_json::json!({ "changed": what }),
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn profile(&self, agent_id: i64) -> Result<ProfileView> {
+        let agent = self.agent(agent_id).await?;
+        let languages = agents::languages(&self.db, agent_id).await?;
+        let states = agents::state_preferences(&self.db, agent_id).await?;
+        let npn = Npn::parse(&agent.npn).map_err(|e| AppError::Other(e.into()))?;
+        let eligible_states = match self.eligibility_of(&npn, self.today()).await {
+            Ok(r) => r.states,
+            Err(AppError::Invalid(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let availability = avail::get(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))?;
+        let time_zone = self.time_zone_of(&agent, &availability);
+        let local = self
+            .now()
+            .to_zoned(jiff::tz::TimeZone::get(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+            .datetime();
+        let available_now = is_available(
+            availability.mode,
+            &availability.hours,
+            availability.absence.as_ref(),
+            local,
+        );
+        Ok(ProfileView {
+            agent,
+            languages,
+            states,
+            eligible_states,
+            availability,
+            time_zone,
+            available_now,
+        })
+    }
+
+    /// The agent's own time zone, else their ZIP code's, else the program's.
+    fn time_zone_of(&self, agent: &AgentRow, a: &Availability) -> String {
+        a.time_zone
+            .clone()
+            .or_else(|| {
+                let zip = Zip::parse(agent.zip.as_deref()?).ok()?;
+                Some(self.zips.get(zip)?.time_zone.to_owned())
+            })
+            .unwrap_or_else(|| {
+                self.settings
+                    .program_time_zone
+                    .iana_name()
+                    .unwrap_or("America/New_York")
+                    .to_owned()
+            })
+    }
+
+    /// Phone, contact method, ZIP. A new phone number must be confirmed again (a code is
+    /// texted when the method includes texts).
+    pub async fn update_contact(
+        &self,
+        agent_id: i64,
+        phone: &str,
+        method: &str,
+        zip: &str,
+    ) -> Result<(), ProfileError> {
+        let agent = self.agent(agent_id).await?;
+        let mut problems = FieldProblems::new();
+        let phone = match PhoneE164::parse(phone) {
+            Ok(p) => Some(p),
+            Err(PhoneError::Digits) => {
+                problems.insert("phone", FieldProblem::PhoneDigits);
+                None
+            }
+            Err(PhoneError::NotNanp) => {
+                problems.insert("phone", FieldProblem::PhoneNotUs);
+                None
+            }
+        };
+        let method = ContactMethod::parse(method);
+        if method.is_none() {
+            problems.insert("contact_method", FieldProblem::ContactMethodUnknown);
+        }
+        let zip = match Zip::parse(zip) {
+            Ok(z) if self.zips.get(z).is_some() => Some(z),
+            Ok(_) => {
+                problems.insert("zip", FieldProblem::ZipUnknown);
+                None
+            }
+            Err(_) => {
+                problems.insert("zip", FieldProblem::ZipSyntax);
+                None
+            }
+        };
+        let (Some(phone), Some(method), Some(zip)) = (phone, method, zip) else {
+            return Err(ProfileError::Fields(problems));
+        };
+        let changed_phone = agent.phone.as_deref() != Some(phone.as_str());
+        let mut tx = self.db.begin().await?;
+        agents::update_contact(
+            &mut tx,
+            agent_id,
+            phone.as_str(),
+            method.id(),
+            &zip.to_string(),
+            changed_phone,
+            self.now(),
+        )
+        .await?;
+        if changed_phone && method.texts() {
+            self.text_phone_code(&mut tx, agent_id, phone.as_str())
+                .await?;
+        }
+        self.audit_change(&mut tx, agent_id, "contact").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn update_languages(
+        &self,
+        agent_id: i64,
+        codes: &[String],
+    ) -> Result<(), ProfileError> {
+        if codes.is_empty() {
+            return Err(one("languages", FieldProblem::LanguagesRequired));
+        }
+        let langs: Vec<Lang> = codes
+            .iter()
+            .map(|c| Lang::parse(c))
+            .collect::<Result<_, _>>()
+            .map_err(|_| one("languages", FieldProblem::LanguageUnknown))?;
+        let mut tx = self.db.begin().await?;
+        agents::set_languages(&mut tx, agent_id, &langs).await?;
+        self.audit_change(&mut tx, agent_id, "languages").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// State preferences, limited to the states where the agent is eligible today.
+    pub async fn update_states(&self, agent_id: i64, codes: &[String]) -> Result<(), ProfileError> {
+        let view = self.profile(agent_id).await?;
+        let mut states = Vec::with_capacity(codes.len());
+        for c in codes {
+            match UsState::parse(c) {
+                Ok(s) if view.eligible_states.iter().any(|e| e == s.code()) => states.push(s),
+                _ => return Err(one("states", FieldProblem::StateNotEligible)),
+            }
+        }
+        let mut tx = self.db.begin().await?;
+        agents::set_state_preferences(&mut tx, agent_id, &states).await?;
+        self.audit_change(&mut tx, agent_id, "states").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Standard hours: (weekday, "HH:MM", "HH:MM") periods, empty pairs ignored; the time
+    /// zone they are in (`None` = the ZIP code's).
+    pub async fn update_hours(
+        &self,
+        agent_id: i64,
+        periods: &[(Weekday, String, String)],
+        time_zone: Option<&str>,
+    ) -> Result<(), ProfileError> {
+        if let Some(tz) = time_zone
+            && !TIME_ZONES.contains(&tz)
+        {
+            return Err(one("time_zone", FieldProblem::TimeZoneUnknown));
+        }
+        let mut list = Vec::new();
+        for (day, start, end) in periods {
+            if start.trim().is_empty() && end.trim().is_empty() {
+                continue;
+            }
+            let (Ok(start), Ok(end)) = (parse_time(start), parse_time(end)) else {
+                return Err(one("hours", FieldProblem::HoursInvalid));
+            };
+            list.push((*day, Period { start, end }));
+        }
+        let hours = WeeklyHours::new(list).map_err(|_| one("hours", FieldProblem::HoursInvalid))?;
+        let mut tx = self.db.begin().await?;
+        avail::set_hours(&mut tx, agent_id, &hours, time_zone).await?;
+        self.audit_change(&mut tx, agent_id, "hours").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The override switch (also `PUT /api/v1/agent/availability`).
+    pub async fn set_availability_mode(&self, agent_id: i64, mode: Mode) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        avail::set_mode(&mut tx, agent_id, mode).await?;
+        self.audit_change(&mut tx, agent_id, "availability_mode")
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Extended Absence from `from` until `until` (empty = no end); `from` empty ends it.
+    pub async fn set_absence(
+        &self,
+        agent_id: i64,
+        from: &str,
+        until: &str,
+    ) -> Result<(), ProfileError> {
+        let absence = if from.trim().is_empty() {
+            None
+        } else {
+            let from: jiff::civil::Date = from
+                .trim()
+                .parse()
+                .map_err(|_| one("absence", FieldProblem::AbsenceDates))?;
+            let until = if until.trim().is_empty() {
+                None
+            } else {
+                let u: jiff::civil::Date = until
+                    .trim()
+                    .parse()
+                    .map_err(|_| one("absence", FieldProblem::AbsenceDates))?;
+                if u < from {
+                    return Err(one("absence", FieldProblem::AbsenceDates));
+                }
+                Some(u)
+            };
+            Some(Absence { from, until })
+        };
+        let mut tx = self.db.begin().await?;
+        avail::set_absence(&mut tx, agent_id, absence.as_ref()).await?;
+        self.audit_change(&mut tx, agent_id, "absence").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the password (the current one is asked for); every other session ends.
+    pub async fn change_password(
+        &self,
+        agent_id: i64,
+        current: &str,
+        new: &str,
+        confirm: &str,
+        keep_token: &str,
+        client: Client<'_>,
+    ) -> Result<(), ProfileError> {
+        let agent = self.agent(agent_id).await?;
+        let username = agent.username.clone().unwrap_or_default();
+        let login = agents::find_for_login(&self.db, &username.to_lowercase()).await?;
+        if !login.is_some_and(|l| passwords::verify(current, &l.password_hash)) {
+            return Err(one("current_password", FieldProblem::CurrentPasswordWrong));
+        }
+        let mut problems = FieldProblems::new();
+        let failed = password::check(
+            new,
+            &Personal {
+                username: &username,
+                email: &agent.email,
+                first_name: &agent.first_name,
+                last_name: &agent.last_name,
+            },
+        );
+        if !failed.is_empty() {
+            problems.insert("password", FieldProblem::Password(failed));
+        }
+        if new != confirm {
+            problems.insert("confirm_password", FieldProblem::PasswordMismatch);
+        }
+        if !problems.is_empty() {
+            return Err(ProfileError::Fields(problems));
+        }
+        let hash = passwords::hash(new).map_err(AppError::Other)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        agents::set_password(&mut tx, agent_id, &hash, now).await?;
+        let ended = sessions::delete_others(
+            &mut tx,
+            PrincipalKind::Agent,
+            agent_id,
+            &crate::invitations::token_hash(keep_token),
+        )
+        .await?;
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            &mut tx,
+            &audit::Entry {
+                actor: &who,
+                action: "agent.password_changed",
+                subject: &who,
+                ip: client.ip,
+                detail: serde_json::json!({ "other_sessions_ended": ended }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl App {
+    /// The agent's live sessions, newest first: ("since … · address · browser", whether it
+    /// is the session of `current_token`).
+    pub async fn sessions_of(
+        &self,
+        agent_id: i64,
+        current_token: &str,
+    ) -> Result<Vec<(String, bool)>> {
+        let current = crate::invitations::token_hash(current_token);
+        let tz = self.settings.program_time_zone.clone();
+        let list = sessions::list_for(
+            &self.db,
+            PrincipalKind::Agent,
+            agent_id,
+            self.now(),
+            crate::auth::SESSION_IDLE,
+        )
+        .await?;
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                let since = hod_db::from_millis(s.created_at)
+                    .map(|t| {
+                        t.to_zoned(tz.clone())
+                            .strftime("%Y-%m-%d %H:%M %Z")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let text = format!(
+                    "{since} · {} · {}",
+                    s.ip.unwrap_or_else(|| "-".into()),
+                    s.user_agent.map(|u| u.chars().take(80).collect::<String>())
+                        .unwrap_or_else(|| "-".into())
+                );
+                (text, s.token_hash == current)
+            })
+            .collect())
+    }
+
+    /// Logs out every other device; returns how many sessions ended.
+    pub async fn end_other_sessions(&self, agent_id: i64, keep_token: &str) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let n = sessions::delete_others(
+            &mut tx,
+            PrincipalKind::Agent,
+            agent_id,
+            &crate::invitations::token_hash(keep_token),
+        )
+        .await?;
+        let who = format!("agent:{agent_id}");
+        audit::append(
+            &mut tx,
+            &audit::Entry {
+                actor: &who,
+                action: "agent.sessions_ended",
+                subject: &who,
+                ip: None,
+                detail: serde_json::json!({ "ended": n }),
+            },
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

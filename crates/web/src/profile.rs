@@ -1,0 +1,494 @@
+//! The agent's Profile, Availability Settings and Security tabs (SPEC.md §5).
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hod_app::auth::Client;
+use hod_app::profile::{ProfileError, TIME_ZONES};
+use hod_app::registration::FieldProblems;
+use hod_domain::availability::Mode;
+use hod_domain::password::Rule;
+use hod_domain::{ContactMethod, UsState};
+use jiff::civil::Weekday;
+
+use crate::AppState;
+use crate::agent::{CurrentAgent, SESSION_COOKIE, cookie};
+use crate::error::{PageError, render};
+use crate::i18n::{Tr, UiLang};
+use crate::register::problem_text;
+use crate::views::{
+    AvailabilityPage, ChecklistItem, DayRow, MethodOption, Opt, PageMeta, PeriodInputs,
+    ProfilePage, SecurityPage,
+};
+
+/// Periods shown per day (a day with a break needs two; three leaves room).
+const SLOTS: usize = 3;
+const DAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+/// A posted form's fields in order, repeated names kept.
+fn pairs(body: &Bytes) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn errors(t: Tr, problems: &FieldProblems) -> Vec<(&'static str, String)> {
+    problems
+        .iter()
+        .map(|(f, p)| (*f, problem_text(t, p)))
+        .collect()
+}
+
+fn no_store(mut r: Response, status: StatusCode) -> Response {
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = status;
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// After a save: the page again with a message, or with the problems (422).
+type Outcome = Result<String, FieldProblems>;
+
+fn outcome(t: Tr, result: Result<(), ProfileError>, saved: &str) -> Result<Outcome, PageError> {
+    match result {
+        Ok(()) => Ok(Ok(t.get(saved))),
+        Err(ProfileError::Fields(p)) => Ok(Err(p)),
+        Err(ProfileError::App(e)) => Err(PageError::internal(t.lang(), "/agent/profile", e)),
+    }
+}
+
+async fn profile_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    result: Option<Outcome>,
+) -> Response {
+    let t = Tr(lang);
+    let view = match s.app.profile(me.agent_id).await {
+        Ok(v) => v,
+        Err(e) => return PageError::internal(lang, "/agent/profile", e).into_response(),
+    };
+    let method = view.agent.contact_method.clone().unwrap_or_default();
+    let page = ProfilePage {
+        t,
+        page: PageMeta {
+            path: "/agent/profile".into(),
+        },
+        first_name: view.agent.first_name.clone(),
+        last_name: view.agent.last_name.clone(),
+        email: view.agent.email.clone(),
+        phone: view
+            .agent
+            .phone
+            .as_deref()
+            .and_then(|p| hod_domain::PhoneE164::parse(p).ok())
+            .map(|p| p.national())
+            .unwrap_or_default(),
+        zip: view.agent.zip.clone().unwrap_or_default(),
+        methods: ContactMethod::ALL
+            .iter()
+            .map(|m| MethodOption {
+                id: m.id(),
+                label: t.get(&format!("contact-{}", m.id())),
+                checked: m.id() == method,
+            })
+            .collect(),
+        languages: hod_domain::lang::languages()
+            .iter()
+            .map(|l| Opt {
+                id: l.code.to_owned(),
+                label: l.native_name.to_owned(),
+                checked: view.languages.iter().any(|c| c == l.code),
+            })
+            .collect(),
+        states: view
+            .eligible_states
+            .iter()
+            .filter_map(|c| UsState::parse(c).ok())
+            .map(|st| Opt {
+                id: st.code().to_owned(),
+                label: match lang {
+                    UiLang::En => st.info().name.to_owned(),
+                    UiLang::Es => st.info().name_es.to_owned(),
+                },
+                checked: view.states.iter().any(|c| c == st.code()),
+            })
+            .collect(),
+        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
+        errors: result
+            .as_ref()
+            .and_then(|r| r.as_ref().err())
+            .map(|p| errors(t, p))
+            .unwrap_or_default(),
+    };
+    let status = if matches!(result, Some(Err(_))) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    no_store(render(&page, lang, "/agent/profile"), status)
+}
+
+pub async fn profile(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+    profile_page(&s, lang, &me, None).await
+}
+
+pub async fn save_contact(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let r = s
+        .app
+        .update_contact(
+            me.agent_id,
+            field(&f, "phone"),
+            field(&f, "contact_method"),
+            field(&f, "zip"),
+        )
+        .await;
+    match outcome(Tr(lang), r, "saved") {
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn save_languages(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let r = s
+        .app
+        .update_languages(me.agent_id, &all(&pairs(&body), "languages"))
+        .await;
+    match outcome(Tr(lang), r, "saved") {
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn save_states(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let r = s
+        .app
+        .update_states(me.agent_id, &all(&pairs(&body), "states"))
+        .await;
+    match outcome(Tr(lang), r, "saved") {
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn day_name(t: Tr, d: Weekday) -> String {
+    t.get(&format!("weekday-{}", d.to_monday_zero_offset()))
+}
+
+fn hhmm(time: jiff::civil::Time) -> String {
+    if time == jiff::civil::Time::MAX {
+        "23:59".into()
+    } else {
+        time.strftime("%H:%M").to_string()
+    }
+}
+
+async fn availability_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    result: Option<Outcome>,
+) -> Response {
+    let t = Tr(lang);
+    let view = match s.app.profile(me.agent_id).await {
+        Ok(v) => v,
+        Err(e) => return PageError::internal(lang, "/agent/availability", e).into_response(),
+    };
+    let a = &view.availability;
+    let days = DAYS
+        .iter()
+        .map(|d| {
+            let existing = a.hours.on(*d);
+            DayRow {
+                name: day_name(t, *d),
+                periods: (0..SLOTS)
+                    .map(|i| PeriodInputs {
+                        start_name: format!("d{}s{i}", d.to_monday_zero_offset()),
+                        end_name: format!("d{}e{i}", d.to_monday_zero_offset()),
+                        start: existing.get(i).map(|p| hhmm(p.start)).unwrap_or_default(),
+                        end: existing.get(i).map(|p| hhmm(p.end)).unwrap_or_default(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let page = AvailabilityPage {
+        t,
+        page: PageMeta {
+            path: "/agent/availability".into(),
+        },
+        available_now: view.available_now,
+        modes: [Mode::Schedule, Mode::Available, Mode::Unavailable]
+            .iter()
+            .map(|m| Opt {
+                id: m.id().to_owned(),
+                label: t.get(&format!("mode-{}", m.id())),
+                checked: *m == a.mode,
+            })
+            .collect(),
+        time_zones: TIME_ZONES
+            .iter()
+            .map(|z| Opt {
+                id: (*z).to_owned(),
+                label: t.get(&format!("tz-{}", z.replace('/', "-").to_lowercase())),
+                checked: *z == view.time_zone,
+            })
+            .collect(),
+        slots: (1..=SLOTS).collect(),
+        days,
+        absence_from: a.absence.map(|x| x.from.to_string()).unwrap_or_default(),
+        absence_until: a
+            .absence
+            .and_then(|x| x.until)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
+        errors: result
+            .as_ref()
+            .and_then(|r| r.as_ref().err())
+            .map(|p| errors(t, p))
+            .unwrap_or_default(),
+    };
+    let status = if matches!(result, Some(Err(_))) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    no_store(render(&page, lang, "/agent/availability"), status)
+}
+
+pub async fn availability(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+    availability_page(&s, lang, &me, None).await
+}
+
+pub async fn save_mode(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let Some(mode) = Mode::parse(field(&f, "mode")) else {
+        return availability_page(&s, lang, &me, Some(Err(FieldProblems::new()))).await;
+    };
+    match s.app.set_availability_mode(me.agent_id, mode).await {
+        Ok(()) => availability_page(&s, lang, &me, Some(Ok(Tr(lang).get("saved")))).await,
+        Err(e) => PageError::internal(lang, "/agent/availability", e).into_response(),
+    }
+}
+
+pub async fn save_hours(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let mut periods = Vec::new();
+    for d in DAYS {
+        for i in 0..SLOTS {
+            let n = d.to_monday_zero_offset();
+            let (start, end) = (
+                field(&f, &format!("d{n}s{i}")),
+                field(&f, &format!("d{n}e{i}")),
+            );
+            // A period ending at 23:59 runs to the end of the day.
+            let end = if end == "23:59" { "24:00" } else { end };
+            periods.push((d, start.to_owned(), end.to_owned()));
+        }
+    }
+    let tz = field(&f, "time_zone");
+    let r = s
+        .app
+        .update_hours(me.agent_id, &periods, (!tz.is_empty()).then_some(tz))
+        .await;
+    match outcome(Tr(lang), r, "saved") {
+        Ok(o) => availability_page(&s, lang, &me, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn save_absence(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let ending = field(&f, "end") == "true";
+    let (from, until) = if ending {
+        ("", "")
+    } else {
+        (field(&f, "from"), field(&f, "until"))
+    };
+    let r = s.app.set_absence(me.agent_id, from, until).await;
+    match outcome(Tr(lang), r, "saved") {
+        Ok(o) => availability_page(&s, lang, &me, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn security_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    headers: &HeaderMap,
+    result: Option<Outcome>,
+) -> Response {
+    let t = Tr(lang);
+    let agent = match hod_db::agents::find_by_id(&s.app.db, me.agent_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return PageError::NotFound {
+                lang,
+                path: "/agent/security".into(),
+            }
+            .into_response();
+        }
+        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
+    };
+    let mine = cookie(headers, SESSION_COOKIE).unwrap_or_default();
+    let sessions = match s.app.sessions_of(me.agent_id, &mine).await {
+        Ok(list) => list,
+        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
+    };
+    let failed = result
+        .as_ref()
+        .and_then(|r| r.as_ref().err())
+        .and_then(|p| match p.get("password") {
+            Some(hod_app::registration::FieldProblem::Password(rules)) => Some(rules.clone()),
+            _ => None,
+        });
+    let page = SecurityPage {
+        t,
+        page: PageMeta {
+            path: "/agent/security".into(),
+        },
+        email: agent.email,
+        checklist: Rule::CHECKLIST
+            .iter()
+            .map(|r| ChecklistItem {
+                id: r.id(),
+                label: t.get(&format!("rule-{}", r.id())),
+                state: match &failed {
+                    Some(f) if f.contains(r) => "unmet",
+                    Some(_) => "met",
+                    None => "",
+                },
+            })
+            .collect(),
+        sessions,
+        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
+        errors: result
+            .as_ref()
+            .and_then(|r| r.as_ref().err())
+            .map(|p| errors(t, p))
+            .unwrap_or_default(),
+    };
+    let status = if matches!(result, Some(Err(_))) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    no_store(render(&page, lang, "/agent/security"), status)
+}
+
+pub async fn security(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    headers: HeaderMap,
+) -> Response {
+    security_page(&s, lang, &me, &headers, None).await
+}
+
+pub async fn change_password(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let ip = addr.ip().to_string();
+    let client = Client {
+        ip: Some(&ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    };
+    let r = s
+        .app
+        .change_password(
+            me.agent_id,
+            field(&f, "current_password"),
+            field(&f, "password"),
+            field(&f, "confirm_password"),
+            &token,
+            client,
+        )
+        .await;
+    match outcome(Tr(lang), r, "security-password-changed") {
+        Ok(o) => security_page(&s, lang, &me, &headers, Some(o)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn end_other_sessions(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    headers: HeaderMap,
+) -> Response {
+    let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    match s.app.end_other_sessions(me.agent_id, &token).await {
+        Ok(n) => {
+            let message = Tr(lang).get_with("security-ended", &[("count", n.to_string())]);
+            security_page(&s, lang, &me, &headers, Some(Ok(message))).await
+        }
+        Err(e) => PageError::internal(lang, "/agent/security", e).into_response(),
+    }
+}
