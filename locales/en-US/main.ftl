@@ -206,3 +206,5 @@ security-sessions-heading = Active sessions
 security-this-session = this device
 security-end-others = Log out other devices
 security-ended = Devices logged out: { $count }.
+offline-title = You are offline
+offline-text = Help On Demand needs a connection. Your referrals and settings are safe; try again when you are back online.

@@ -206,3 +206,5 @@ security-sessions-heading = Sesiones activas
 security-this-session = este dispositivo
 security-end-others = Cerrar sesión en otros dispositivos
 security-ended = Dispositivos con sesión cerrada: { $count }.
+offline-title = No tiene conexión
+offline-text = Help On Demand necesita conexión. Sus referidos y su configuración están a salvo; intente de nuevo cuando vuelva a tener conexión.

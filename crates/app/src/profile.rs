@@ -424,7 +424,8 @@ impl App {
                 let text = format!(
                     "{since} · {} · {}",
                     s.ip.unwrap_or_else(|| "-".into()),
-                    s.user_agent.map(|u| u.chars().take(80).collect::<String>())
+                    s.user_agent
+                        .map(|u| u.chars().take(80).collect::<String>())
                         .unwrap_or_else(|| "-".into())
                 );
                 (text, s.token_hash == current)

@@ -25,6 +25,7 @@ mod agent;
 pub mod api;
 pub mod error;
 pub mod i18n;
+mod icons;
 mod profile;
 mod register;
 pub mod throttle;
@@ -145,6 +146,10 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
         .route("/static/{file}", get(static_file))
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(service_worker))
+        .route("/icons/{file}", get(icon))
+        .route("/offline", get(offline))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -318,6 +323,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
             include_str!("../../../static/app.css"),
             "text/css; charset=utf-8",
         ),
+        "app.js" => (
+            include_str!("../../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "password.js" => (
             include_str!("../../../static/password.js"),
             "text/javascript; charset=utf-8",
@@ -332,6 +341,82 @@ async fn static_file(Path(file): Path<String>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The web app manifest: what makes the site installable on a phone's home screen.
+async fn manifest(lang: UiLang) -> Response {
+    let t = Tr(lang);
+    let body = serde_json::json!({
+        "name": t.get("site-name"),
+        "short_name": "Help On Demand",
+        "description": t.get("site-tagline"),
+        "lang": lang.code(),
+        "start_url": "/agent",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b4f8a",
+        "icons": [
+            { "src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png" },
+            { "src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png" },
+            { "src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable" },
+            { "src": "/icons/icon.svg", "sizes": "any", "type": "image/svg+xml" },
+        ],
+    });
+    (
+        [(header::CONTENT_TYPE, "application/manifest+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The service worker, at the root so that it covers the whole site.
+async fn service_worker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../../static/sw.js"),
+    )
+        .into_response()
+}
+
+async fn icon(Path(file): Path<String>) -> Response {
+    let png = |size| {
+        icons::cached(size).map(|b| {
+            (
+                [
+                    (header::CONTENT_TYPE, "image/png"),
+                    (header::CACHE_CONTROL, "public, max-age=86400"),
+                ],
+                b,
+            )
+                .into_response()
+        })
+    };
+    let found = match file.as_str() {
+        "icon-192.png" => png(192),
+        "icon-512.png" => png(512),
+        "apple-touch-icon.png" => png(180),
+        "icon.svg" => Some(([(header::CONTENT_TYPE, "image/svg+xml")], icons::SVG).into_response()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+}
+
+/// What the installed app shows without a connection.
+async fn offline(lang: UiLang) -> Response {
+    let t = Tr(lang);
+    let page = views::NoticeOnly {
+        t,
+        page: PageMeta {
+            path: "/offline".into(),
+        },
+        title: t.get("offline-title"),
+        text: t.get("offline-text"),
+    };
+    render(&page, lang, "/offline")
 }
 
 async fn healthz() -> &'static str {

@@ -273,3 +273,13 @@ pub struct SecurityPage {
     pub message: Option<String>,
     pub errors: Vec<(&'static str, String)>,
 }
+
+/// A page with a title and one paragraph, nothing else (the offline page).
+#[derive(Debug, Template)]
+#[template(path = "notice_only.html")]
+pub struct NoticeOnly {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub title: String,
+    pub text: String,
+}

@@ -109,6 +109,7 @@ app_tests!(
     registration_api_answers_in_json,
     invitation_is_redeemed_once_under_100_concurrent_attempts,
     forms_posted_from_another_site_are_refused,
+    the_site_installs_as_an_app,
 );
 
 async fn registration_page_shows_the_form_prefilled(t: TestApp) {
@@ -422,4 +423,51 @@ async fn forms_posted_from_another_site_are_refused(t: TestApp) {
         .unwrap();
     assert_eq!(referer.status(), 303, "a same-site Referer is enough");
     t.take_outbox().await;
+}
+
+async fn the_site_installs_as_an_app(t: TestApp) {
+    let r = t.get("/manifest.webmanifest").await;
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        (m["display"].as_str(), m["start_url"].as_str()),
+        (Some("standalone"), Some("/agent"))
+    );
+    let icons = m["icons"].as_array().unwrap();
+    for (path, size) in [
+        ("/icons/icon-192.png", 192u32),
+        ("/icons/icon-512.png", 512),
+        ("/icons/apple-touch-icon.png", 180),
+    ] {
+        let r = t.get(path).await;
+        assert_eq!(r.headers()["content-type"], "image/png");
+        let png = r.bytes().await.unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(
+            u32::from_be_bytes(png[16..20].try_into().unwrap()),
+            size,
+            "{path}"
+        );
+        assert!(
+            size == 180 || icons.iter().any(|i| i["src"] == path),
+            "{path} in the manifest"
+        );
+    }
+    let sw = t.get("/sw.js").await;
+    assert_eq!(
+        sw.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let js = sw.text().await.unwrap();
+    assert!(js.contains("addEventListener(\"push\"") && js.contains("/offline"));
+    let home = t.get("/").await.text().await.unwrap();
+    for tag in [
+        r#"<link rel="manifest" href="/manifest.webmanifest">"#,
+        r#"<link rel="apple-touch-icon""#,
+        r#"<script src="/static/app.js" defer>"#,
+    ] {
+        assert!(home.contains(tag), "{tag}");
+    }
+    let es = t.get_in("/offline", "es").await.text().await.unwrap();
+    assert!(es.contains("No tiene conexión"));
 }
