@@ -75,7 +75,7 @@ impl From<hod_db::DbError> for ResetError {
     }
 }
 
-fn random_token() -> Result<String> {
+pub(crate) fn random_token() -> Result<String> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
     Ok(hex::encode(b))
@@ -113,7 +113,7 @@ impl App {
         Ok(())
     }
 
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         tx: &mut Tx,
         agent_id: i64,
@@ -220,13 +220,32 @@ impl App {
             tx.commit().await?;
             return Ok(LoginOutcome::Refused);
         }
+        let token = self
+            .open_session(&mut tx, account.id, client, "password")
+            .await?;
+        tx.commit().await?;
+        Ok(LoginOutcome::LoggedIn {
+            token,
+            agent_id: account.id,
+        })
+    }
+
+    /// A new session for a successful login (password or passkey); failures are forgotten.
+    pub(crate) async fn open_session(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        client: Client<'_>,
+        method: &str,
+    ) -> Result<String> {
+        let now = self.now();
         let token = random_token()?;
         sessions::create(
-            &mut tx,
+            tx,
             &NewSession {
                 token_hash: &token_hash(&token),
                 kind: PrincipalKind::Agent,
-                principal_id: account.id,
+                principal_id: agent_id,
                 expires_at: now + SESSION_LIFETIME,
                 ip: client.ip,
                 user_agent: client.user_agent,
@@ -234,20 +253,16 @@ impl App {
             now,
         )
         .await?;
-        accounts::clear_failures(&mut tx, account.id).await?;
+        accounts::clear_failures(tx, agent_id).await?;
         self.audit(
-            &mut tx,
-            account.id,
+            tx,
+            agent_id,
             "agent.login",
             client,
-            serde_json::json!({}),
+            serde_json::json!({ "method": method }),
         )
         .await?;
-        tx.commit().await?;
-        Ok(LoginOutcome::LoggedIn {
-            token,
-            agent_id: account.id,
-        })
+        Ok(token)
     }
 
     /// The agent behind a session cookie, if the session is live (and marks it used now).

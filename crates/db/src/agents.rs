@@ -316,3 +316,14 @@ pub async fn update_contact(
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+#[tracing::instrument(skip_all)]
+pub async fn find_for_login_by_id(db: &Db, id: i64) -> Result<Option<LoginRow>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
+         WHERE id = $1 AND password_hash IS NOT NULL AND username IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}

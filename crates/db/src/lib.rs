@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod licences;
 pub mod operators;
 pub mod outbox;
+pub mod passkeys;
 pub mod reference;
 pub mod sessions;
 mod sql;

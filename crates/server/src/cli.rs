@@ -168,7 +168,7 @@ impl Command {
                 let local = listener.local_addr()?;
                 let app = crate::app(db, crate::settings(&config, local));
                 let logins = app.load_demo().await?;
-                print_demo(&logins, local);
+                print_demo(&logins, &app.settings.public_url, local);
                 crate::serve(listener, app).await
             }
             Command::Migrate => {
@@ -389,13 +389,13 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo(logins: &hod_app::demo::DemoLogins, addr: SocketAddr) {
+fn print_demo(logins: &hod_app::demo::DemoLogins, public_url: &str, addr: SocketAddr) {
     println!(
         "Help On Demand demo, plan year {} ({} to {})",
         logins.plan_year.year, logins.plan_year.starts_on, logins.plan_year.ends_on
     );
     println!();
-    println!("  Open  http://{addr}   (Spanish: http://{addr}/lang/es)");
+    println!("  Open  {public_url}   (Spanish: {public_url}/lang/es)");
     println!();
     println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
     println!(

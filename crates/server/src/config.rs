@@ -156,10 +156,18 @@ impl Config {
         }
     }
 
+    /// The configured public URL, else the listening address; a loopback address is named
+    /// `localhost`, the one host name browsers accept for passkeys without TLS.
     pub fn public_url(&self, listening_on: SocketAddr) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{listening_on}"))
+            .unwrap_or_else(|| {
+                if listening_on.ip().is_loopback() {
+                    format!("http://localhost:{}", listening_on.port())
+                } else {
+                    format!("http://{listening_on}")
+                }
+            })
             .trim_end_matches('/')
             .to_owned()
     }

@@ -238,7 +238,8 @@ impl TestApp {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let settings = Settings {
-            public_url: format!("http://{addr}"),
+            // Passkeys need a host name: browsers and WebAuthn refuse IP addresses.
+            public_url: format!("http://localhost:{}", addr.port()),
             noreply_address: "noreply@hod.test".into(),
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
         };

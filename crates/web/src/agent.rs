@@ -40,7 +40,7 @@ fn secure(s: &AppState) -> &'static str {
     }
 }
 
-fn session_cookie(s: &AppState, token: &str) -> String {
+pub(crate) fn session_cookie(s: &AppState, token: &str) -> String {
     format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{}",
         secure(s)

@@ -26,6 +26,7 @@ pub mod api;
 pub mod error;
 pub mod i18n;
 mod icons;
+mod passkeys;
 mod profile;
 mod register;
 pub mod throttle;
@@ -142,6 +143,17 @@ pub fn router(state: AppState) -> Router {
             "/agent/security/sessions",
             post(profile::end_other_sessions),
         )
+        .route(
+            "/agent/passkeys/register/start",
+            post(passkeys::register_start),
+        )
+        .route(
+            "/agent/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
+        .route("/agent/passkeys/{id}/remove", post(passkeys::remove))
+        .route("/agent/passkeys/login/start", post(passkeys::login_start))
+        .route("/agent/passkeys/login/finish", post(passkeys::login_finish))
         .route("/agent/phone", post(agent::confirm_phone))
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
@@ -325,6 +337,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
         ),
         "app.js" => (
             include_str!("../../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "passkeys.js" => (
+            include_str!("../../../static/passkeys.js"),
             "text/javascript; charset=utf-8",
         ),
         "password.js" => (

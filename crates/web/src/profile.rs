@@ -393,6 +393,29 @@ async fn security_page(
         Ok(list) => list,
         Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
     };
+    let passkeys = match s.app.passkeys_of(me.agent_id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|p| {
+                let tz = s.app.settings.program_time_zone.clone();
+                let day = |ts: jiff::Timestamp| ts.to_zoned(tz.clone()).date().to_string();
+                let used = p
+                    .last_used_at
+                    .map(|u| format!(" · {} {}", t.get("security-passkey-used"), day(u)))
+                    .unwrap_or_default();
+                (
+                    p.id,
+                    format!(
+                        "{} · {} {}{used}",
+                        p.name,
+                        t.get("security-passkey-added"),
+                        day(p.created_at)
+                    ),
+                )
+            })
+            .collect(),
+        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
+    };
     let failed = result
         .as_ref()
         .and_then(|r| r.as_ref().err())
@@ -419,6 +442,7 @@ async fn security_page(
             })
             .collect(),
         sessions,
+        passkeys,
         message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
         errors: result
             .as_ref()

@@ -270,6 +270,8 @@ pub struct SecurityPage {
     pub checklist: Vec<ChecklistItem>,
     /// (description, is this session).
     pub sessions: Vec<(String, bool)>,
+    /// (id, "name · added … · last used …").
+    pub passkeys: Vec<(i64, String)>,
     pub message: Option<String>,
     pub errors: Vec<(&'static str, String)>,
 }

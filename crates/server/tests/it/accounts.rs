@@ -268,7 +268,9 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
     );
     assert!(
         email.body.contains("Your username is ana.alvarez")
-            && email.body.contains(&t.url("/agent/login"))
+            && email
+                .body
+                .contains(&format!("{}/agent/login", t.app.settings.public_url))
     );
 
     let agent = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000001").unwrap())

@@ -336,7 +336,12 @@ async fn fixture_agents_get_the_right_verdicts(t: TestApp) {
             (m.channel.as_str(), m.sender.as_str()),
             ("email", "noreply@hod.test")
         );
-        assert!(m.body.contains(&t.url("/register/")), "{}", m.body);
+        assert!(
+            m.body
+                .contains(&format!("{}/register/", t.app.settings.public_url)),
+            "{}",
+            m.body
+        );
         assert!(m.body.contains("expires in 48 hours"));
         assert!(m.body.contains("expira en 48 horas"));
     }

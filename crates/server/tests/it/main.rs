@@ -5,6 +5,7 @@ mod http;
 mod import_cli;
 mod login;
 mod nodes;
+mod passkeys;
 mod profile;
 
 /// The `hod` binary built for these tests.
