@@ -415,6 +415,20 @@ async fn forms_posted_from_another_site_are_refused(t: TestApp) {
         assert_eq!(r.status(), 403, "{origin:?}");
         assert!(r.text().await.unwrap().contains("This request was refused"));
     }
+    let cross = t
+        .client
+        .post(t.url(&path))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "null")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross.status(),
+        403,
+        "a browser says the post comes from another site"
+    );
     let referer = t
         .client
         .post(t.url(&path))

@@ -151,7 +151,7 @@ async fn security_headers_and_request_id_on_every_response(app: TestApp) {
         );
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert!(
             h.get("strict-transport-security").is_none(),
             "no HSTS over plain HTTP"

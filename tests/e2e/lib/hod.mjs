@@ -1,0 +1,94 @@
+// Starts a real `hod serve` on a fresh database (SQLite, or PostgreSQL when HOD_E2E_PG_URL is
+// set), feeds it CMS files through `hod import`, and reads its outbox — what a person
+// following the system by hand would do.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { chromium } from "playwright-core";
+
+const BIN = process.env.HOD_BIN || new URL("../../../target/debug/hod", import.meta.url).pathname;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startHod() {
+  const dir = mkdtempSync(join(tmpdir(), "hod-e2e-"));
+  const port = await freePort();
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith("HOD_")) delete env[k];
+  // The links in messages (written by `hod import` too) must name the server the browser uses.
+  Object.assign(env, { HOD_DATA_DIR: dir, HOD_LOG: "warn", HOD_PUBLIC_URL: `http://localhost:${port}` });
+  if (process.env.HOD_E2E_PG_URL) env.HOD_DATABASE_URL = process.env.HOD_E2E_PG_URL;
+  const child = spawn(BIN, ["serve", "--addr", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/hod listening on http:\/\/([\d.]+:\d+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`hod exited with ${code}`)));
+  });
+  const cli = (...args) => execFileSync(BIN, args, { env, encoding: "utf8" });
+  return {
+    url: `http://localhost:${port}`,
+    dir,
+    cli,
+    outbox: (to) => JSON.parse(cli("outbox", "list", "--to", to, "--json")),
+    stop: () => child.kill("SIGTERM"),
+  };
+}
+
+/// This plan year by the real calendar (the server runs on the real clock).
+function planYear() {
+  const now = new Date();
+  return now.getUTCMonth() >= 10 ? now.getUTCFullYear() + 1 : now.getUTCFullYear();
+}
+
+/// Writes and imports MLMS, RCL and NIPR files for the given agents, which become eligible.
+export function importAgents(hod, agents) {
+  const py = planYear();
+  const prev = py - 1;
+  const mlms = ["NPN,First Name,Last Name,Email,Plan Year,HOD Course Completion Date"];
+  const rcl = ["NPN,Applicable Plan Year,Individual Registration Completion Date,Individual Marketplace End Date,Shop Registration Completion Date,Shop End Date,NPN Valid (Current Plan Year Only)"];
+  const nipr = ["NPN,State,License Number,License Class,Residency,Active,Expiration Date,LOA,LOA Code,LOA Status,LOA Status Date"];
+  for (const a of agents) {
+    mlms.push(`${a.npn},${a.first},${a.last},${a.email},${py},10/01/${prev}`);
+    rcl.push(`${a.npn},${py},09/02/${prev},10/31/${py},,,Y`);
+    nipr.push(`${a.npn},${a.state},${a.state}-${a.npn},Insurance Producer,Resident,Yes,,Accident & Health or Sickness,14,Active,`);
+  }
+  for (const [kind, lines] of [["mlms", mlms], ["rcl", rcl], ["nipr", nipr]]) {
+    const file = join(hod.dir, `${kind}.csv`);
+    writeFileSync(file, lines.join("\n") + "\n");
+    hod.cli("import", kind, file);
+  }
+}
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.HOD_CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/// Runs axe on the page; returns the serious and critical violations.
+export async function axeProblems(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
