@@ -95,6 +95,7 @@ app_tests!(
     the_texted_code_confirms_the_phone,
     one_address_is_throttled,
     terms_gate_accept_decline_and_new_versions,
+    a_reset_link_is_used_once_under_100_concurrent_attempts,
 );
 
 async fn login_dashboard_logout_and_remembered_username(t: TestApp) {
@@ -670,6 +671,62 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
         audit
             .iter()
             .filter(|e| e.action == "agent.terms_declined")
+            .count(),
+        1
+    );
+}
+
+async fn a_reset_link_is_used_once_under_100_concurrent_attempts(t: TestApp) {
+    registered(&t).await;
+    post(
+        &t,
+        "/agent/forgot-password",
+        &[("value", "ana.alvarez")],
+        None,
+    )
+    .await;
+    let body = t.take_outbox().await[0].body.clone();
+    let start = body.find("/agent/reset/").unwrap();
+    let token = body[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("/agent/reset/")
+        .to_owned();
+    // Straight to the use case: the per-address throttle would stop 100 posts from one test.
+    let attempts: Vec<_> = (0..100)
+        .map(|i| {
+            let app = t.app.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let password = format!("Green-Valley-{}", 100 + i);
+                app.reset_password(&token, &password, &password, Default::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut done = 0;
+    let mut refused = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(()) => done += 1,
+            Err(hod_app::auth::ResetError::Link) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((done, refused), (1, 99));
+    let mail = t.take_outbox().await;
+    assert_eq!(
+        mail.iter()
+            .filter(|m| m.subject.contains("password was changed"))
+            .count(),
+        1
+    );
+    let audit = hod_db::audit::recent(&t.app.db, 200).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "agent.password_reset")
             .count(),
         1
     );
