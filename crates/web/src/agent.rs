@@ -326,6 +326,9 @@ fn reset_page(
         t,
         page: PageMeta { path: path.clone() },
         token: token.to_owned(),
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
         checklist,
         errors,
     };

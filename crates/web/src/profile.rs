@@ -62,6 +62,19 @@ fn errors(t: Tr, problems: &FieldProblems) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// What a page says after a save: the message, the problems, and the status (422 with
+/// problems).
+fn feedback(
+    t: Tr,
+    result: Option<&Outcome>,
+) -> (Option<String>, Vec<(&'static str, String)>, StatusCode) {
+    match result {
+        Some(Ok(message)) => (Some(message.clone()), Vec::new(), StatusCode::OK),
+        Some(Err(problems)) => (None, errors(t, problems), StatusCode::UNPROCESSABLE_ENTITY),
+        None => (None, Vec::new(), StatusCode::OK),
+    }
+}
+
 fn no_store(mut r: Response, status: StatusCode) -> Response {
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
@@ -94,6 +107,7 @@ async fn profile_page(
         Err(e) => return PageError::internal(lang, "/agent/profile", e).into_response(),
     };
     let method = view.agent.contact_method.clone().unwrap_or_default();
+    let (message, errors, status) = feedback(t, result.as_ref());
     let page = ProfilePage {
         t,
         page: PageMeta {
@@ -139,17 +153,8 @@ async fn profile_page(
                 checked: view.states.iter().any(|c| c == st.code()),
             })
             .collect(),
-        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
-        errors: result
-            .as_ref()
-            .and_then(|r| r.as_ref().err())
-            .map(|p| errors(t, p))
-            .unwrap_or_default(),
-    };
-    let status = if matches!(result, Some(Err(_))) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+        message,
+        errors,
     };
     no_store(render(&page, lang, "/agent/profile"), status)
 }
@@ -253,6 +258,7 @@ async fn availability_page(
             }
         })
         .collect();
+    let (message, errors, status) = feedback(t, result.as_ref());
     let page = AvailabilityPage {
         t,
         page: PageMeta {
@@ -283,17 +289,8 @@ async fn availability_page(
             .and_then(|x| x.until)
             .map(|d| d.to_string())
             .unwrap_or_default(),
-        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
-        errors: result
-            .as_ref()
-            .and_then(|r| r.as_ref().err())
-            .map(|p| errors(t, p))
-            .unwrap_or_default(),
-    };
-    let status = if matches!(result, Some(Err(_))) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+        message,
+        errors,
     };
     no_store(render(&page, lang, "/agent/availability"), status)
 }
@@ -423,12 +420,15 @@ async fn security_page(
             Some(hod_app::registration::FieldProblem::Password(rules)) => Some(rules.clone()),
             _ => None,
         });
+    let (message, errors, status) = feedback(t, result.as_ref());
     let page = SecurityPage {
         t,
         page: PageMeta {
             path: "/agent/security".into(),
         },
         email: agent.email,
+        first_name: agent.first_name,
+        last_name: agent.last_name,
         checklist: Rule::CHECKLIST
             .iter()
             .map(|r| ChecklistItem {
@@ -443,17 +443,8 @@ async fn security_page(
             .collect(),
         sessions,
         passkeys,
-        message: result.as_ref().and_then(|r| r.as_ref().ok().cloned()),
-        errors: result
-            .as_ref()
-            .and_then(|r| r.as_ref().err())
-            .map(|p| errors(t, p))
-            .unwrap_or_default(),
-    };
-    let status = if matches!(result, Some(Err(_))) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+        message,
+        errors,
     };
     no_store(render(&page, lang, "/agent/security"), status)
 }

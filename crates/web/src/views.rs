@@ -152,6 +152,10 @@ pub struct ResetPage {
     pub t: Tr,
     pub page: PageMeta,
     pub token: String,
+    /// For the live checklist's `not_common` (unknown before the link is used: empty).
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
     pub checklist: Vec<ChecklistItem>,
     pub errors: Vec<(&'static str, String)>,
 }
@@ -267,6 +271,8 @@ pub struct SecurityPage {
     pub t: Tr,
     pub page: PageMeta,
     pub email: String,
+    pub first_name: String,
+    pub last_name: String,
     pub checklist: Vec<ChecklistItem>,
     /// (description, is this session).
     pub sessions: Vec<(String, bool)>,

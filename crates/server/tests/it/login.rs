@@ -1,53 +1,20 @@
 //! Logging in, sessions, lockout and recovery (SPEC.md §4) over HTTP, on both databases.
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
-use serde_json::json;
 
-const PASSWORD: &str = "Blue-Harbor-47";
+use crate::support::{PASSWORD, invitation_token, login, post, session_cookie};
 
 /// Ana (2000001) registers through the API with a texted code; returns the SMS body.
 async fn registered(t: &TestApp) -> String {
     crate::eligibility::import_all(&t.app).await;
-    let mail = t.take_outbox().await;
-    let ana = mail
-        .iter()
-        .find(|m| m.recipient == "ana.alvarez@agency.test")
-        .unwrap();
-    let token = crate::eligibility::link_path(&ana.body)
-        .trim_start_matches("/register/")
-        .to_owned();
-    let r = t
-        .client
-        .post(t.url("/api/v1/registrations"))
-        .json(&json!({"token": token, "phone": "713-555-0101", "contact_method": "email_text", "zip": "77002",
-            "username": "ana.alvarez", "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let token = invitation_token(&t.take_outbox().await, "ana.alvarez@agency.test");
+    crate::support::register(t, &token, "ana.alvarez", "77002", "email_text").await;
     let sent = t.take_outbox().await;
     sent.iter()
         .find(|m| m.channel == "sms")
         .unwrap()
         .body
         .clone()
-}
-
-async fn post(
-    t: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut req = t
-        .client
-        .post(t.url(path))
-        .header("origin", t.url(""))
-        .form(form);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.send().await.unwrap()
 }
 
 async fn get(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
@@ -59,31 +26,13 @@ async fn get(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
         .unwrap()
 }
 
-/// The `name=value` of each cookie a response sets.
+/// Every cookie a response sets.
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
-}
-
-/// Logs in; the session cookie (`hod_session=…`) on success.
-async fn login(t: &TestApp, username: &str, password: &str) -> Option<String> {
-    let r = post(
-        t,
-        "/agent/login",
-        &[("username", username), ("password", password)],
-        None,
-    )
-    .await;
-    if r.status() != 303 {
-        return None;
-    }
-    set_cookies(&r)
-        .into_iter()
-        .find(|c| c.starts_with("hod_session="))
-        .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
 app_tests!(
@@ -294,11 +243,7 @@ async fn sessions_rotate_and_expire_idle_and_absolute(t: TestApp) {
         Some(&first),
     )
     .await;
-    let second = set_cookies(&r)
-        .into_iter()
-        .find(|c| c.starts_with("hod_session="))
-        .unwrap();
-    let second = second.split(';').next().unwrap().to_owned();
+    let second = session_cookie(&r).unwrap();
     assert_ne!(first, second);
     assert_eq!(get(&t, "/agent", &first).await.status(), 303);
     assert_eq!(get(&t, "/agent", &second).await.status(), 200);

@@ -7,6 +7,7 @@ mod login;
 mod nodes;
 mod passkeys;
 mod profile;
+mod support;
 
 /// The `hod` binary built for these tests.
 pub fn hod() -> std::process::Command {

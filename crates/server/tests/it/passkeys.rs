@@ -6,66 +6,15 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
-const PASSWORD: &str = "Blue-Harbor-47";
+use crate::support::{PASSWORD, invitation_token, login, post_json, register, session_cookie};
 
+/// Ana (2000001), registered and logged in: her session cookie.
 async fn ana(t: &TestApp) -> String {
     crate::eligibility::import_all(&t.app).await;
-    let mail = t.take_outbox().await;
-    let m = mail
-        .iter()
-        .find(|m| m.recipient == "ana.alvarez@agency.test")
-        .unwrap();
-    let token = crate::eligibility::link_path(&m.body)
-        .trim_start_matches("/register/")
-        .to_owned();
-    let r = t
-        .client
-        .post(t.url("/api/v1/registrations"))
-        .json(&json!({"token": token, "phone": "713-555-0101", "contact_method": "email_only", "zip": "77002",
-            "username": "ana", "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let token = invitation_token(&t.take_outbox().await, "ana.alvarez@agency.test");
+    register(t, &token, "ana", "77002", "email_only").await;
     t.take_outbox().await;
-    session(
-        t,
-        &t.client
-            .post(t.url("/agent/login"))
-            .header("origin", t.url(""))
-            .form(&[("username", "ana"), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap(),
-    )
-}
-
-fn session(_t: &TestApp, r: &reqwest::Response) -> String {
-    let c = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("hod_session="))
-        .unwrap();
-    c.split(';').next().unwrap().to_owned()
-}
-
-async fn post_json(
-    t: &TestApp,
-    path: &str,
-    body: &Value,
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut req = t
-        .client
-        .post(t.url(path))
-        .header("origin", t.url(""))
-        .json(body);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.send().await.unwrap()
+    login(t, "ana", PASSWORD).await.unwrap()
 }
 
 /// The relying party's origin: the public URL (a host name, as WebAuthn wants).
@@ -143,7 +92,7 @@ async fn a_passkey_is_added_used_and_removed(t: TestApp) {
 
     let r = passkey_login(&t, &mut key, "ANA").await;
     assert_eq!(r.status(), 200);
-    let fresh = session(&t, &r);
+    let fresh = session_cookie(&r).unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body["next"], "/agent/terms",

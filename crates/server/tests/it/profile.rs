@@ -2,9 +2,8 @@
 //! databases.
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
-use serde_json::json;
 
-const PASSWORD: &str = "Blue-Harbor-47";
+use crate::support::{PASSWORD, invitation_token, post, register, session_cookie};
 
 /// Registers Ana (2000001, TX) and Gigi (2000007, OH) and accepts their terms; returns
 /// their session cookies.
@@ -16,19 +15,14 @@ async fn two_agents(t: &TestApp) -> (String, String) {
         ("ana.alvarez@agency.test", "ana", "77002"),
         ("gigi.garza@agency.test", "gigi", "43004"),
     ] {
-        let m = mail.iter().find(|m| m.recipient == email).unwrap();
-        let token = crate::eligibility::link_path(&m.body)
-            .trim_start_matches("/register/")
-            .to_owned();
-        let r = t
-            .client
-            .post(t.url("/api/v1/registrations"))
-            .json(&json!({"token": token, "phone": "713-555-0101", "contact_method": "email_only", "zip": zip,
-                "username": username, "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        register(
+            t,
+            &invitation_token(&mail, email),
+            username,
+            zip,
+            "email_only",
+        )
+        .await;
         let r = post(
             t,
             "/agent/login",
@@ -36,14 +30,7 @@ async fn two_agents(t: &TestApp) -> (String, String) {
             None,
         )
         .await;
-        let c = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .find(|c| c.starts_with("hod_session="))
-            .unwrap();
-        let c = c.split(';').next().unwrap().to_owned();
+        let c = session_cookie(&r).unwrap();
         let accept = [
             ("decision", "accept"),
             ("versions", "agent_broker:1"),
@@ -57,23 +44,6 @@ async fn two_agents(t: &TestApp) -> (String, String) {
     }
     t.take_outbox().await;
     (cookies[0].clone(), cookies[1].clone())
-}
-
-async fn post(
-    t: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut req = t
-        .client
-        .post(t.url(path))
-        .header("origin", t.url(""))
-        .form(form);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.send().await.unwrap()
 }
 
 async fn page(t: &TestApp, path: &str, cookie: &str) -> String {
@@ -353,23 +323,7 @@ async fn availability_hours_switch_and_absence(t: TestApp) {
 
 async fn security_password_and_sessions(t: TestApp) {
     let (ana, _) = two_agents(&t).await;
-    let other = {
-        let r = post(
-            &t,
-            "/agent/login",
-            &[("username", "ana"), ("password", PASSWORD)],
-            None,
-        )
-        .await;
-        let c = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .find(|c| c.starts_with("hod_session="))
-            .unwrap();
-        c.split(';').next().unwrap().to_owned()
-    };
+    let other = crate::support::login(&t, "ana", PASSWORD).await.unwrap();
     let html = page(&t, "/agent/security", &ana).await;
     assert_eq!(
         html.matches("127.0.0.1").count(),
