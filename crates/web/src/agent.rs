@@ -624,3 +624,14 @@ pub async fn terms_decision(
         Err(e) => PageError::internal(lang, "/agent/terms", e).into_response(),
     }
 }
+
+/// The Help tab.
+pub async fn help(lang: UiLang, _me: CurrentAgent) -> Response {
+    let page = crate::views::HelpPage {
+        t: Tr(lang),
+        page: PageMeta {
+            path: "/agent/help".into(),
+        },
+    };
+    render(&page, lang, "/agent/help")
+}

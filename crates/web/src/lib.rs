@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             "/agent/terms",
             get(agent::terms).post(agent::terms_decision),
         )
+        .route("/agent/help", get(agent::help))
         .route("/agent/profile", get(profile::profile))
         .route("/agent/profile/contact", post(profile::save_contact))
         .route("/agent/profile/languages", post(profile::save_languages))

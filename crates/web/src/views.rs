@@ -291,3 +291,10 @@ pub struct NoticeOnly {
     pub title: String,
     pub text: String,
 }
+
+#[derive(Debug, Template)]
+#[template(path = "help.html")]
+pub struct HelpPage {
+    pub t: Tr,
+    pub page: PageMeta,
+}

@@ -92,6 +92,8 @@ async function journey(lang, who, t) {
   await cdp.send("WebAuthn.addVirtualAuthenticator", {
     options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
   });
+  await page.getByRole("link", { name: t.help, exact: true }).click();
+  await checked(page, "help");
   await page.getByRole("link", { name: t.security }).click();
   await checked(page, "security");
   await page.getByLabel(t.deviceName).fill("Chromium");
@@ -115,6 +117,7 @@ async function journey(lang, who, t) {
   await page.getByText(t.usernameSent).waitFor();
   assert.ok(hod.outbox(who.email).some((m) => m.body.includes(who.username)));
   await page.goto(`${hod.url}/agent/forgot-password`);
+  await checked(page, "forgot password");
   await page.getByLabel(t.username, { exact: true }).fill(who.username);
   await page.getByRole("button", { name: t.send }).click();
   await page.goto(link(who.email, "/agent/reset/"));
@@ -137,7 +140,7 @@ const EN = {
   remember: "Remember my Username", logIn: "Log In", termsTitle: "Terms of Use", accept: "Accept",
   confirmPhone: "Confirm your phone", code: "Code from the text", confirm_: "Confirm", phoneConfirmed: "Your phone number is confirmed.",
   profile: "Profile", saved: "Saved.", availability: "Availability Settings", red: "Not available (red)",
-  notNow: "You are not taking referrals now.", security: "Security", deviceName: "Name of this device", addPasskey: "Add a passkey",
+  notNow: "You are not taking referrals now.", security: "Security", help: "Help", deviceName: "Name of this device", addPasskey: "Add a passkey",
   home: "Home", logOut: "Log out", passkeyLogin: "Log in with a passkey", forgotUsername: "Forgot Username?", email: "Email",
   send: "Send", usernameSent: "If that email address belongs", newPassword: "New Password", saveNew: "Save new password",
   loggedOutEverywhere: "You were logged out everywhere.",
@@ -150,7 +153,7 @@ const ES = {
   remember: "Recordar mi nombre de usuario", logIn: "Iniciar sesión", termsTitle: "Condiciones de uso", accept: "Aceptar",
   confirmPhone: "Confirme su teléfono", code: "Código del mensaje de texto", confirm_: "Confirmar", phoneConfirmed: "Su número de teléfono está confirmado.",
   profile: "Perfil", saved: "Guardado.", availability: "Configuración de disponibilidad", red: "No disponible (rojo)",
-  notNow: "No está recibiendo referidos ahora.", security: "Seguridad", deviceName: "Nombre de este dispositivo", addPasskey: "Agregar una llave de acceso",
+  notNow: "No está recibiendo referidos ahora.", security: "Seguridad", help: "Ayuda", deviceName: "Nombre de este dispositivo", addPasskey: "Agregar una llave de acceso",
   home: "Inicio", logOut: "Cerrar sesión", passkeyLogin: "Iniciar sesión con una llave de acceso", forgotUsername: "¿Olvidó su nombre de usuario?",
   email: "Correo electrónico", send: "Enviar", usernameSent: "Si ese correo electrónico pertenece", newPassword: "Contraseña nueva",
   saveNew: "Guardar la contraseña nueva", loggedOutEverywhere: "Se cerró su sesión en todos los dispositivos.",
