@@ -1,9 +1,9 @@
 //! The agent's profile (SPEC.md §5): contact details, languages, state preferences (only
 //! where eligible), availability, password and sessions.
+use hod_db::DbError;
 use hod_db::agents::{self, AgentRow};
 use hod_db::availability::{self as avail, Availability};
 use hod_db::sessions::{self, PrincipalKind};
-use hod_db::{DbError, audit};
 use hod_domain::account::PhoneError;
 use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, is_available, parse_time};
 use hod_domain::password::{self, Personal};
@@ -87,17 +87,12 @@ impl App {
     }
 
     async fn audit_change(&self, tx: &mut hod_db::Tx, agent_id: i64, what: &str) -> Result<()> {
-        let who = format!("agent:{agent_id}");
-        audit::append(
+        self.audit(
             tx,
-            &audit::Entry {
-                actor: &who,
-                action: "agent.profile_changed",
-                subject: &who,
-                ip: None,
-                detail: serde_json::json!({ "changed": what }),
-            },
-            self.now(),
+            agent_id,
+            "agent.profile_changed",
+            Client::default(),
+            serde_json::json!({ "changed": what }),
         )
         .await?;
         Ok(())
@@ -375,17 +370,12 @@ impl App {
             &crate::invitations::token_hash(keep_token),
         )
         .await?;
-        let who = format!("agent:{agent_id}");
-        audit::append(
+        self.audit(
             &mut tx,
-            &audit::Entry {
-                actor: &who,
-                action: "agent.password_changed",
-                subject: &who,
-                ip: client.ip,
-                detail: serde_json::json!({ "other_sessions_ended": ended }),
-            },
-            now,
+            agent_id,
+            "agent.password_changed",
+            client,
+            serde_json::json!({ "other_sessions_ended": ended }),
         )
         .await?;
         tx.commit().await?;
@@ -443,17 +433,12 @@ impl App {
             &crate::invitations::token_hash(keep_token),
         )
         .await?;
-        let who = format!("agent:{agent_id}");
-        audit::append(
+        self.audit(
             &mut tx,
-            &audit::Entry {
-                actor: &who,
-                action: "agent.sessions_ended",
-                subject: &who,
-                ip: None,
-                detail: serde_json::json!({ "ended": n }),
-            },
-            self.now(),
+            agent_id,
+            "agent.sessions_ended",
+            Client::default(),
+            serde_json::json!({ "ended": n }),
         )
         .await?;
         tx.commit().await?;

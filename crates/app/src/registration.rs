@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use hod_db::agents::{self, Registration};
 use hod_db::outbox::{self, Channel, NewMessage};
-use hod_db::{DbError, accounts, audit, invitations};
+use hod_db::{DbError, accounts, invitations};
 use hod_domain::account::{PhoneError, UsernameError};
 use hod_domain::password::{self, Personal, Rule};
 use hod_domain::{ContactMethod, Npn, PhoneE164, Username, Zip};
 use jiff::SignedDuration;
 use serde::Serialize;
 
+use crate::auth::Client;
 use crate::invitations::{InvitationStatus, token_hash};
 use crate::{App, AppError};
 
@@ -341,19 +342,7 @@ impl App {
             now,
         )
         .await?;
-        let subject = format!("agent:{}", agent.id);
-        audit::append(
-            &mut tx,
-            &audit::Entry {
-                actor: &subject,
-                action: "agent.registered",
-                subject: &subject,
-                ip: None,
-                detail: serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() }),
-            },
-            now,
-        )
-        .await?;
+        self.audit(&mut tx, agent.id, "agent.registered", Client::default(), serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() })).await?;
         tx.commit().await?;
         if let Err(e) = self.refresh_eligibility_of_agent(agent.id).await {
             tracing::warn!(

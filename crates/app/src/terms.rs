@@ -1,9 +1,10 @@
 //! The terms gate (SPEC.md §3): the agent reads and accepts the current Agent/Broker and Help
 //! On Demand Terms of Use, or declines them and stays incomplete (no referrals).
 use hod_db::terms::{self, TermsDoc};
-use hod_db::{agents, audit, eligibility as stored};
+use hod_db::{agents, eligibility as stored};
 use hod_domain::Npn;
 
+use crate::auth::Client;
 use crate::eligibility::stored_verdict;
 use crate::{App, AppError, Result};
 
@@ -57,17 +58,12 @@ impl App {
         let ids: Vec<i64> = current.iter().map(|d| d.id).collect();
         let mut tx = self.db.begin().await?;
         terms::accept(&mut tx, agent_id, &ids, now).await?;
-        let who = format!("agent:{agent_id}");
-        audit::append(
+        self.audit(
             &mut tx,
-            &audit::Entry {
-                actor: &who,
-                action: "agent.terms_accepted",
-                subject: &who,
-                ip: None,
-                detail: serde_json::json!({ "versions": wanted }),
-            },
-            now,
+            agent_id,
+            "agent.terms_accepted",
+            Client::default(),
+            serde_json::json!({ "versions": wanted }),
         )
         .await?;
         tx.commit().await?;
@@ -78,17 +74,12 @@ impl App {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         terms::decline(&mut tx, agent_id, now).await?;
-        let who = format!("agent:{agent_id}");
-        audit::append(
+        self.audit(
             &mut tx,
-            &audit::Entry {
-                actor: &who,
-                action: "agent.terms_declined",
-                subject: &who,
-                ip: None,
-                detail: serde_json::json!({}),
-            },
-            now,
+            agent_id,
+            "agent.terms_declined",
+            Client::default(),
+            serde_json::json!({}),
         )
         .await?;
         tx.commit().await?;

@@ -214,12 +214,16 @@ impl std::fmt::Debug for LoginRow {
     }
 }
 
+/// `LoginRow` of registered accounts (those with a username and a password).
+const LOGIN_SELECT: &str =
+    "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
+     WHERE password_hash IS NOT NULL AND username IS NOT NULL";
+
 /// The registered account with this username (compared ignoring case).
 #[tracing::instrument(skip_all)]
 pub async fn find_for_login(db: &Db, username_key: &str) -> Result<Option<LoginRow>> {
     Ok(on_pool!(db, p => sqlx::query_as(
-        "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
-         WHERE username_key = $1 AND password_hash IS NOT NULL AND username IS NOT NULL",
+        sqlx::AssertSqlSafe(format!("{LOGIN_SELECT} AND username_key = $1")),
     )
     .bind(username_key)
     .fetch_optional(p)
@@ -320,8 +324,7 @@ pub async fn update_contact(
 #[tracing::instrument(skip_all)]
 pub async fn find_for_login_by_id(db: &Db, id: i64) -> Result<Option<LoginRow>> {
     Ok(on_pool!(db, p => sqlx::query_as(
-        "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
-         WHERE id = $1 AND password_hash IS NOT NULL AND username IS NOT NULL",
+        sqlx::AssertSqlSafe(format!("{LOGIN_SELECT} AND id = $1")),
     )
     .bind(id)
     .fetch_optional(p)
