@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use hod_db::outbox::{self, Channel, NewMessage};
-use hod_db::sessions::{self, NewSession, PrincipalKind};
+use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
 use hod_db::{Tx, accounts, agents, audit, from_millis};
 use hod_domain::Username;
 use hod_domain::password::{self, Personal};
@@ -18,6 +18,11 @@ use crate::{App, AppError, Result, passwords};
 pub const SESSION_IDLE: SignedDuration = SignedDuration::from_mins(15);
 /// …and this long after login in any case.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+/// The agent app's bearer token ends after this long unused (the app is opened when an offer
+/// arrives, which may be days apart)…
+pub const APP_TOKEN_IDLE: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// …and this long after it was issued in any case.
+pub const APP_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// This many failed logins within [`FAILURE_WINDOW`] lock the account for [`LOCK_FOR`].
 pub const LOCK_AFTER: i64 = 5;
 pub const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(120);
@@ -144,6 +149,29 @@ impl App {
         password: &str,
         client: Client<'_>,
     ) -> Result<LoginOutcome> {
+        self.log_in(username, password, client, SessionClient::Web)
+            .await
+    }
+
+    /// Username and password → a bearer token for the agent app (same rules and lockout as
+    /// the web login).
+    pub async fn app_token(
+        &self,
+        username: &str,
+        password: &str,
+        client: Client<'_>,
+    ) -> Result<LoginOutcome> {
+        self.log_in(username, password, client, SessionClient::App)
+            .await
+    }
+
+    async fn log_in(
+        &self,
+        username: &str,
+        password: &str,
+        client: Client<'_>,
+        session: SessionClient,
+    ) -> Result<LoginOutcome> {
         let now = self.now();
         let account = match Username::parse(username) {
             Ok(u) => agents::find_for_login(&self.db, &u.key()).await?,
@@ -221,7 +249,7 @@ impl App {
             return Ok(LoginOutcome::Refused);
         }
         let token = self
-            .open_session(&mut tx, account.id, client, "password")
+            .open_session(&mut tx, account.id, client, session, "password")
             .await?;
         tx.commit().await?;
         Ok(LoginOutcome::LoggedIn {
@@ -236,17 +264,23 @@ impl App {
         tx: &mut Tx,
         agent_id: i64,
         client: Client<'_>,
+        session: SessionClient,
         method: &str,
     ) -> Result<String> {
         let now = self.now();
         let token = random_token()?;
+        let lifetime = match session {
+            SessionClient::Web => SESSION_LIFETIME,
+            SessionClient::App => APP_TOKEN_LIFETIME,
+        };
         sessions::create(
             tx,
             &NewSession {
+                client: session,
                 token_hash: &token_hash(&token),
                 kind: PrincipalKind::Agent,
                 principal_id: agent_id,
-                expires_at: now + SESSION_LIFETIME,
+                expires_at: now + lifetime,
                 ip: client.ip,
                 user_agent: client.user_agent,
             },
@@ -259,7 +293,7 @@ impl App {
             agent_id,
             "agent.login",
             client,
-            serde_json::json!({ "method": method }),
+            serde_json::json!({ "method": method, "client": session.as_str() }),
         )
         .await?;
         Ok(token)
@@ -267,7 +301,23 @@ impl App {
 
     /// The agent behind a session cookie, if the session is live (and marks it used now).
     pub async fn agent_session(&self, token: &str) -> Result<Option<AgentSession>> {
-        let row = sessions::touch(&self.db, &token_hash(token), self.now(), SESSION_IDLE).await?;
+        self.live_session(token, SessionClient::Web, SESSION_IDLE)
+            .await
+    }
+
+    /// The agent behind an app bearer token, if it is live.
+    pub async fn agent_app_session(&self, token: &str) -> Result<Option<AgentSession>> {
+        self.live_session(token, SessionClient::App, APP_TOKEN_IDLE)
+            .await
+    }
+
+    async fn live_session(
+        &self,
+        token: &str,
+        client: SessionClient,
+        idle: SignedDuration,
+    ) -> Result<Option<AgentSession>> {
+        let row = sessions::touch(&self.db, &token_hash(token), client, self.now(), idle).await?;
         Ok(row
             .filter(|r| r.principal_kind == PrincipalKind::Agent.as_str())
             .map(|r| AgentSession {

@@ -15,7 +15,9 @@ pub mod passkeys;
 pub mod passwords;
 pub mod profile;
 pub mod program;
+pub mod referrals;
 pub mod registration;
+pub mod settings;
 pub mod terms;
 
 pub use clock::{Clock, FakeClock, SystemClock};
@@ -40,6 +42,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub zips: &'static ZipDirectory,
     pub settings: Arc<Settings>,
+    /// Bumped on every change live pages show (offers, statuses); see [`App::changed`].
+    pub changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The key status links are signed with, read once from the database.
+    status_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +70,8 @@ impl App {
             clock,
             zips: ZipDirectory::bundled(),
             settings: Arc::new(settings),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            status_key: Arc::default(),
         }
     }
 

@@ -285,7 +285,13 @@ impl App {
             }
         }
         let token = self
-            .open_session(&mut tx, agent_id, client, "passkey")
+            .open_session(
+                &mut tx,
+                agent_id,
+                client,
+                hod_db::sessions::SessionClient::Web,
+                "passkey",
+            )
             .await?;
         tx.commit().await?;
         Ok(LoginOutcome::LoggedIn { token, agent_id })

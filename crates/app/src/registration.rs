@@ -76,6 +76,15 @@ pub enum FieldProblem {
     AbsenceDates,
     /// Change password: the current password is wrong.
     CurrentPasswordWrong,
+    /// Consumer request: an email address that cannot be one.
+    EmailInvalid,
+    /// A value that is not one of the choices offered.
+    ChoiceUnknown,
+    TooLong,
+    /// The consent box was not ticked.
+    ConsentRequired,
+    /// The consent text the consumer saw is not the current one.
+    ConsentVersion,
 }
 
 impl FieldProblem {
@@ -100,6 +109,11 @@ impl FieldProblem {
             Self::TimeZoneUnknown => "time-zone-unknown",
             Self::AbsenceDates => "absence-dates",
             Self::CurrentPasswordWrong => "current-password-wrong",
+            Self::EmailInvalid => "email-invalid",
+            Self::ChoiceUnknown => "choice-unknown",
+            Self::TooLong => "too-long",
+            Self::ConsentRequired => "consent-required",
+            Self::ConsentVersion => "consent-version",
         }
     }
 
@@ -128,6 +142,14 @@ impl FieldProblem {
             Self::TimeZoneUnknown => "Choose a time zone from the list.".into(),
             Self::AbsenceDates => "Give the first day of the absence, and an end on or after it (or no end).".into(),
             Self::CurrentPasswordWrong => "The current password is not correct.".into(),
+            Self::EmailInvalid => "Enter an email address like name@example.com, or leave it empty.".into(),
+            Self::ChoiceUnknown => "Choose one of the options offered.".into(),
+            Self::TooLong => "This is too long.".into(),
+            Self::ConsentRequired => "You must agree to be contacted by a licensed agent.".into(),
+            Self::ConsentVersion => format!(
+                "The consent text has changed: show the current text (version {}) and ask again.",
+                crate::referrals::CONSENT_VERSION
+            ),
         }
     }
 }

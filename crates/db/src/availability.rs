@@ -33,13 +33,27 @@ pub async fn get(db: &Db, agent_id: i64) -> Result<Option<Availability>> {
     let Some((mode, time_zone, from, until)) = row else {
         return Ok(None);
     };
-    let rows: Vec<(i64, String, String)> = on_pool!(db, p => sqlx::query_as(
+    let rows: Vec<HoursRow> = on_pool!(db, p => sqlx::query_as(
         "SELECT weekday, starts_at, ends_at FROM agent_hours WHERE agent_id = $1 ORDER BY weekday, starts_at",
     )
     .bind(agent_id)
     .fetch_all(p)
     .await)?;
-    let mut periods = Vec::with_capacity(rows.len());
+    assemble(&mode, time_zone, from.as_deref(), until.as_deref(), rows).map(Some)
+}
+
+/// One weekly period as stored: weekday (Monday = 0), start, end.
+pub(crate) type HoursRow = (i64, String, String);
+
+/// An agent's availability from its stored columns and hours.
+pub(crate) fn assemble(
+    mode: &str,
+    time_zone: Option<String>,
+    absence_from: Option<&str>,
+    absence_until: Option<&str>,
+    rows: impl IntoIterator<Item = HoursRow>,
+) -> Result<Availability> {
+    let mut periods = Vec::new();
     for (day, start, end) in rows {
         let day = Weekday::from_monday_zero_offset(i8::try_from(day).map_err(corrupt)?)
             .map_err(corrupt)?;
@@ -51,19 +65,19 @@ pub async fn get(db: &Db, agent_id: i64) -> Result<Option<Availability>> {
             },
         ));
     }
-    let absence = match parse_opt_date(from.as_deref())? {
+    let absence = match parse_opt_date(absence_from)? {
         Some(from) => Some(Absence {
             from,
-            until: parse_opt_date(until.as_deref())?,
+            until: parse_opt_date(absence_until)?,
         }),
         None => None,
     };
-    Ok(Some(Availability {
-        mode: Mode::parse(&mode).ok_or_else(|| corrupt(format!("availability mode {mode:?}")))?,
+    Ok(Availability {
+        mode: Mode::parse(mode).ok_or_else(|| corrupt(format!("availability mode {mode:?}")))?,
         time_zone,
         hours: WeeklyHours::new(periods).map_err(corrupt)?,
         absence,
-    }))
+    })
 }
 
 fn hhmm(t: jiff::civil::Time) -> String {

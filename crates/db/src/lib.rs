@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 
 pub mod accounts;
 pub mod agents;
+pub mod api_keys;
 pub mod audit;
 pub mod availability;
 pub mod cms;
@@ -31,7 +32,9 @@ pub mod operators;
 pub mod outbox;
 pub mod passkeys;
 pub mod reference;
+pub mod referrals;
 pub mod sessions;
+pub mod settings;
 mod sql;
 pub mod terms;
 mod time;

@@ -19,8 +19,26 @@ impl PrincipalKind {
     }
 }
 
+/// Where a session lives: a browser cookie, or the agent app's bearer token (which may stay
+/// idle longer: a phone app is opened when an offer arrives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionClient {
+    Web,
+    App,
+}
+
+impl SessionClient {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::App => "app",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
+    pub client: SessionClient,
     pub token_hash: &'a str,
     pub kind: PrincipalKind,
     pub principal_id: i64,
@@ -42,8 +60,8 @@ pub struct SessionRow {
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Result<()> {
     on_tx!(tx, c => sqlx::query(
-        "INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+        "INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent, client)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
     )
     .bind(s.token_hash)
     .bind(s.kind.as_str())
@@ -52,6 +70,7 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
     .bind(to_millis(s.expires_at))
     .bind(s.ip)
     .bind(s.user_agent)
+    .bind(s.client.as_str())
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
@@ -64,6 +83,7 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
 pub async fn touch(
     db: &Db,
     token_hash: &str,
+    client: SessionClient,
     now: jiff::Timestamp,
     idle: jiff::SignedDuration,
 ) -> Result<Option<SessionRow>> {
@@ -71,12 +91,13 @@ pub async fn touch(
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
     Ok(on_pool!(db, p => sqlx::query_as(
         "UPDATE sessions SET last_seen_at = $2
-         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3
+         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 AND client = $4
          RETURNING principal_kind, principal_id, created_at, last_seen_at, expires_at",
     )
     .bind(token_hash)
     .bind(now_ms)
     .bind(idle_ms)
+    .bind(client.as_str())
     .fetch_optional(p)
     .await)?)
 }

@@ -11,6 +11,8 @@ pub mod licence;
 pub mod npn;
 pub mod password;
 pub mod program;
+pub mod referral;
+pub mod routing;
 
 pub use account::{ContactMethod, PhoneE164, Username};
 pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};

@@ -5,6 +5,17 @@ use std::fmt;
 use crate::geo::UsState;
 
 const STATES_SEED_CSV: &str = include_str!("../../../data/marketplace_states.csv");
+const OWN_MARKETPLACES_CSV: &str = include_str!("../../../data/state_marketplaces.csv");
+
+/// The Marketplace of a state that runs its own platform: (name, website). Consumers whose
+/// ZIP is outside the HealthCare.gov states are sent there.
+pub fn own_marketplace(state: UsState) -> Option<(&'static str, &'static str)> {
+    OWN_MARKETPLACES_CSV.lines().skip(1).find_map(|line| {
+        let mut f = line.splitn(3, ',');
+        (f.next()? == state.code()).then_some(())?;
+        Some((f.next()?, f.next()?))
+    })
+}
 
 /// A plan year and the dates on which referrals count towards it (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -154,6 +165,24 @@ impl StateTable {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn own_marketplaces() {
+        let ca = crate::UsState::parse("CA").unwrap();
+        assert_eq!(
+            super::own_marketplace(ca),
+            Some(("Covered California", "https://www.coveredca.com"))
+        );
+        assert_eq!(
+            super::own_marketplace(crate::UsState::parse("TX").unwrap()),
+            None
+        );
+        for line in super::OWN_MARKETPLACES_CSV.lines().skip(1) {
+            let state = line.split(',').next().unwrap();
+            assert!(crate::UsState::parse(state).is_ok(), "{line}");
+            assert!(line.contains(",https://"), "{line}");
+        }
+    }
+
     use super::*;
 
     fn codes(table: &StateTable, day: Date) -> Vec<&'static str> {

@@ -185,7 +185,7 @@ fn mlms(f: &Fields<'_>, latest: i16) -> Result<MlmsEntry, String> {
         }
     };
     let email = required(3, "Email")?;
-    if !plausible_email(&email) {
+    if !hod_domain::account::plausible_email(&email) {
         return Err(format!("Email {email:?} is not an email address"));
     }
     Ok(MlmsEntry {
@@ -196,19 +196,6 @@ fn mlms(f: &Fields<'_>, latest: i16) -> Result<MlmsEntry, String> {
         plan_year: csvfile::plan_year("Plan Year", f.get(4), latest)?,
         course_completed_on: csvfile::date("HOD Course Completion Date", f.get(5))?,
     })
-}
-
-/// One `@`, something before it, a dotted domain after it, no spaces.
-fn plausible_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
 }
 
 fn loa(f: &Fields<'_>) -> Result<ValidLoaRow, String> {
@@ -239,12 +226,12 @@ mod tests {
     #[test]
     fn emails() {
         for ok in ["a@b.co", "first.last+hod@agency.example.org"] {
-            assert!(super::plausible_email(ok), "{ok}");
+            assert!(hod_domain::account::plausible_email(ok), "{ok}");
         }
         for bad in [
             "", "a", "a@", "@b.co", "a@b", "a@@b.co", "a b@c.co", "a@b.co.", "a@.co",
         ] {
-            assert!(!super::plausible_email(bad), "{bad}");
+            assert!(!hod_domain::account::plausible_email(bad), "{bad}");
         }
     }
 }

@@ -1,0 +1,47 @@
+//! Program settings: administrators' choices (routing strategy, windows, intake calendar) as
+//! key/value text, read by the application, which owns their meaning and defaults.
+use std::collections::HashMap;
+
+use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+
+#[tracing::instrument(skip_all)]
+pub async fn all(db: &Db) -> Result<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = on_pool!(db, p => sqlx::query_as("SELECT key, value FROM program_settings").fetch_all(p).await)?;
+    Ok(rows.into_iter().collect())
+}
+
+#[tracing::instrument(skip_all, fields(key))]
+pub async fn put(tx: &mut Tx, key: &str, value: &str, now: jiff::Timestamp) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The value of `key`, storing `value` first if there is none (the first writer wins, so
+/// every node ends up with the same value).
+#[tracing::instrument(skip_all, fields(key))]
+pub async fn get_or_put(db: &Db, key: &str, value: &str, now: jiff::Timestamp) -> Result<String> {
+    on_pool!(db, p => sqlx::query(
+        "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(to_millis(now))
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(
+        on_pool!(db, p => sqlx::query_scalar("SELECT value FROM program_settings WHERE key = $1")
+        .bind(key)
+        .fetch_one(p)
+        .await)?,
+    )
+}

@@ -1,0 +1,566 @@
+//! Matching and ranking (SPEC.md §6.2) and the offer strategies (§6.3): which agents may be
+//! offered a referral, in what order, and how many offers are due at a given moment.
+//!
+//! Pure functions over facts the caller gathered; the result doubles as the decision log.
+use std::cmp::Ordering;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::geo::{UsState, Zip, ZipInfo};
+
+/// An agent who misses this many offers in a row is switched to unavailable (red).
+pub const MISSED_OFFERS_PAUSE: u32 = 3;
+
+/// How offers go out. In every strategy the first accept wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// The program's: one agent at a time; the next one on decline or timeout.
+    OneAtATime,
+    /// Every `step` one more agent is offered while earlier offers stay open.
+    Cascade { step: SignedDuration },
+    /// The top `size` agents at once.
+    Broadcast { size: u16 },
+}
+
+impl Strategy {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::OneAtATime => "one_at_a_time",
+            Self::Cascade { .. } => "cascade",
+            Self::Broadcast { .. } => "broadcast",
+        }
+    }
+}
+
+/// The program's routing settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub strategy: Strategy,
+    /// How long an agent has to accept or decline.
+    pub offer_window: SignedDuration,
+    /// After this long without an acceptance the request is unserved.
+    pub max_wait: SignedDuration,
+    /// Open referrals (accepted, not yet followed up) an agent may hold.
+    pub capacity: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::OneAtATime,
+            offer_window: SignedDuration::from_mins(15),
+            max_wait: SignedDuration::from_mins(60),
+            capacity: 5,
+        }
+    }
+}
+
+impl Policy {
+    /// How many new offers are due now, given the open ones and when the last went out.
+    pub fn offers_due(
+        &self,
+        open: usize,
+        last_offer_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> usize {
+        match self.strategy {
+            Strategy::OneAtATime => usize::from(open == 0),
+            Strategy::Broadcast { size } if open == 0 => usize::from(size.max(1)),
+            Strategy::Broadcast { .. } => 0,
+            Strategy::Cascade { step } => {
+                let stepped = last_offer_at.is_none_or(|at| at + step <= now);
+                usize::from(open == 0 || stepped)
+            }
+        }
+    }
+
+    /// When the router must look at the referral again: the first open offer to lapse, the
+    /// next cascade step, or the end of the maximum wait, whichever comes first.
+    pub fn next_check(
+        &self,
+        created_at: Timestamp,
+        open_expiries: impl IntoIterator<Item = Timestamp>,
+        last_offer_at: Option<Timestamp>,
+    ) -> Timestamp {
+        let mut next = created_at + self.max_wait;
+        for e in open_expiries {
+            next = next.min(e);
+        }
+        if let (Strategy::Cascade { step }, Some(at)) = (self.strategy, last_offer_at) {
+            next = next.min(at + step);
+        }
+        next
+    }
+}
+
+/// The request as routing sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub zip: Zip,
+    pub state: UsState,
+    pub location: Option<&'a ZipInfo>,
+}
+
+/// Recent acceptance rate and time to accept, as moving averages (each new outcome weighs
+/// one fifth), so that an agent's last weeks count more than last year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Responsiveness {
+    /// Share of offers accepted, 0..=1.
+    pub accept_rate: f64,
+    /// Seconds from offer to acceptance.
+    pub accept_secs: f64,
+}
+
+impl Default for Responsiveness {
+    /// A newcomer starts in the middle: neither favoured nor held back.
+    fn default() -> Self {
+        Self {
+            accept_rate: 0.5,
+            accept_secs: 300.0,
+        }
+    }
+}
+
+const WEIGHT: f64 = 0.2;
+
+impl Responsiveness {
+    pub fn after_accept(self, after: SignedDuration) -> Self {
+        Self {
+            accept_rate: self.accept_rate * (1.0 - WEIGHT) + WEIGHT,
+            accept_secs: self.accept_secs * (1.0 - WEIGHT) + WEIGHT * after.as_secs_f64().max(0.0),
+        }
+    }
+
+    /// A declined or lapsed offer.
+    pub fn after_refusal(self) -> Self {
+        Self {
+            accept_rate: self.accept_rate * (1.0 - WEIGHT),
+            ..self
+        }
+    }
+
+    /// Higher is better: the acceptance rate, discounted by slowness (ten minutes halves it).
+    pub fn score(self) -> f64 {
+        self.accept_rate / (1.0 + self.accept_secs / 600.0)
+    }
+}
+
+/// What routing knows about one agent at the moment of the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub agent_id: i64,
+    /// States of the stored eligibility verdict for the plan year; `None` when the agent is
+    /// not eligible for it at all.
+    pub eligible_states: Option<&'a [UsState]>,
+    /// Account created and current terms accepted.
+    pub registration_complete: bool,
+    pub prefers_state: bool,
+    pub speaks_language: bool,
+    /// Schedule, override switch and Extended Absence, in the agent's time zone.
+    pub available: bool,
+    pub open_referrals: u32,
+    pub offered_before: bool,
+    pub location: Option<&'a ZipInfo>,
+    pub last_offered_at: Option<Timestamp>,
+    pub responsiveness: Responsiveness,
+}
+
+/// Why an agent was left out. Checked in this order; the first that applies is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Filter {
+    OfferedBefore,
+    NotEligible,
+    NotEligibleInState,
+    RegistrationIncomplete,
+    StateNotPreferred,
+    Language,
+    Unavailable,
+    AtCapacity,
+}
+
+impl Filter {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::OfferedBefore => "offered_before",
+            Self::NotEligible => "not_eligible",
+            Self::NotEligibleInState => "not_eligible_in_state",
+            Self::RegistrationIncomplete => "registration_incomplete",
+            Self::StateNotPreferred => "state_not_preferred",
+            Self::Language => "language",
+            Self::Unavailable => "unavailable",
+            Self::AtCapacity => "at_capacity",
+        }
+    }
+}
+
+/// Distance bands, nearest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Band {
+    SameZip,
+    Within25Miles,
+    Within50Miles,
+    InState,
+}
+
+impl Band {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::SameZip => "same_zip",
+            Self::Within25Miles => "within_25_miles",
+            Self::Within50Miles => "within_50_miles",
+            Self::InState => "in_state",
+        }
+    }
+
+    fn of(request: &Request<'_>, agent: Option<&ZipInfo>) -> (Self, Option<f64>) {
+        let Some(agent) = agent else {
+            return (Self::InState, None);
+        };
+        if agent.zip == request.zip {
+            return (Self::SameZip, Some(0.0));
+        }
+        let Some(consumer) = request.location else {
+            return (Self::InState, None);
+        };
+        let miles = consumer.miles_to(agent);
+        let band = if miles <= 25.0 {
+            Self::Within25Miles
+        } else if miles <= 50.0 {
+            Self::Within50Miles
+        } else {
+            Self::InState
+        };
+        (band, Some(miles))
+    }
+}
+
+/// One agent who may be offered the referral, with what placed them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranked {
+    pub agent_id: i64,
+    pub band: Band,
+    pub miles: Option<f64>,
+    pub last_offered_at: Option<Timestamp>,
+    pub responsiveness: f64,
+}
+
+/// Nearest band first; then whoever waited longest for an offer (never offered = longest);
+/// then the more responsive; the agent id keeps the order total.
+fn ranking(a: &Ranked, b: &Ranked) -> Ordering {
+    a.band
+        .cmp(&b.band)
+        .then_with(|| match (a.last_offered_at, b.last_offered_at) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => x.cmp(&y),
+        })
+        .then_with(|| b.responsiveness.total_cmp(&a.responsiveness))
+        .then_with(|| a.agent_id.cmp(&b.agent_id))
+}
+
+/// The outcome of matching: the best `top` candidates in order, how many qualified, and
+/// who was left out and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    pub ranked: Vec<Ranked>,
+    pub qualified: usize,
+    pub filtered: Vec<(i64, Filter)>,
+}
+
+pub fn filter(request: &Request<'_>, c: &Candidate<'_>, policy: &Policy) -> Option<Filter> {
+    Some(if c.offered_before {
+        Filter::OfferedBefore
+    } else if c.eligible_states.is_none() {
+        Filter::NotEligible
+    } else if !c
+        .eligible_states
+        .is_some_and(|s| s.contains(&request.state))
+    {
+        Filter::NotEligibleInState
+    } else if !c.registration_complete {
+        Filter::RegistrationIncomplete
+    } else if !c.prefers_state {
+        Filter::StateNotPreferred
+    } else if !c.speaks_language {
+        Filter::Language
+    } else if !c.available {
+        Filter::Unavailable
+    } else if c.open_referrals >= policy.capacity {
+        Filter::AtCapacity
+    } else {
+        return None;
+    })
+}
+
+/// Filters and ranks `candidates`, keeping the best `top` in order (only those are sorted,
+/// so that a decision over a whole state's agents stays cheap).
+pub fn decide<'a>(
+    request: &Request<'_>,
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+    policy: &Policy,
+    top: usize,
+) -> Decision {
+    let mut d = Decision::default();
+    let mut ranked = Vec::new();
+    for c in candidates {
+        match filter(request, &c, policy) {
+            Some(why) => d.filtered.push((c.agent_id, why)),
+            None => {
+                let (band, miles) = Band::of(request, c.location);
+                ranked.push(Ranked {
+                    agent_id: c.agent_id,
+                    band,
+                    miles,
+                    last_offered_at: c.last_offered_at,
+                    responsiveness: c.responsiveness.score(),
+                });
+            }
+        }
+    }
+    d.qualified = ranked.len();
+    if top < ranked.len() && top > 0 {
+        ranked.select_nth_unstable_by(top - 1, ranking);
+        ranked.truncate(top);
+    } else if top == 0 {
+        ranked.clear();
+    }
+    ranked.sort_unstable_by(ranking);
+    d.ranked = ranked;
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ZipDirectory;
+
+    fn zip(z: &str) -> &'static ZipInfo {
+        ZipDirectory::bundled().get(Zip::parse(z).unwrap()).unwrap()
+    }
+
+    const TX: &[UsState] = &[];
+
+    fn tx() -> Vec<UsState> {
+        vec![UsState::parse("TX").unwrap()]
+    }
+
+    fn request() -> Request<'static> {
+        let houston = zip("77002");
+        Request {
+            zip: houston.zip,
+            state: houston.state,
+            location: Some(houston),
+        }
+    }
+
+    fn fit<'a>(id: i64, states: &'a [UsState], at: &'static str) -> Candidate<'a> {
+        Candidate {
+            agent_id: id,
+            eligible_states: Some(states),
+            registration_complete: true,
+            prefers_state: true,
+            speaks_language: true,
+            available: true,
+            open_referrals: 0,
+            offered_before: false,
+            location: Some(zip(at)),
+            last_offered_at: None,
+            responsiveness: Responsiveness::default(),
+        }
+    }
+
+    #[test]
+    fn each_rule_filters_with_its_reason() {
+        let states = tx();
+        let p = Policy::default();
+        let r = request();
+        let base = fit(1, &states, "77002");
+        assert_eq!(filter(&r, &base, &p), None);
+        let cases: [(Candidate<'_>, Filter); 8] = [
+            (
+                Candidate {
+                    offered_before: true,
+                    ..base
+                },
+                Filter::OfferedBefore,
+            ),
+            (
+                Candidate {
+                    eligible_states: None,
+                    ..base
+                },
+                Filter::NotEligible,
+            ),
+            (
+                Candidate {
+                    eligible_states: Some(TX),
+                    ..base
+                },
+                Filter::NotEligibleInState,
+            ),
+            (
+                Candidate {
+                    registration_complete: false,
+                    ..base
+                },
+                Filter::RegistrationIncomplete,
+            ),
+            (
+                Candidate {
+                    prefers_state: false,
+                    ..base
+                },
+                Filter::StateNotPreferred,
+            ),
+            (
+                Candidate {
+                    speaks_language: false,
+                    ..base
+                },
+                Filter::Language,
+            ),
+            (
+                Candidate {
+                    available: false,
+                    ..base
+                },
+                Filter::Unavailable,
+            ),
+            (
+                Candidate {
+                    open_referrals: 5,
+                    ..base
+                },
+                Filter::AtCapacity,
+            ),
+        ];
+        for (c, why) in cases {
+            assert_eq!(filter(&r, &c, &p), Some(why));
+        }
+        assert_eq!(
+            filter(
+                &r,
+                &Candidate {
+                    open_referrals: 4,
+                    ..base
+                },
+                &p
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn ranks_by_band_then_fairness_then_responsiveness() {
+        let states = tx();
+        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let r = request();
+        let far = fit(1, &states, "79901"); // El Paso
+        let near = fit(2, &states, "77401"); // Bellaire, ~8 miles
+        let same = Candidate {
+            last_offered_at: Some(t0),
+            ..fit(3, &states, "77002")
+        };
+        let near_recent = Candidate {
+            last_offered_at: Some(t0),
+            ..fit(4, &states, "77401")
+        };
+        let near_older = Candidate {
+            last_offered_at: Some(t0 - SignedDuration::from_hours(1)),
+            ..fit(5, &states, "77401")
+        };
+        let far_too = fit(6, &states, "77340"); // Huntsville, ~65 miles
+        let eager = Candidate {
+            responsiveness: Responsiveness {
+                accept_rate: 0.9,
+                accept_secs: 60.0,
+            },
+            ..fit(7, &states, "77401")
+        };
+        let d = decide(
+            &r,
+            [far_too, far, near, same, near_recent, near_older, eager],
+            &Policy::default(),
+            10,
+        );
+        let order: Vec<i64> = d.ranked.iter().map(|x| x.agent_id).collect();
+        assert_eq!(d.qualified, 7);
+        assert_eq!(d.ranked[0].band, Band::SameZip);
+        // Never offered first (eager beats near on responsiveness), then the longest wait.
+        // Same band, same wait, same responsiveness: the agent id decides.
+        assert_eq!(order, [3, 7, 2, 5, 4, 1, 6]);
+        let bands: Vec<Band> = d.ranked.iter().map(|x| x.band).collect();
+        assert_eq!(&bands[1..5], &[Band::Within25Miles; 4]);
+        assert_eq!(&bands[5..], &[Band::InState; 2]);
+    }
+
+    #[test]
+    fn top_keeps_the_same_order_as_a_full_sort() {
+        let states = tx();
+        let zips = ["77002", "77401", "77340", "79901", "75201", "78701"];
+        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let all: Vec<Candidate<'_>> = (0..300)
+            .map(|i| Candidate {
+                last_offered_at: (i % 7 != 0).then(|| t0 + SignedDuration::from_secs(i * 37 % 101)),
+                responsiveness: Responsiveness {
+                    accept_rate: (i % 10) as f64 / 10.0,
+                    accept_secs: 100.0,
+                },
+                ..fit(i, &states, zips[(i as usize) % zips.len()])
+            })
+            .collect();
+        let full = decide(&request(), all.clone(), &Policy::default(), usize::MAX);
+        for top in [1, 3, 20, 299] {
+            let d = decide(&request(), all.clone(), &Policy::default(), top);
+            assert_eq!(d.ranked, full.ranked[..top], "top {top}");
+            assert_eq!(d.qualified, 300);
+        }
+    }
+
+    #[test]
+    fn offers_due_per_strategy() {
+        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let five = SignedDuration::from_mins(5);
+        let one = Policy::default();
+        assert_eq!(one.offers_due(0, None, t0), 1);
+        assert_eq!(one.offers_due(1, Some(t0), t0 + five), 0);
+        let b = Policy {
+            strategy: Strategy::Broadcast { size: 3 },
+            ..one
+        };
+        assert_eq!(b.offers_due(0, None, t0), 3);
+        assert_eq!(b.offers_due(2, Some(t0), t0), 0);
+        let c = Policy {
+            strategy: Strategy::Cascade { step: five },
+            ..one
+        };
+        assert_eq!(c.offers_due(0, None, t0), 1);
+        assert_eq!(
+            c.offers_due(1, Some(t0), t0 + SignedDuration::from_mins(4)),
+            0
+        );
+        assert_eq!(c.offers_due(1, Some(t0), t0 + five), 1);
+        assert_eq!(
+            c.next_check(t0, [t0 + SignedDuration::from_mins(15)], Some(t0)),
+            t0 + five
+        );
+        assert_eq!(
+            one.next_check(t0, [t0 + SignedDuration::from_mins(15)], Some(t0)),
+            t0 + SignedDuration::from_mins(15)
+        );
+        assert_eq!(
+            one.next_check(t0, [], None),
+            t0 + SignedDuration::from_mins(60)
+        );
+    }
+
+    #[test]
+    fn responsiveness_moves_with_outcomes() {
+        let r = Responsiveness::default();
+        let fast = r.after_accept(SignedDuration::from_secs(30));
+        assert!(fast.accept_rate > r.accept_rate && fast.accept_secs < r.accept_secs);
+        assert!(fast.score() > r.score());
+        assert!(r.after_refusal().score() < r.score());
+    }
+}
