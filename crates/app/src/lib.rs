@@ -11,6 +11,7 @@ pub mod eligibility;
 pub mod import;
 pub mod invitations;
 pub mod operators;
+pub mod partners;
 pub mod passkeys;
 pub mod passwords;
 pub mod profile;

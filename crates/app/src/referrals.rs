@@ -251,7 +251,7 @@ impl App {
         if let Some((key_id, Some(key))) = origin.partner
             && let Some(id) = db::by_idempotency_key(&mut tx, key_id, key).await?
         {
-            drop(tx);
+            tx.rollback().await?;
             return self.existing(id).await;
         }
         hod_db::referrals::lock_person(&mut tx, &person).await?;
@@ -259,7 +259,7 @@ impl App {
             && let Some(id) =
                 db::same_person_since(&mut tx, &person, now - program.duplicate_window).await?
         {
-            drop(tx);
+            tx.rollback().await?;
             return self.existing(id).await;
         }
         let id = db::insert(
@@ -297,11 +297,11 @@ impl App {
             Ok(id) => id,
             // The same Idempotency-Key raced in on another connection: that one stands.
             Err(e @ hod_db::DbError::Conflict(_)) => {
-                drop(tx);
+                tx.rollback().await?;
                 if let Some((key_id, Some(key))) = origin.partner {
                     let mut tx = self.db.begin().await?;
                     if let Some(id) = db::by_idempotency_key(&mut tx, key_id, key).await? {
-                        drop(tx);
+                        tx.rollback().await?;
                         return self.existing(id).await;
                     }
                 }
@@ -468,6 +468,7 @@ impl App {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let Some(r) = db::lock_due(&mut tx, id, now).await? else {
+            tx.rollback().await?;
             return Ok(RoundOutcome::default());
         };
         let mut out = RoundOutcome::default();
@@ -685,11 +686,10 @@ impl App {
             .await?;
             let link = format!("{}/agent/availability", self.settings.public_url);
             let body = format!(
-                "Hello {},\n\nYou missed {streak} referral offers in a row, so Help On Demand switched you to unavailable (red): \
+                "Hello {first_name},\n\nYou missed {streak} referral offers in a row, so Help On Demand switched you to unavailable (red): \
                  you will not get offers until you switch back to available or to your schedule: {link}\n\n---\n\n\
                  No respondió a {streak} ofertas de referidos seguidas, por lo que Help On Demand le cambió a no disponible (rojo). \
-                 No recibirá ofertas hasta que vuelva a cambiar su disponibilidad: {link}\n",
-                first_name
+                 No recibirá ofertas hasta que vuelva a cambiar su disponibilidad: {link}\n"
             );
             let dedup = format!("paused:{}:{}", offer.agent_id, offer.id);
             self.message(
@@ -923,35 +923,47 @@ impl App {
         self.status_key().await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let Some(rid) = db::lock_for_offer(&mut tx, offer_id, agent_id).await? else {
+        match self.accept_in(&mut tx, agent_id, offer_id, now).await {
+            Ok(rid) => {
+                tx.commit().await?;
+                self.changed();
+                Ok(rid)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn accept_in(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        offer_id: i64,
+        now: Timestamp,
+    ) -> Result<i64, OfferError> {
+        let Some(rid) = db::lock_for_offer(tx, offer_id, agent_id).await? else {
             return Err(OfferError::NotFound);
         };
-        let Some(offer) =
-            db::decide_offer(&mut tx, offer_id, agent_id, "accepted", None, now).await?
+        let Some(offer) = db::decide_offer(tx, offer_id, agent_id, "accepted", None, now).await?
         else {
             return Err(OfferError::Gone);
         };
-        if !db::assign(&mut tx, rid, agent_id, now, now + FOLLOW_UP_WITHIN).await? {
+        if !db::assign(tx, rid, agent_id, now, now + FOLLOW_UP_WITHIN).await? {
             return Err(OfferError::Gone);
         }
-        db::close_open_offers(&mut tx, rid, "withdrawn", None, now).await?;
-        let (rate, secs) = db::responsiveness(&mut tx, agent_id).await?;
+        db::close_open_offers(tx, rid, "withdrawn", None, now).await?;
+        let (rate, secs) = db::responsiveness(tx, agent_id).await?;
         let after = Responsiveness {
             accept_rate: rate,
             accept_secs: secs,
         }
         .after_accept(now.duration_since(from_millis(offer.offered_at)?));
-        db::note_answer(
-            &mut tx,
-            agent_id,
-            false,
-            after.accept_rate,
-            after.accept_secs,
-        )
-        .await?;
+        db::note_answer(tx, agent_id, false, after.accept_rate, after.accept_secs).await?;
         let actor = actor_agent(agent_id);
         db::add_event(
-            &mut tx,
+            tx,
             &NewEvent {
                 referral_id: rid,
                 actor: &actor,
@@ -964,13 +976,11 @@ impl App {
             now,
         )
         .await?;
-        let (first, last, _, _) = db::agent_brief(&mut tx, agent_id).await?;
+        let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
         let token = self.status_token(rid).await?;
         let name = short_name(&first, &last);
-        self.tell_consumer(&mut tx, rid, "accepted", &token, Some(&name))
+        self.tell_consumer(tx, rid, "accepted", &token, Some(&name))
             .await?;
-        tx.commit().await?;
-        self.changed();
         Ok(rid)
     }
 
@@ -990,32 +1000,49 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let Some(rid) = db::lock_for_offer(&mut tx, offer_id, agent_id).await? else {
+        let rid = match self
+            .decline_in(&mut tx, agent_id, offer_id, reason, now)
+            .await
+        {
+            Ok(rid) => rid,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
+        tx.commit().await?;
+        self.changed();
+        self.route_referral(rid).await?;
+        Ok(())
+    }
+
+    async fn decline_in(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        offer_id: i64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<i64, OfferError> {
+        let Some(rid) = db::lock_for_offer(tx, offer_id, agent_id).await? else {
             return Err(OfferError::NotFound);
         };
-        if db::decide_offer(&mut tx, offer_id, agent_id, "declined", Some(reason), now)
+        if db::decide_offer(tx, offer_id, agent_id, "declined", Some(reason), now)
             .await?
             .is_none()
         {
             return Err(OfferError::Gone);
         }
-        let (rate, secs) = db::responsiveness(&mut tx, agent_id).await?;
+        let (rate, secs) = db::responsiveness(tx, agent_id).await?;
         let after = Responsiveness {
             accept_rate: rate,
             accept_secs: secs,
         }
         .after_refusal();
-        db::note_answer(
-            &mut tx,
-            agent_id,
-            false,
-            after.accept_rate,
-            after.accept_secs,
-        )
-        .await?;
+        db::note_answer(tx, agent_id, false, after.accept_rate, after.accept_secs).await?;
         let actor = actor_agent(agent_id);
         db::add_event(
-            &mut tx,
+            tx,
             &NewEvent {
                 referral_id: rid,
                 actor: &actor,
@@ -1028,11 +1055,8 @@ impl App {
             now,
         )
         .await?;
-        db::make_due(&mut tx, rid, now).await?;
-        tx.commit().await?;
-        self.changed();
-        self.route_referral(rid).await?;
-        Ok(())
+        db::make_due(tx, rid, now).await?;
+        Ok(rid)
     }
 
     /// One pass of the sweeper (every node runs it): routes every due referral and hands out
@@ -1071,10 +1095,9 @@ impl App {
             let (first_name, _, email, _) = db::agent_brief(&mut tx, *agent_id).await?;
             let link = format!("{}/agent/referrals/{rid}", self.settings.public_url);
             let body = format!(
-                "Hello {},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
+                "Hello {first_name},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
                  Follow-Up Completed: {link}\n\n---\n\nAceptó el referido #{rid} hace una hora. Comuníquese con el consumidor \
-                 y registre Follow-Up Completed: {link}\n",
-                first_name
+                 y registre Follow-Up Completed: {link}\n"
             );
             self.message(
                 &mut tx,

@@ -306,6 +306,17 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Other(anyhow::anyhow!("invited NPN {npn} has no agent")))?;
         let now = self.now();
+        // Profile defaults the agent reviews after logging in (the guide: "review the profile
+        // information provided"): every state they are eligible in, and English.
+        let eligible_states: Vec<hod_domain::UsState> =
+            match self.plan_year_on(self.today()).await? {
+                Some(py) => hod_db::eligibility::get(&self.db, py.year, &npn)
+                    .await?
+                    .filter(|v| v.eligible)
+                    .map(|v| v.states)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
         let mut tx = self.db.begin().await?;
         if invitations::redeem(&mut tx, &token_hash(&form.token), now)
             .await?
@@ -332,6 +343,13 @@ impl App {
         }
         hod_db::availability::set_hours(&mut tx, agent.id, &crate::profile::default_hours(), None)
             .await?;
+        agents::set_languages(
+            &mut tx,
+            agent.id,
+            &[hod_domain::Lang::parse("en").expect("en is a language")],
+        )
+        .await?;
+        agents::set_state_preferences(&mut tx, agent.id, &eligible_states).await?;
         let code_sent_to = if method.texts() {
             self.text_phone_code(&mut tx, agent.id, phone.as_str())
                 .await?;

@@ -137,6 +137,20 @@ impl App {
         parse(&settings::all(&self.db).await?)
     }
 
+    /// Every setting with its current value (the default where none was set).
+    pub async fn program_setting_values(&self) -> Result<Vec<(&'static str, String)>> {
+        let values = settings::all(&self.db).await?;
+        Ok(KEYS
+            .iter()
+            .map(|(k, d)| {
+                (
+                    *k,
+                    values.get(*k).cloned().unwrap_or_else(|| (*d).to_owned()),
+                )
+            })
+            .collect())
+    }
+
     /// Changes one setting (checked together with the others), on behalf of `actor`.
     pub async fn set_program_setting(&self, key: &str, value: &str, actor: &str) -> Result<()> {
         if !KEYS.iter().any(|(k, _)| *k == key) {

@@ -91,6 +91,16 @@ impl Tx {
         }
     }
 
+    /// Ends the transaction without its changes, now (dropping it also rolls back, but only
+    /// when the connection is next used, so its row locks would linger until then).
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,

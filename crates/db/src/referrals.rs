@@ -79,7 +79,7 @@ const CONTACT: &str = "r.first_name, r.last_name, r.phone, r.email, r.best_time"
 #[tracing::instrument(skip_all)]
 pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> Result<i64> {
     let now = to_millis(now);
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
             phone, email, contact_by, best_time, ui_lang, consent_version, consent_at, consent_ip,
             consent_user_agent, source, api_key_id, idempotency_key, person_key, created_at, updated_at, due_at)
@@ -113,7 +113,7 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
     .map_err(|e| match e.as_database_error() {
         Some(d) if d.is_unique_violation() => DbError::Conflict("this Idempotency-Key".into()),
         _ => e.into(),
-    })?)
+    })
 }
 
 /// Serialises submissions of the same person on PostgreSQL (SQLite's writer lock already
@@ -310,6 +310,9 @@ pub struct OfferRow {
 }
 
 const OFFER: &str = "o.id, o.referral_id, o.agent_id, o.status, o.offered_at, o.expires_at, o.decided_at, o.decline_reason";
+/// The same columns for `RETURNING`, where SQLite takes no table qualifier.
+const OFFER_RETURNING: &str =
+    "id, referral_id, agent_id, status, offered_at, expires_at, decided_at, decline_reason";
 
 /// Every offer of a referral, oldest first.
 #[tracing::instrument(skip_all)]
@@ -333,9 +336,9 @@ pub async fn close_open_offers(
     now: jiff::Timestamp,
 ) -> Result<Vec<OfferRow>> {
     Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE referral_offers AS o SET status = $2, decided_at = $3
-         WHERE o.referral_id = $1 AND o.status = 'open' AND ($4 IS NULL OR o.expires_at <= $4)
-         RETURNING {OFFER}"
+        "UPDATE referral_offers SET status = $2, decided_at = $3
+         WHERE referral_id = $1 AND status = 'open' AND ($4 IS NULL OR expires_at <= $4)
+         RETURNING {OFFER_RETURNING}"
     )))
     .bind(referral_id)
     .bind(to)
@@ -438,9 +441,9 @@ pub async fn decide_offer(
     now: jiff::Timestamp,
 ) -> Result<Option<OfferRow>> {
     Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE referral_offers AS o SET status = $3, decided_at = $4, decline_reason = $5
-         WHERE o.id = $1 AND o.agent_id = $2 AND o.status = 'open' AND o.expires_at > $4
-         RETURNING {OFFER}"
+        "UPDATE referral_offers SET status = $3, decided_at = $4, decline_reason = $5
+         WHERE id = $1 AND agent_id = $2 AND status = 'open' AND expires_at > $4
+         RETURNING {OFFER_RETURNING}"
     )))
     .bind(offer_id)
     .bind(agent_id)

@@ -49,6 +49,30 @@ pub enum Command {
     /// Who may receive referrals, and why not
     #[command(subcommand)]
     Eligibility(EligibilityCommand),
+    /// Partner API keys (for POST /api/v1/referrals)
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Program settings: routing strategy and windows, intake calendar
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is printed once, alone on standard output
+    Create {
+        /// Who the key is for, e.g. the partner site's name
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show every setting with its value
+    Show,
+    /// Change one setting, e.g. `hod settings set routing.strategy broadcast`
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +267,24 @@ impl Command {
                 Ok(())
             }
             Command::Import(args) => import(&config, args).await,
+            Command::ApiKey(ApiKeyCommand::Create { name }) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                let key = app.create_api_key(&name, "cli").await?;
+                println!("{key}");
+                Ok(())
+            }
+            Command::Settings(cmd) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                if let SettingsCommand::Set { key, value } = &cmd {
+                    app.set_program_setting(key, value, "cli").await?;
+                }
+                for (key, value) in app.program_setting_values().await? {
+                    println!("{key} = {value}");
+                }
+                Ok(())
+            }
             Command::Eligibility(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));

@@ -58,11 +58,29 @@ pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
 /// How often a node looks for due scheduled jobs.
 const JOB_CHECK_EVERY: Duration = Duration::from_secs(60);
 
-/// Background work every node runs: the daily eligibility evaluation (one node a day
-/// takes it, through a lease in the database).
-fn spawn_workers(app: App) -> tokio::task::JoinHandle<()> {
+/// How often a node sweeps referrals (lapsed offers, cascade steps, reminders). Offers last
+/// minutes; a second's delay is not felt.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Background work every node runs: the referral sweeper (every node: claims are per
+/// referral), and the daily eligibility evaluation (one node a day takes it, through a
+/// lease in the database).
+fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
     let node = node_name();
-    tokio::spawn(async move {
+    let sweeper = app.clone();
+    let sweeps = tokio::spawn(async move {
+        loop {
+            match sweeper.sweep().await {
+                Ok(s) if s != hod_app::referrals::Sweep::default() => {
+                    tracing::info!(?s, "referral sweep");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = format!("{e:#}"), "referral sweep failed"),
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    });
+    let daily = tokio::spawn(async move {
         loop {
             match app.run_daily_eligibility(&node).await {
                 Ok(hod_app::eligibility::DailyRun::Ran(summary)) => {
@@ -76,7 +94,8 @@ fn spawn_workers(app: App) -> tokio::task::JoinHandle<()> {
             }
             tokio::time::sleep(JOB_CHECK_EVERY).await;
         }
-    })
+    });
+    [sweeps, daily]
 }
 
 /// Names this process among the nodes sharing a database (for job leases).
@@ -97,7 +116,9 @@ pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
-    workers.abort();
+    for w in workers {
+        w.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -28,6 +28,7 @@ pub mod i18n;
 mod icons;
 mod passkeys;
 mod profile;
+mod referrals_api;
 mod register;
 pub mod throttle;
 mod views;
@@ -161,6 +162,37 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/phone", post(agent::confirm_phone))
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
+        .route("/api/v1/referrals", post(referrals_api::submit))
+        .route("/api/v1/referrals/{id}", get(referrals_api::partner_status))
+        .route("/api/v1/agent/token", post(referrals_api::token))
+        .route("/api/v1/agent/terms", get(referrals_api::terms))
+        .route(
+            "/api/v1/agent/terms/accept",
+            post(referrals_api::accept_terms),
+        )
+        .route("/api/v1/agent/profile", get(referrals_api::profile))
+        .route(
+            "/api/v1/agent/availability",
+            axum::routing::put(referrals_api::availability),
+        )
+        .route("/api/v1/agent/offers", get(referrals_api::offers))
+        .route(
+            "/api/v1/agent/offers/{id}/accept",
+            post(referrals_api::accept),
+        )
+        .route(
+            "/api/v1/agent/offers/{id}/decline",
+            post(referrals_api::decline),
+        )
+        .route("/api/v1/agent/referrals", get(referrals_api::my_referrals))
+        .route(
+            "/api/v1/agent/referrals/{id}",
+            get(referrals_api::my_referral),
+        )
+        .route(
+            "/api/v1/agent/referrals/{id}/status",
+            post(referrals_api::record_status),
+        )
         .route("/static/{file}", get(static_file))
         .route("/manifest.webmanifest", get(manifest))
         .route("/sw.js", get(service_worker))

@@ -2,7 +2,7 @@
 use hod_db::agents::{self, NewAgent, Registration};
 use hod_db::operators::{self, NewOperator, Role};
 use hod_db::outbox::{self, Channel, NewMessage, Outcome};
-use hod_db::sessions::{self, NewSession, PrincipalKind};
+use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
 use hod_db::{DbError, audit, cms, invitations, jobs, licences, reference};
 use hod_domain::eligibility::{MlmsEntry, NpnValid, RclEntry};
 use hod_domain::{
@@ -306,6 +306,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
     for (hash, id) in [("h1", 1), ("h2", 1), ("h3", 2)] {
         let s = NewSession {
+            client: SessionClient::Web,
             token_hash: hash,
             kind: PrincipalKind::Agent,
             principal_id: id,
@@ -321,7 +322,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     while now + mins(14) < t0() + SignedDuration::from_hours(12) {
         now += mins(14);
         assert!(
-            sessions::touch(&t.db, "h1", now, idle)
+            sessions::touch(&t.db, "h1", SessionClient::Web, now, idle)
                 .await
                 .unwrap()
                 .is_some(),
@@ -329,20 +330,33 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
         );
     }
     assert!(
-        sessions::touch(&t.db, "h1", t0() + SignedDuration::from_hours(12), idle)
-            .await
-            .unwrap()
-            .is_none()
+        sessions::touch(
+            &t.db,
+            "h1",
+            SessionClient::Web,
+            t0() + SignedDuration::from_hours(12),
+            idle
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     // h2 was never used again: dead after 15 idle minutes, and touching does not revive it.
     assert!(
-        sessions::touch(&t.db, "h2", t0() + mins(15), idle)
+        sessions::touch(&t.db, "h2", SessionClient::Web, t0() + mins(15), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A browser session is not an app token (and the other way round).
+    assert!(
+        sessions::touch(&t.db, "h3", SessionClient::App, t0() + mins(1), idle)
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        sessions::touch(&t.db, "h3", t0() + mins(14), idle)
+        sessions::touch(&t.db, "h3", SessionClient::Web, t0() + mins(14), idle)
             .await
             .unwrap()
             .is_some()
@@ -362,7 +376,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     );
     tx.commit().await.unwrap();
     assert!(
-        sessions::touch(&t.db, "h3", t0() + mins(20), idle)
+        sessions::touch(&t.db, "h3", SessionClient::Web, t0() + mins(20), idle)
             .await
             .unwrap()
             .is_none()

@@ -7,6 +7,7 @@ mod login;
 mod nodes;
 mod passkeys;
 mod profile;
+mod referrals;
 mod support;
 
 /// The `hod` binary built for these tests.

@@ -1,0 +1,1025 @@
+//! Consumer requests and routing (SPEC.md §6) over the JSON API, on both databases: each
+//! matching rule, the ranking, the three strategies, accept/decline, timeouts, the missed-offer
+//! pause, unserved requests, idempotent submission, statuses. Time moves with the fake clock;
+//! the sweeper is run by hand where a node would run it every second.
+use hod_app::import::{ImportKind, ImportOptions, Source};
+use hod_test_support::{TestApp, app_tests};
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, invitation_token, register};
+
+/// An agent of the test world: licensed for health in `states`, living in `zip`.
+#[derive(Clone, Copy)]
+struct Spec {
+    npn: &'static str,
+    first: &'static str,
+    zip: &'static str,
+    states: &'static [&'static str],
+}
+
+const fn spec(npn: &'static str, first: &'static str, zip: &'static str) -> Spec {
+    Spec {
+        npn,
+        first,
+        zip,
+        states: &["TX"],
+    }
+}
+
+/// A registered agent with an app token.
+struct Agent {
+    id: i64,
+    token: String,
+}
+
+async fn import_text(t: &TestApp, kind: ImportKind, name: &str, text: String) {
+    let source = Source {
+        name: name.into(),
+        reader: Box::new(std::io::Cursor::new(text.into_bytes())),
+    };
+    let opts = ImportOptions {
+        actor: "test".into(),
+        ..ImportOptions::default()
+    };
+    let report = t.app.import(kind, source, opts).await.unwrap();
+    assert!(report.rejected.is_empty(), "{name}: {:?}", report.rejected);
+}
+
+/// Imports, registers, logs in (app token) and accepts the terms for every agent of `specs`.
+async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
+    let mut mlms =
+        String::from("NPN,First Name,Last Name,Email,Plan Year,HOD Course Completion Date\n");
+    let mut rcl = String::from(
+        "NPN,Applicable Plan Year,Individual Registration Completion Date,Individual Marketplace End Date,SHOP Registration Completion Date,Shop End Date,NPN Valid (Current Plan Year Only)\n",
+    );
+    let mut nipr = String::from(
+        "NPN,State,License Number,License Class,Residency,Active,Expiration Date,LOA,LOA Code,LOA Status,LOA Status Date\n",
+    );
+    for s in specs {
+        mlms += &format!(
+            "{},{},Tester,{}@agency.test,2027,10/01/2026\n",
+            s.npn,
+            s.first,
+            s.first.to_lowercase()
+        );
+        rcl += &format!("{},2027,09/02/2026,10/31/2027,,,Y\n", s.npn);
+        for st in s.states {
+            nipr += &format!(
+                "{},{st},{st}-{},Insurance Producer,Resident,Yes,,Health,14,Active,\n",
+                s.npn, s.npn
+            );
+        }
+    }
+    import_text(t, ImportKind::Mlms, "mlms.csv", mlms).await;
+    import_text(t, ImportKind::Rcl, "rcl.csv", rcl).await;
+    import_text(t, ImportKind::Nipr, "nipr.csv", nipr).await;
+    let mail = t.take_outbox().await;
+    let mut agents = Vec::new();
+    for s in specs {
+        let email = format!("{}@agency.test", s.first.to_lowercase());
+        let username = format!("{}.agent", s.first.to_lowercase());
+        register(
+            t,
+            &invitation_token(&mail, &email),
+            &username,
+            s.zip,
+            "email_only",
+        )
+        .await;
+        let token = api(
+            t,
+            "POST",
+            "/api/v1/agent/token",
+            None,
+            Some(json!({"username": username, "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(token.0, 200, "{:?}", token.1);
+        let token = token.1["token"].as_str().unwrap().to_owned();
+        let accepted = api(
+            t,
+            "POST",
+            "/api/v1/agent/terms/accept",
+            Some(&token),
+            Some(json!({"versions": ["agent_broker:1", "hod:1"]})),
+        )
+        .await;
+        assert_eq!(accepted.0, 200, "{:?}", accepted.1);
+        assert_eq!(accepted.1["complete"], true);
+        let id = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse(s.npn).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        agents.push(Agent { id, token });
+    }
+    t.take_outbox().await;
+    agents
+}
+
+/// A JSON request; (status, body).
+async fn api(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = t.client.request(method.parse().unwrap(), t.url(path));
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn request(zip: &str, language: &str, phone: &str) -> Value {
+    json!({
+        "zip": zip, "language": language, "first_name": "Jane", "last_name": "Doe", "phone": phone,
+        "email": "jane.doe@example.com", "contact_by": "text", "best_time": "after 5 pm",
+        "reason": "new_coverage",
+        "consent": {"accepted": true, "text_version": hod_app::referrals::CONSENT_VERSION},
+    })
+}
+
+async fn partner_key(t: &TestApp) -> String {
+    t.app
+        .create_api_key("Find Local Help", "test")
+        .await
+        .unwrap()
+}
+
+/// Submits through the partner API; returns the referral id.
+async fn submit(t: &TestApp, key: &str, body: Value) -> i64 {
+    let (status, v) = api(t, "POST", "/api/v1/referrals", Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn offers(t: &TestApp, a: &Agent) -> Vec<Value> {
+    let (status, v) = api(t, "GET", "/api/v1/agent/offers", Some(&a.token), None).await;
+    assert_eq!(status, 200);
+    v.as_array().unwrap().clone()
+}
+
+/// Who holds an open offer on referral `rid`, as agent ids.
+async fn offered(t: &TestApp, agents: &[Agent], rid: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    for a in agents {
+        if offers(t, a).await.iter().any(|o| o["referral_id"] == rid) {
+            out.push(a.id);
+        }
+    }
+    out
+}
+
+async fn set(t: &TestApp, key: &str, value: &str) {
+    t.app.set_program_setting(key, value, "test").await.unwrap();
+}
+
+/// The last decision log of a referral.
+async fn decision(t: &TestApp, rid: i64) -> Value {
+    let events = t.app.referral_timeline(rid).await.unwrap();
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "decision")
+        .expect("a decision was logged");
+    serde_json::from_str(&last.detail).unwrap()
+}
+
+fn filtered_ids(log: &Value, reason: &str) -> Vec<i64> {
+    log["filtered"][reason]["agents"]
+        .as_array()
+        .map(|a| a.iter().map(|x| x["id"].as_i64().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+async fn sweep_after(t: &TestApp, minutes: i64) -> hod_app::referrals::Sweep {
+    t.clock.advance(SignedDuration::from_mins(minutes));
+    t.app.sweep().await.unwrap()
+}
+
+async fn status_of(t: &TestApp, key: &str, rid: i64) -> Value {
+    let (status, v) = api(
+        t,
+        "GET",
+        &format!("/api/v1/referrals/{rid}"),
+        Some(key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+app_tests!(
+    one_at_a_time_offer_expires_moves_on_then_unserved,
+    each_matching_rule_filters_with_its_reason,
+    ranking_by_distance_then_fairness,
+    broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer,
+    cascade_adds_one_agent_per_step,
+    decline_with_reason_goes_to_the_next_agent,
+    three_missed_offers_switch_an_agent_to_red,
+    maximum_wait_makes_a_request_unserved,
+    resubmissions_and_idempotency_keys_give_the_same_request,
+    statuses_need_their_fields_and_follow_up_is_reminded,
+    closed_intake_and_other_marketplaces_are_explained,
+);
+
+async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
+    let agents = world(
+        &t,
+        &[
+            spec("3000001", "Ana", "77002"),
+            spec("3000002", "Bo", "77401"),
+        ],
+    )
+    .await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0199")).await;
+    // The confirmation text and email to the consumer; the offer email to Ana.
+    let mail = t.take_outbox().await;
+    assert!(
+        mail.iter()
+            .any(|m| m.recipient == "+17135550199" && m.body.contains("/requests/")),
+        "{mail:?}"
+    );
+    let offer_mail = mail
+        .iter()
+        .find(|m| m.recipient == "ana@agency.test")
+        .expect("Ana is told");
+    assert_eq!(offer_mail.subject, "You have a New Referral");
+    assert!(
+        !offer_mail.body.contains("Jane") && !offer_mail.body.contains("555-0199"),
+        "no consumer details in an offer"
+    );
+    assert_eq!(
+        offered(&t, &agents, rid).await,
+        [agents[0].id],
+        "the same-ZIP agent first, alone"
+    );
+    let o = &offers(&t, &agents[0]).await[0];
+    assert_eq!(
+        (
+            o["city"].as_str(),
+            o["zip"].as_str(),
+            o["language"].as_str(),
+            o["reason"].as_str()
+        ),
+        (
+            Some("Houston"),
+            Some("77002"),
+            Some("en"),
+            Some("new_coverage")
+        )
+    );
+    for private in ["first_name", "last_name", "phone", "email", "best_time"] {
+        assert!(o.get(private).is_none(), "{private} before accepting");
+    }
+    assert_eq!(status_of(&t, &key, rid).await["status"], "offered");
+    // 14 minutes: nothing changes. 15: Ana's offer lapses and Bo gets it.
+    assert_eq!(sweep_after(&t, 14).await.rounds, 0);
+    let s = sweep_after(&t, 1).await;
+    assert_eq!((s.expired, s.offered), (1, 1));
+    assert_eq!(offered(&t, &agents, rid).await, [agents[1].id]);
+    assert!(offers(&t, &agents[0]).await.is_empty());
+    let (code, _) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{}/accept", o["id"]),
+        Some(&agents[0].token),
+        None,
+    )
+    .await;
+    assert_eq!(code, 409, "a lapsed offer cannot be accepted");
+    assert_eq!(
+        filtered_ids(&decision(&t, rid).await, "offered_before"),
+        [agents[0].id]
+    );
+    t.take_outbox().await;
+    // Bo lets it lapse too: nobody is left, the consumer gets the call center.
+    let s = sweep_after(&t, 15).await;
+    assert_eq!((s.expired, s.unserved), (1, 1));
+    let v = status_of(&t, &key, rid).await;
+    assert_eq!(
+        (v["status"].as_str(), v["call_center"].as_str()),
+        (Some("unserved"), Some("1-800-318-2596"))
+    );
+    let mail = t.take_outbox().await;
+    assert!(
+        mail.iter()
+            .any(|m| m.recipient == "+17135550199" && m.body.contains("1-800-318-2596")),
+        "{mail:?}"
+    );
+    let queue = hod_db::referrals::unserved(&t.app.db, 10).await.unwrap();
+    assert_eq!(queue.iter().map(|r| r.id).collect::<Vec<_>>(), [rid]);
+}
+
+async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
+    let specs = [
+        spec("3000011", "Fit", "77002"),
+        spec("3000012", "Lingo", "77002"), // speaks only English: request is in Spanish for the others
+        Spec {
+            npn: "3000013",
+            first: "Ohio",
+            zip: "43004",
+            states: &["OH"],
+        },
+        spec("3000014", "Noterms", "77002"),
+        spec("3000015", "Nopref", "77002"),
+        spec("3000016", "Red", "77002"),
+        spec("3000017", "Away", "77002"),
+        spec("3000018", "Night", "77002"),
+        spec("3000019", "Busy", "77002"),
+    ];
+    let a = world(&t, &specs).await;
+    for x in [&a[0], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]] {
+        t.app
+            .update_languages(x.id, &["en".into(), "es".into()])
+            .await
+            .unwrap();
+    }
+    // Terms of a new version the agent has not accepted: registration incomplete.
+    t.app
+        .db
+        .execute_raw_for_tests(
+            "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
+             VALUES ('hod', '2', 'Help On Demand Terms of Use', 'Condiciones de uso de Help On Demand', 'New text.', 'Texto nuevo.', 1800000000000)",
+        )
+        .await
+        .unwrap();
+    for x in a.iter().filter(|x| x.id != a[3].id) {
+        let v = api(
+            &t,
+            "POST",
+            "/api/v1/agent/terms/accept",
+            Some(&x.token),
+            Some(json!({"versions": ["agent_broker:1", "hod:2"]})),
+        )
+        .await;
+        assert_eq!(v.0, 200, "{:?}", v.1);
+    }
+    t.app.update_states(a[4].id, &[]).await.unwrap();
+    assert_eq!(
+        api(
+            &t,
+            "PUT",
+            "/api/v1/agent/availability",
+            Some(&a[5].token),
+            Some(json!({"mode": "unavailable"}))
+        )
+        .await
+        .0,
+        200
+    );
+    t.app.set_absence(a[6].id, "2026-11-20", "").await.unwrap();
+    // 11:00 in New York is 10:00 in Houston; Night works 18:00–23:00 in Houston's time zone.
+    t.app
+        .update_hours(
+            a[7].id,
+            &[(
+                jiff::civil::Weekday::Thursday,
+                "18:00".into(),
+                "23:00".into(),
+            )],
+            None,
+        )
+        .await
+        .unwrap();
+    // Busy holds an accepted referral, and capacity is 1.
+    let key = partner_key(&t).await;
+    set(&t, "routing.strategy", "broadcast").await;
+    set(&t, "routing.broadcast_size", "10").await;
+    for x in &a[..8] {
+        t.app
+            .set_availability_mode(x.id, hod_domain::availability::Mode::Unavailable)
+            .await
+            .unwrap();
+    }
+    let first = submit(&t, &key, request("77002", "en", "713-555-0101")).await;
+    let o = &offers(&t, &a[8]).await[0];
+    assert_eq!(
+        api(
+            &t,
+            "POST",
+            &format!("/api/v1/agent/offers/{}/accept", o["id"]),
+            Some(&a[8].token),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    for x in [&a[0], &a[1], &a[2], &a[3], &a[4], &a[6], &a[7]] {
+        t.app
+            .set_availability_mode(x.id, hod_domain::availability::Mode::Schedule)
+            .await
+            .unwrap();
+    }
+    set(&t, "routing.capacity", "1").await;
+    t.take_outbox().await;
+
+    let rid = submit(&t, &key, request("77002", "es", "713-555-0102")).await;
+    assert_ne!(rid, first);
+    assert_eq!(offered(&t, &a, rid).await, [a[0].id], "only Fit qualifies");
+    let log = decision(&t, rid).await;
+    assert_eq!(filtered_ids(&log, "language"), [a[1].id]);
+    assert_eq!(filtered_ids(&log, "registration_incomplete"), [a[3].id]);
+    assert_eq!(
+        filtered_ids(&log, "unavailable"),
+        [a[5].id, a[6].id, a[7].id]
+    );
+    assert_eq!(filtered_ids(&log, "at_capacity"), [a[8].id]);
+    // Not considered at all: Ohio is not eligible in Texas and has no Texas preference;
+    // Nopref removed Texas from the State Preferences.
+    assert_eq!(log["considered"], 7);
+    assert_eq!(log["offered"], json!([a[0].id]));
+    // Night's evening: 19:00 in Houston (20:00 in New York), everyone else is off schedule.
+    t.take_outbox().await;
+    let (code, _) = api(
+        &t,
+        "POST",
+        &format!(
+            "/api/v1/agent/offers/{}/decline",
+            offers(&t, &a[0]).await[0]["id"]
+        ),
+        Some(&a[0].token),
+        Some(json!({"reason": "test"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    t.take_outbox().await;
+    t.clock.advance(SignedDuration::from_hours(9));
+    let evening = submit(&t, &key, request("77002", "es", "713-555-0103")).await;
+    assert_eq!(
+        offered(&t, &a, evening).await,
+        [a[7].id],
+        "Night, in her hours in her time zone"
+    );
+    t.take_outbox().await;
+}
+
+async fn ranking_by_distance_then_fairness(t: TestApp) {
+    // Same ZIP, Bellaire (~8 miles), Austin (~150 miles), and a second same-ZIP agent.
+    let a = world(
+        &t,
+        &[
+            spec("3000021", "Far", "78701"),
+            spec("3000022", "Near", "77401"),
+            spec("3000023", "Same", "77002"),
+            spec("3000024", "Twin", "77002"),
+        ],
+    )
+    .await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0111")).await;
+    let log = decision(&t, rid).await;
+    let order: Vec<i64> = log["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [a[2].id, a[3].id, a[1].id, a[0].id],
+        "band, then never offered by id"
+    );
+    let bands: Vec<&str> = log["ranked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["band"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bands,
+        ["same_zip", "same_zip", "within_25_miles", "in_state"]
+    );
+    // Fairness: the next request goes to the same-ZIP agent who waited longer (Twin).
+    t.clock.advance(SignedDuration::from_mins(1));
+    let next = submit(&t, &key, request("77002", "en", "713-555-0112")).await;
+    assert_eq!(offered(&t, &a, next).await, [a[3].id]);
+    t.take_outbox().await;
+}
+
+async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000031", "Ana", "77002"),
+            spec("3000032", "Bo", "77002"),
+            spec("3000033", "Cy", "77401"),
+        ],
+    )
+    .await;
+    set(&t, "routing.strategy", "broadcast").await;
+    set(&t, "routing.broadcast_size", "3").await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0121")).await;
+    assert_eq!(offered(&t, &a, rid).await, [a[0].id, a[1].id, a[2].id]);
+    let offer_of = |i: usize| {
+        let t = &t;
+        let a = &a;
+        async move { offers(t, &a[i]).await[0]["id"].as_i64().unwrap() }
+    };
+    let (o0, o1) = (offer_of(0).await, offer_of(1).await);
+    t.take_outbox().await;
+    let (code, v) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o1}/accept"),
+        Some(&a[1].token),
+        None,
+    )
+    .await;
+    assert_eq!((code, v["referral_id"].as_i64()), (200, Some(rid)));
+    let (code, v) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o0}/accept"),
+        Some(&a[0].token),
+        None,
+    )
+    .await;
+    assert_eq!((code, v["error"]["code"].as_str()), (409, Some("gone")));
+    // Someone else's offer id: not found.
+    let (code, _) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o1}/accept"),
+        Some(&a[2].token),
+        None,
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert!(
+        offers(&t, &a[0]).await.is_empty() && offers(&t, &a[2]).await.is_empty(),
+        "withdrawn"
+    );
+    // Contact details: Bo only, through every route.
+    let (code, v) = api(
+        &t,
+        "GET",
+        &format!("/api/v1/agent/referrals/{rid}"),
+        Some(&a[1].token),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        (
+            v["first_name"].as_str(),
+            v["phone"].as_str(),
+            v["best_time"].as_str()
+        ),
+        (Some("Jane"), Some("+17135550121"), Some("after 5 pm"))
+    );
+    for loser in [&a[0], &a[2]] {
+        assert_eq!(
+            api(
+                &t,
+                "GET",
+                &format!("/api/v1/agent/referrals/{rid}"),
+                Some(&loser.token),
+                None
+            )
+            .await
+            .0,
+            404
+        );
+        assert_eq!(
+            api(
+                &t,
+                "GET",
+                "/api/v1/agent/referrals",
+                Some(&loser.token),
+                None
+            )
+            .await
+            .1,
+            json!([])
+        );
+        let (code, _) = api(
+            &t,
+            "POST",
+            &format!("/api/v1/agent/referrals/{rid}/status"),
+            Some(&loser.token),
+            Some(json!({"status": "follow_up_completed"})),
+        )
+        .await;
+        assert_eq!(code, 404);
+    }
+    let partner = status_of(&t, &key, rid).await;
+    assert_eq!(
+        (partner["status"].as_str(), partner["agent"].as_str()),
+        (Some("accepted"), Some("Bo T."))
+    );
+    assert!(partner.get("phone").is_none() && partner.get("first_name").is_none());
+    // Another partner's key does not see it.
+    let other = t.app.create_api_key("Other", "test").await.unwrap();
+    assert_eq!(
+        api(
+            &t,
+            "GET",
+            &format!("/api/v1/referrals/{rid}"),
+            Some(&other),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        api(&t, "GET", &format!("/api/v1/referrals/{rid}"), None, None)
+            .await
+            .0,
+        401
+    );
+    let mail = t.take_outbox().await;
+    let accepted = mail
+        .iter()
+        .find(|m| m.recipient == "+17135550121")
+        .expect("the consumer is told");
+    assert!(
+        accepted.body.contains(
+            "Bo T., a licensed agent, accepted your request and will contact you within 60 minutes"
+        ),
+        "{}",
+        accepted.body
+    );
+}
+
+async fn cascade_adds_one_agent_per_step(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000041", "Ana", "77002"),
+            spec("3000042", "Bo", "77401"),
+            spec("3000043", "Cy", "78701"),
+        ],
+    )
+    .await;
+    set(&t, "routing.strategy", "cascade").await;
+    set(&t, "routing.cascade_minutes", "5").await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0131")).await;
+    assert_eq!(offered(&t, &a, rid).await, [a[0].id]);
+    sweep_after(&t, 4).await;
+    assert_eq!(offered(&t, &a, rid).await, [a[0].id]);
+    sweep_after(&t, 1).await;
+    assert_eq!(
+        offered(&t, &a, rid).await,
+        [a[0].id, a[1].id],
+        "earlier offers stay open"
+    );
+    sweep_after(&t, 5).await;
+    assert_eq!(offered(&t, &a, rid).await, [a[0].id, a[1].id, a[2].id]);
+    let o = offers(&t, &a[2]).await[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        api(
+            &t,
+            "POST",
+            &format!("/api/v1/agent/offers/{o}/accept"),
+            Some(&a[2].token),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(offered(&t, &a, rid).await, Vec::<i64>::new());
+    t.take_outbox().await;
+}
+
+async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000051", "Ana", "77002"),
+            spec("3000052", "Bo", "77401"),
+        ],
+    )
+    .await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0141")).await;
+    let o = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
+    let (code, v) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o}/decline"),
+        Some(&a[0].token),
+        Some(json!({"reason": " "})),
+    )
+    .await;
+    assert_eq!((code, v["error"]["code"].as_str()), (422, Some("invalid")));
+    let (code, _) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o}/decline"),
+        Some(&a[0].token),
+        Some(json!({"reason": "In a meeting until 3"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        offered(&t, &a, rid).await,
+        [a[1].id],
+        "at once, without waiting for the sweeper"
+    );
+    let (code, _) = api(
+        &t,
+        "POST",
+        &format!("/api/v1/agent/offers/{o}/decline"),
+        Some(&a[0].token),
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(code, 409);
+    let events = t.app.referral_timeline(rid).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "offer_declined" && e.note == "In a meeting until 3")
+    );
+    t.take_outbox().await;
+}
+
+async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
+    let a = world(&t, &[spec("3000061", "Ana", "77002")]).await;
+    let key = partner_key(&t).await;
+    for n in 0..3 {
+        submit(&t, &key, request("77002", "en", &format!("713-555-015{n}"))).await;
+        assert_eq!(offers(&t, &a[0]).await.len(), 1);
+        sweep_after(&t, 15).await;
+    }
+    let (_, me) = api(&t, "GET", "/api/v1/agent/profile", Some(&a[0].token), None).await;
+    assert_eq!(me["availability"]["mode"], "unavailable");
+    let mail = t.take_outbox().await;
+    assert!(mail.iter().any(|m| m.recipient == "ana@agency.test"
+        && m.body.contains("missed 3 referral offers in a row")));
+    submit(&t, &key, request("77002", "en", "713-555-0159")).await;
+    assert!(offers(&t, &a[0]).await.is_empty(), "no offers while red");
+    assert_eq!(
+        api(
+            &t,
+            "PUT",
+            "/api/v1/agent/availability",
+            Some(&a[0].token),
+            Some(json!({"mode": "available"}))
+        )
+        .await
+        .0,
+        200
+    );
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0160")).await;
+    assert_eq!(
+        offered(&t, &a, rid).await,
+        [a[0].id],
+        "back to green, offers come again"
+    );
+    t.take_outbox().await;
+}
+
+async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000071", "Ana", "77002"),
+            spec("3000072", "Bo", "77002"),
+            spec("3000073", "Cy", "77002"),
+        ],
+    )
+    .await;
+    set(&t, "routing.max_wait_minutes", "20").await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0161")).await;
+    sweep_after(&t, 15).await;
+    assert_eq!(
+        offered(&t, &a, rid).await.len(),
+        1,
+        "the second agent has it"
+    );
+    let s = sweep_after(&t, 5).await;
+    assert_eq!(s.unserved, 1, "20 minutes: the program's maximum wait");
+    assert_eq!(
+        offered(&t, &a, rid).await,
+        Vec::<i64>::new(),
+        "the open offer is withdrawn"
+    );
+    assert_eq!(status_of(&t, &key, rid).await["status"], "unserved");
+    t.take_outbox().await;
+}
+
+async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
+    world(&t, &[spec("3000081", "Ana", "77002")]).await;
+    let key = partner_key(&t).await;
+    let send = |idem: Option<&'static str>, phone: &'static str| {
+        let t = &t;
+        let key = key.clone();
+        async move {
+            let mut req = t
+                .client
+                .post(t.url("/api/v1/referrals"))
+                .bearer_auth(key)
+                .json(&request("77002", "en", phone));
+            if let Some(k) = idem {
+                req = req.header("Idempotency-Key", k);
+            }
+            let r = req.send().await.unwrap();
+            let replay = r.headers().contains_key("idempotent-replayed");
+            assert_eq!(r.status(), 201);
+            let v: Value = r.json().await.unwrap();
+            (v, replay)
+        }
+    };
+    let (first, replay) = send(Some("k-1"), "713-555-0171").await;
+    assert!(!replay);
+    let (again, replay) = send(Some("k-1"), "713-555-0171").await;
+    assert!(replay);
+    assert_eq!(first, again, "same id, status and status link");
+    // The same person within ten minutes, without a key: the same request.
+    t.clock.advance(SignedDuration::from_mins(9));
+    let (dup, _) = send(None, "(713) 555-0171").await;
+    assert_eq!(dup["id"], first["id"]);
+    t.clock.advance(SignedDuration::from_mins(2));
+    let (later, _) = send(None, "713-555-0171").await;
+    assert_ne!(
+        later["id"], first["id"],
+        "after the window it is a new request"
+    );
+    // Concurrent retries of one key make one request.
+    let many = futures_join(&t, &key).await;
+    assert_eq!(many.len(), 1, "{many:?}");
+    t.take_outbox().await;
+}
+
+async fn futures_join(t: &TestApp, key: &str) -> std::collections::BTreeSet<i64> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (client, url, key) = (t.client.clone(), t.url("/api/v1/referrals"), key.to_owned());
+        tasks.spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(key)
+                .header("Idempotency-Key", "k-race")
+                .json(&request("77002", "en", "713-555-0179"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+        });
+    }
+    tasks.join_all().await.into_iter().collect()
+}
+
+async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
+    let a = world(&t, &[spec("3000091", "Ana", "77002")]).await;
+    let key = partner_key(&t).await;
+    let rid = submit(&t, &key, request("77002", "en", "713-555-0181")).await;
+    let o = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        api(
+            &t,
+            "POST",
+            &format!("/api/v1/agent/offers/{o}/accept"),
+            Some(&a[0].token),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    t.take_outbox().await;
+    let path = format!("/api/v1/agent/referrals/{rid}/status");
+    let post = |body: Value| api(&t, "POST", &path, Some(&a[0].token), Some(body));
+    // An hour without follow-up: one reminder.
+    assert_eq!(sweep_after(&t, 59).await.reminders, 0);
+    assert_eq!(sweep_after(&t, 1).await.reminders, 1);
+    assert_eq!(sweep_after(&t, 60).await.reminders, 0, "once");
+    let mail = t.take_outbox().await;
+    assert!(
+        mail.iter()
+            .any(|m| m.recipient == "ana@agency.test" && m.subject.starts_with("Reminder"))
+    );
+    assert_eq!(
+        post(json!({"status": "deferred"})).await.0,
+        422,
+        "a justification is required"
+    );
+    assert_eq!(post(json!({"status": "unserved"})).await.0, 422);
+    assert_eq!(
+        post(json!({"status": "follow_up_completed"})).await,
+        (200, json!({"id": rid, "status": "follow_up_completed"}))
+    );
+    assert_eq!(
+        post(json!({"status": "sold"})).await.0,
+        422,
+        "an account number is required"
+    );
+    assert_eq!(post(json!({"status": "quote_completed"})).await.0, 200);
+    assert_eq!(
+        post(json!({"status": "sold", "account_number": "FFM-123456"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(json!({"status": "delayed", "note": "x"})).await.0,
+        422,
+        "sold is final"
+    );
+    let (_, v) = api(
+        &t,
+        "GET",
+        &format!("/api/v1/agent/referrals/{rid}"),
+        Some(&a[0].token),
+        None,
+    )
+    .await;
+    let history: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        ["accepted", "follow_up_completed", "quote_completed", "sold"]
+    );
+    assert_eq!(v["history"][3]["account_number"], "FFM-123456");
+    assert_eq!(status_of(&t, &key, rid).await["status"], "sold");
+}
+
+async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
+    let key = partner_key(&t).await;
+    let (code, v) = api(
+        &t,
+        "POST",
+        "/api/v1/referrals",
+        Some(&key),
+        Some(request("90210", "en", "310-555-0100")),
+    )
+    .await;
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (422, Some("outside_healthcare_gov"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Covered California (https://www.coveredca.com)"),
+        "{v}"
+    );
+    let mut bad = request("7700", "xx", "12");
+    bad["consent"] = json!({"accepted": true, "text_version": "2019-01"});
+    bad["contact_by"] = json!("pigeon");
+    let (code, v) = api(&t, "POST", "/api/v1/referrals", Some(&key), Some(bad)).await;
+    assert_eq!(code, 422);
+    let fields: Vec<&str> = v["error"]["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        ["consent", "contact_by", "language", "phone", "zip"]
+    );
+    set(&t, "intake.closed_dates", "2026-11-26").await;
+    let (code, v) = api(
+        &t,
+        "POST",
+        "/api/v1/referrals",
+        Some(&key),
+        Some(request("77002", "en", "713-555-0100")),
+    )
+    .await;
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (503, Some("intake_closed"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1-800-318-2596")
+    );
+    assert!(
+        t.app
+            .set_program_setting("intake.closed_dates", "tomorrow", "test")
+            .await
+            .is_err()
+    );
+}

@@ -1,0 +1,584 @@
+//! The referral API of SPEC.md §9: partners submit and follow requests with their key; the
+//! agent app logs in for a bearer token, reads and answers offers, works its referrals.
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hod_app::auth::{Client, LoginOutcome};
+use hod_app::partners::Partner;
+use hod_app::referrals::{
+    AgentReferral, OfferError, Origin, PublicStatus, RequestForm, SubmitError, Submitted,
+};
+use hod_db::referrals::{Contact, OpenOffer, ReferralRow};
+use hod_domain::availability::Mode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api::ApiJson;
+use crate::error::ApiError;
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn unauthorized(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("send a valid {what} as `Authorization: Bearer …`"),
+    )
+}
+
+/// A partner system, by its API key.
+pub struct PartnerKey(Partner);
+
+impl FromRequestParts<AppState> for PartnerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let key = bearer(parts).ok_or_else(|| unauthorized("partner API key"))?;
+        match s.app.partner(key).await {
+            Ok(Some(p)) => Ok(Self(p)),
+            Ok(None) => Err(unauthorized("partner API key")),
+            Err(e) => Err(ApiError::internal(e)),
+        }
+    }
+}
+
+/// The agent app, by its bearer token.
+pub struct AppAgent {
+    agent_id: i64,
+}
+
+impl FromRequestParts<AppState> for AppAgent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| unauthorized("agent token"))?;
+        match s.app.agent_app_session(token).await {
+            Ok(Some(session)) => Ok(Self {
+                agent_id: session.agent_id,
+            }),
+            Ok(None) => Err(unauthorized(
+                "agent token (it may have expired: ask for a new one)",
+            )),
+            Err(e) => Err(ApiError::internal(e)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Consent {
+    #[serde(default)]
+    accepted: bool,
+    #[serde(default)]
+    text_version: String,
+}
+
+/// `POST /api/v1/referrals` body (SPEC.md §9.1).
+#[derive(Debug, Deserialize)]
+pub struct ReferralBody {
+    #[serde(default)]
+    zip: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    contact_by: String,
+    #[serde(default)]
+    best_time: Option<String>,
+    #[serde(default)]
+    reason: String,
+    consent: Option<Consent>,
+}
+
+impl ReferralBody {
+    fn into_form(self) -> RequestForm {
+        let consent = self.consent.unwrap_or(Consent {
+            accepted: false,
+            text_version: String::new(),
+        });
+        RequestForm {
+            zip: self.zip,
+            language: self.language,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone: self.phone,
+            email: self.email.unwrap_or_default(),
+            contact_by: self.contact_by,
+            best_time: self.best_time.unwrap_or_default(),
+            reason: self.reason,
+            consent: consent.accepted,
+            consent_version: consent.text_version,
+        }
+    }
+}
+
+/// How a refused submission is answered, on the API and (mapped to pages) on the web.
+pub(crate) fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Fields(problems) => ApiError::with_fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            "some fields need correcting",
+            problems
+                .iter()
+                .map(|(f, p)| ((*f).to_owned(), p.message()))
+                .collect(),
+        ),
+        SubmitError::OtherMarketplace { state, marketplace } => {
+            let message = match marketplace {
+                Some((name, url)) => format!(
+                    "{} runs its own Marketplace, {name} ({url}); Help On Demand serves the HealthCare.gov states",
+                    state.info().name
+                ),
+                None => format!(
+                    "{} is not served through HealthCare.gov; Help On Demand serves the HealthCare.gov states",
+                    state.info().name
+                ),
+            };
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "outside_healthcare_gov",
+                message,
+            )
+        }
+        e @ SubmitError::IntakeClosed => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "intake_closed",
+            e.to_string(),
+        ),
+        SubmitError::App(e) => ApiError::internal(e),
+    }
+}
+
+fn submitted(s: &AppState, done: &Submitted) -> Response {
+    let body = json!({
+        "id": done.id,
+        "status": done.status.id(),
+        "status_url": format!("{}/requests/{}", s.app.settings.public_url, done.status_token),
+    });
+    let mut r = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if !done.created {
+        r.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    r
+}
+
+/// `POST /api/v1/referrals`.
+pub async fn submit(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    PartnerKey(partner): PartnerKey,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ReferralBody>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim().to_owned()),
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                ));
+            }
+        },
+    };
+    let ip = addr.ip().to_string();
+    let ui_lang = if body.language.trim() == "es" {
+        "es"
+    } else {
+        "en"
+    };
+    let origin = Origin {
+        ip: Some(&ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        ui_lang,
+        partner: Some((partner.key_id, key.as_deref())),
+    };
+    match s.app.submit_request(&body.into_form(), origin).await {
+        Ok(done) => Ok(submitted(&s, &done)),
+        Err(e) => Err(submit_error(e)),
+    }
+}
+
+pub(crate) fn public_status_json(s: &AppState, p: &PublicStatus) -> Value {
+    json!({
+        "id": p.id,
+        "status": p.status.id(),
+        "created_at": p.created_at.to_string(),
+        "accepted_at": p.accepted_at.map(|t| t.to_string()),
+        "agent": p.agent,
+        "city": p.city,
+        "state": p.state,
+        "call_center": (p.status == hod_domain::referral::Status::Unserved).then_some(hod_app::referrals::CALL_CENTER),
+        "links": { "api": format!("{}/api/v1/referrals/{}", s.app.settings.public_url, p.id) },
+    })
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
+}
+
+/// `GET /api/v1/referrals/{id}`: a partner's own referral.
+pub async fn partner_status(
+    State(s): State<AppState>,
+    PartnerKey(partner): PartnerKey,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    match s.app.partner_referral(partner.key_id, id).await {
+        Ok(Some(p)) => Ok(axum::Json(public_status_json(&s, &p)).into_response()),
+        Ok(None) => Err(not_found("referral")),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /api/v1/agent/token`.
+pub async fn token(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many log-in attempts from this address; try again in a few minutes",
+        ));
+    }
+    let ip = addr.ip().to_string();
+    let client = Client {
+        ip: Some(&ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    };
+    match s
+        .app
+        .app_token(&body.username, &body.password, client)
+        .await
+    {
+        Ok(LoginOutcome::LoggedIn { token, .. }) => Ok(axum::Json(json!({
+            "token": token,
+            "token_type": "Bearer",
+            "expires_in": hod_app::auth::APP_TOKEN_LIFETIME.as_secs(),
+        }))
+        .into_response()),
+        Ok(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "the username or password is not correct, or the account is locked",
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// `GET /api/v1/agent/terms`.
+pub async fn terms(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
+    let state = s
+        .app
+        .terms_for(me.agent_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({
+        "complete": state.complete(),
+        "declined": state.declined,
+        "documents": state.documents.iter().map(|(d, accepted)| json!({
+            "version": d.label(),
+            "kind": d.kind,
+            "title": d.title_en,
+            "title_es": d.title_es,
+            "body": d.body_en,
+            "body_es": d.body_es,
+            "accepted": accepted,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Versions {
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+/// `POST /api/v1/agent/terms/accept`.
+pub async fn accept_terms(
+    State(s): State<AppState>,
+    me: AppAgent,
+    ApiJson(body): ApiJson<Versions>,
+) -> Result<Response, ApiError> {
+    match s.app.accept_terms(me.agent_id, &body.versions).await {
+        Ok(()) => terms(State(s), me).await,
+        Err(hod_app::AppError::Invalid(m) | hod_app::AppError::Conflict(m)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "terms_versions",
+            m,
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+fn offer_json(o: &OpenOffer) -> Value {
+    json!({
+        "id": o.id,
+        "referral_id": o.referral_id,
+        "city": o.city,
+        "zip": o.zip,
+        "state": o.state,
+        "language": o.language,
+        "reason": o.reason,
+        "expires_at": hod_db::from_millis(o.expires_at).map(|t| t.to_string()).unwrap_or_default(),
+    })
+}
+
+/// `GET /api/v1/agent/offers`.
+pub async fn offers(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
+    let offers = s
+        .app
+        .open_offers(me.agent_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(offers.iter().map(offer_json).collect::<Vec<_>>()).into_response())
+}
+
+pub(crate) fn offer_error(e: OfferError) -> ApiError {
+    match e {
+        OfferError::NotFound => not_found("offer or referral"),
+        e @ OfferError::Gone => ApiError::new(StatusCode::CONFLICT, "gone", e.to_string()),
+        OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+        OfferError::App(e) => ApiError::internal(e),
+    }
+}
+
+/// `POST /api/v1/agent/offers/{id}/accept`: first accept wins; the others get 409.
+pub async fn accept(
+    State(s): State<AppState>,
+    me: AppAgent,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let rid = s
+        .app
+        .accept_offer(me.agent_id, id)
+        .await
+        .map_err(offer_error)?;
+    Ok(axum::Json(json!({ "referral_id": rid, "status": "accepted" })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decline {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/agent/offers/{id}/decline`.
+pub async fn decline(
+    State(s): State<AppState>,
+    me: AppAgent,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Decline>,
+) -> Result<Response, ApiError> {
+    s.app
+        .decline_offer(me.agent_id, id, &body.reason)
+        .await
+        .map_err(offer_error)?;
+    Ok(axum::Json(json!({ "status": "declined" })).into_response())
+}
+
+pub(crate) fn referral_json(r: &ReferralRow, c: &Contact) -> Value {
+    json!({
+        "id": r.id,
+        "status": r.status,
+        "zip": r.zip,
+        "city": r.city,
+        "state": r.state,
+        "language": r.language,
+        "reason": r.reason,
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "phone": c.phone,
+        "email": c.email,
+        "contact_by": r.contact_by,
+        "best_time": c.best_time,
+        "accepted_at": r.accepted_at.and_then(|ms| hod_db::from_millis(ms).ok()).map(|t| t.to_string()),
+    })
+}
+
+/// `GET /api/v1/agent/referrals`.
+pub async fn my_referrals(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
+    let list = s
+        .app
+        .my_referrals(me.agent_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(
+        list.iter()
+            .map(|(r, c)| referral_json(r, c))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
+/// `GET /api/v1/agent/referrals/{id}`: only the accepting agent gets it.
+pub async fn my_referral(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    me: AppAgent,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let ip = addr.ip().to_string();
+    match s.app.agent_referral(me.agent_id, id, Some(&ip)).await {
+        Ok(Some(AgentReferral {
+            referral,
+            contact,
+            events,
+            ..
+        })) => {
+            let mut v = referral_json(&referral, &contact);
+            v["history"] = events
+                .iter()
+                .filter(|e| e.kind == "status")
+                .map(|e| {
+                    json!({
+                        "at": hod_db::from_millis(e.at).map(|t| t.to_string()).unwrap_or_default(),
+                        "status": e.status,
+                        "note": e.note,
+                        "account_number": e.account_number,
+                        "actor": e.actor,
+                    })
+                })
+                .collect();
+            Ok(axum::Json(v).into_response())
+        }
+        Ok(None) => Err(not_found("referral")),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusBody {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    account_number: Option<String>,
+}
+
+/// `POST /api/v1/agent/referrals/{id}/status`.
+pub async fn record_status(
+    State(s): State<AppState>,
+    me: AppAgent,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> Result<Response, ApiError> {
+    let status = s
+        .app
+        .record_status(
+            me.agent_id,
+            id,
+            &body.status,
+            body.note.as_deref().unwrap_or_default(),
+            body.account_number.as_deref().unwrap_or_default(),
+        )
+        .await
+        .map_err(offer_error)?;
+    Ok(axum::Json(json!({ "id": id, "status": status.id() })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ModeBody {
+    #[serde(default)]
+    mode: String,
+}
+
+/// `PUT /api/v1/agent/availability`: the override switch.
+pub async fn availability(
+    State(s): State<AppState>,
+    me: AppAgent,
+    ApiJson(body): ApiJson<ModeBody>,
+) -> Result<Response, ApiError> {
+    let Some(mode) = Mode::parse(&body.mode) else {
+        return Err(ApiError::with_fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            "some fields need correcting",
+            [(
+                "mode".to_owned(),
+                "expected available, unavailable or schedule".to_owned(),
+            )]
+            .into(),
+        ));
+    };
+    s.app
+        .set_availability_mode(me.agent_id, mode)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({ "mode": mode.id() })).into_response())
+}
+
+/// `GET /api/v1/agent/profile`.
+pub async fn profile(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
+    let p = s
+        .app
+        .profile(me.agent_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let terms = s
+        .app
+        .terms_for(me.agent_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({
+        "npn": p.agent.npn,
+        "first_name": p.agent.first_name,
+        "last_name": p.agent.last_name,
+        "email": p.agent.email,
+        "username": p.agent.username,
+        "phone": p.agent.phone,
+        "contact_method": p.agent.contact_method,
+        "zip": p.agent.zip,
+        "languages": p.languages,
+        "states": p.states,
+        "eligible_states": p.eligible_states,
+        "availability": { "mode": p.availability.mode.id(), "time_zone": p.time_zone, "available_now": p.available_now },
+        "registration_complete": p.agent.registered_at.is_some() && terms.complete(),
+    }))
+    .into_response())
+}
