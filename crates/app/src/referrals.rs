@@ -109,6 +109,23 @@ impl From<hod_db::DbError> for OfferError {
     }
 }
 
+/// Why a record on a referral was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("no such referral")]
+    NotFound,
+    #[error("some fields need attention")]
+    Fields(FieldProblems),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<hod_db::DbError> for RecordError {
+    fn from(e: hod_db::DbError) -> Self {
+        Self::App(e.into())
+    }
+}
+
 /// What the consumer's status page and the partner API show: no agent-private data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicStatus {
@@ -131,6 +148,21 @@ pub struct AgentReferral {
     pub status: Status,
     pub events: Vec<hod_db::referrals::EventRow>,
 }
+
+/// The consumer's consent in the terms of the CMS model consent form, as the agent records it.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentForm {
+    pub scope: String,
+    pub duration: String,
+    /// YYYY-MM-DD.
+    pub consented_on: String,
+    pub withdraw_how: String,
+    /// `verbal`, `written` or `electronic`.
+    pub method: String,
+}
+
+/// How long consent records are kept.
+pub const CONSENT_KEPT_YEARS: i16 = 10;
 
 /// What one routing round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1224,6 +1256,105 @@ impl App {
         tx.commit().await?;
         self.changed();
         Ok(to)
+    }
+
+    /// Records the consumer's consent on the agent's referral; every field is required.
+    pub async fn record_consent(
+        &self,
+        agent_id: i64,
+        id: i64,
+        form: &ConsentForm,
+    ) -> Result<(), RecordError> {
+        let Some((_, contact)) = db::contact_for_agent(&self.db, id, agent_id).await? else {
+            return Err(RecordError::NotFound);
+        };
+        let mut problems = FieldProblems::new();
+        for (field, value) in [
+            ("scope", &form.scope),
+            ("duration", &form.duration),
+            ("consented_on", &form.consented_on),
+            ("withdraw_how", &form.withdraw_how),
+            ("method", &form.method),
+        ] {
+            if value.trim().is_empty() {
+                problems.insert(field, FieldProblem::Required);
+            } else if value.trim().chars().count() > 1000 {
+                problems.insert(field, FieldProblem::TooLong);
+            }
+        }
+        let today = self.today();
+        match form.consented_on.trim().parse::<jiff::civil::Date>() {
+            Ok(d) if d <= today && d > today - jiff::Span::new().days(400) => {}
+            _ if problems.contains_key("consented_on") => {}
+            _ => {
+                problems.insert("consented_on", FieldProblem::DateInvalid);
+            }
+        }
+        if !["verbal", "written", "electronic"].contains(&form.method.trim())
+            && !problems.contains_key("method")
+        {
+            problems.insert("method", FieldProblem::ChoiceUnknown);
+        }
+        if !problems.is_empty() {
+            return Err(RecordError::Fields(problems));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (first, last, _, _) = db::agent_brief(&mut tx, agent_id).await?;
+        let keep_until = now
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .checked_add(jiff::Span::new().years(CONSENT_KEPT_YEARS))
+            .map_err(|e| AppError::Other(e.into()))?
+            .timestamp();
+        db::add_consent(
+            &mut tx,
+            &db::NewConsent {
+                referral_id: id,
+                agent_id,
+                consumer_name: &format!("{} {}", contact.first_name, contact.last_name),
+                agent_name: &format!("{first} {last}"),
+                scope: form.scope.trim(),
+                duration: form.duration.trim(),
+                consented_on: form.consented_on.trim(),
+                withdraw_how: form.withdraw_how.trim(),
+                method: form.method.trim(),
+                keep_until,
+            },
+            now,
+        )
+        .await?;
+        let actor = actor_agent(agent_id);
+        db::add_event(
+            &mut tx,
+            &NewEvent {
+                referral_id: id,
+                actor: &actor,
+                kind: "consent",
+                status: None,
+                note: "",
+                account_number: "",
+                detail: serde_json::json!({ "method": form.method.trim() }),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The consents recorded on the agent's referral.
+    pub async fn consents(&self, agent_id: i64, id: i64) -> Result<Vec<db::ConsentRow>> {
+        Ok(db::consents(&self.db, id, agent_id).await?)
+    }
+
+    /// Whether the request page takes requests today (a plan year, not paused, not a
+    /// closed day).
+    pub async fn intake_open(&self) -> Result<bool> {
+        let program = self.program_settings().await?;
+        let today = self.program_today().await?;
+        Ok(today.plan_year.is_some()
+            && !program.intake_paused
+            && !program.closed_dates.contains(&today.day))
     }
 
     /// The consumer's status page, by its secret token.

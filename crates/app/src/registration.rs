@@ -85,6 +85,8 @@ pub enum FieldProblem {
     ConsentRequired,
     /// The consent text the consumer saw is not the current one.
     ConsentVersion,
+    /// Not a date (YYYY-MM-DD), or not a plausible one.
+    DateInvalid,
 }
 
 impl FieldProblem {
@@ -114,6 +116,7 @@ impl FieldProblem {
             Self::TooLong => "too-long",
             Self::ConsentRequired => "consent-required",
             Self::ConsentVersion => "consent-version",
+            Self::DateInvalid => "date-invalid",
         }
     }
 
@@ -146,6 +149,7 @@ impl FieldProblem {
             Self::ChoiceUnknown => "Choose one of the options offered.".into(),
             Self::TooLong => "This is too long.".into(),
             Self::ConsentRequired => "You must agree to be contacted by a licensed agent.".into(),
+            Self::DateInvalid => "Enter a date in the past year (YYYY-MM-DD), not in the future.".into(),
             Self::ConsentVersion => format!(
                 "The consent text has changed: show the current text (version {}) and ask again.",
                 crate::referrals::CONSENT_VERSION

@@ -208,6 +208,10 @@ mod tests {
             ("count", "29".to_owned()),
             ("when", "November 28, 2026".to_owned()),
             ("left", "3".to_owned()),
+            ("state", "California".to_owned()),
+            ("marketplace", "Covered California".to_owned()),
+            ("phone", "1-800-318-2596".to_owned()),
+            ("agent", "Jane D.".to_owned()),
         ];
         for id in &en {
             for lang in UiLang::ALL {

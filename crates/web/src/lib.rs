@@ -28,6 +28,7 @@ pub mod i18n;
 mod icons;
 mod passkeys;
 mod profile;
+mod referrals;
 mod referrals_api;
 mod register;
 pub mod throttle;
@@ -134,6 +135,22 @@ pub fn router(state: AppState) -> Router {
             get(agent::terms).post(agent::terms_decision),
         )
         .route("/agent/help", get(agent::help))
+        .route(
+            "/get-help",
+            get(referrals::get_help).post(referrals::post_help),
+        )
+        .route("/requests/{token}", get(referrals::request_status))
+        .route("/requests/{token}/events", get(referrals::request_events))
+        .route("/agent/referrals", get(referrals::referrals_page))
+        .route("/agent/referrals/events", get(referrals::referrals_events))
+        .route("/agent/referrals/{id}", get(referrals::referral))
+        .route("/agent/referrals/{id}/status", post(referrals::post_status))
+        .route(
+            "/agent/referrals/{id}/consent",
+            post(referrals::post_consent),
+        )
+        .route("/agent/offers/{id}/accept", post(referrals::accept))
+        .route("/agent/offers/{id}/decline", post(referrals::decline))
         .route("/agent/profile", get(profile::profile))
         .route("/agent/profile/contact", post(profile::save_contact))
         .route("/agent/profile/languages", post(profile::save_languages))

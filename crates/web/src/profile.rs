@@ -36,11 +36,11 @@ const DAYS: [Weekday; 7] = [
 ];
 
 /// A posted form's fields in order, repeated names kept.
-fn pairs(body: &Bytes) -> Vec<(String, String)> {
+pub(crate) fn pairs(body: &Bytes) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs
         .iter()
         .find(|(k, _)| k == name)

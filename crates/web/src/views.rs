@@ -298,3 +298,118 @@ pub struct HelpPage {
     pub t: Tr,
     pub page: PageMeta,
 }
+
+/// A notice instead of (or above) a form: (title, text, a link (href, label)).
+pub type Notice = (String, String, Option<(String, String)>);
+
+/// "Get help": the consumer's request (SPEC.md §6.1).
+#[derive(Debug, Template)]
+#[template(path = "get_help.html")]
+pub struct GetHelpPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    /// Intake closed or the ZIP is elsewhere: (title, text, a link (href, label)).
+    pub closed: Option<Notice>,
+    pub show_form: bool,
+    pub consent_version: &'static str,
+    pub zip: String,
+    pub languages: Vec<Opt>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub email: String,
+    pub contact_by: Vec<Opt>,
+    pub best_time: String,
+    pub reasons: Vec<Opt>,
+    pub consent: bool,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl GetHelpPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The consumer's status page, reached by the link in their confirmation.
+#[derive(Debug, Template)]
+#[template(path = "request_status.html")]
+pub struct RequestStatusPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub status: &'static str,
+    pub heading: String,
+    pub text: String,
+    pub events_url: String,
+}
+
+/// An open offer as the Manage Referrals tab lists it.
+#[derive(Debug, Clone)]
+pub struct OfferView {
+    pub id: i64,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub language: String,
+    pub reason: String,
+    pub expires_iso: String,
+    pub expires_local: String,
+}
+
+/// One of the agent's accepted referrals.
+#[derive(Debug, Clone)]
+pub struct MyReferral {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub phone_display: String,
+    pub status: String,
+    pub accepted: String,
+}
+
+/// Manage Referrals: open offers (live) and the agent's referrals.
+#[derive(Debug, Template)]
+#[template(path = "referrals.html")]
+pub struct ReferralsPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub message: Option<String>,
+    pub offers: Vec<OfferView>,
+    /// The offers shown, for the live page to notice a change.
+    pub offer_ids: String,
+    pub decline_reasons: Vec<Opt>,
+    pub referrals: Vec<MyReferral>,
+}
+
+/// One accepted referral with the consumer's contact details.
+#[derive(Debug, Template)]
+#[template(path = "referral.html")]
+pub struct ReferralPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub id: i64,
+    pub message: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+    pub name: String,
+    pub phone: String,
+    pub phone_display: String,
+    pub email: Option<String>,
+    pub contact_by: String,
+    pub best_time: String,
+    pub place: String,
+    pub language: String,
+    pub reason: String,
+    pub status_label: String,
+    pub can_update: bool,
+    pub steps: Vec<Opt>,
+    pub consents: Vec<hod_db::referrals::ConsentRow>,
+    pub consent_scope: String,
+    pub consent_duration: String,
+    pub consent_withdraw: String,
+    pub today: String,
+    /// (ISO time, local time, what, note).
+    pub history: Vec<(String, String, String, String)>,
+}

@@ -234,6 +234,8 @@ app_tests!(
     resubmissions_and_idempotency_keys_give_the_same_request,
     statuses_need_their_fields_and_follow_up_is_reminded,
     closed_intake_and_other_marketplaces_are_explained,
+    consumer_page_to_agent_pages_and_back,
+    request_page_explains_problems_in_the_readers_language,
 );
 
 async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
@@ -1022,4 +1024,292 @@ async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
             .await
             .is_err()
     );
+}
+
+/// A page for an agent's browser session.
+async fn page(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut req = t.client.get(t.url(path)).header("accept-language", "es");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn web_login(t: &TestApp, first: &str) -> String {
+    crate::support::login(t, &format!("{}.agent", first.to_lowercase()), PASSWORD)
+        .await
+        .expect("logged in")
+}
+
+
+async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000101", "Ana", "77002"),
+            spec("3000102", "Bo", "77002"),
+        ],
+    )
+    .await;
+    t.app
+        .update_languages(a[0].id, &["en".into(), "es".into()])
+        .await
+        .unwrap();
+    let (code, form) = page(&t, "/get-help", None).await;
+    assert_eq!(code, 200);
+    assert!(
+        form.contains("Reciba ayuda de un agente con licencia")
+            && form.contains(hod_app::referrals::CONSENT_VERSION)
+    );
+    let r = t
+        .client
+        .post(t.url("/get-help"))
+        .header("origin", t.url(""))
+        .header("accept-language", "es")
+        .header("user-agent", "Phone/1.0")
+        .form(&[
+            ("zip", "77002"),
+            ("language", "es"),
+            ("first_name", "María"),
+            ("last_name", "García"),
+            ("phone", "(713) 555-0190"),
+            ("email", ""),
+            ("contact_by", "text"),
+            ("best_time", "por la tarde"),
+            ("reason", "special_enrollment"),
+            ("consent", "true"),
+            ("consent_version", hod_app::referrals::CONSENT_VERSION),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let status_path = location(&r);
+    assert!(status_path.starts_with("/requests/"));
+    let (_, status) = page(&t, &status_path, None).await;
+    assert!(
+        status.contains("Estamos buscando un agente con licencia"),
+        "{status}"
+    );
+    let mail = t.take_outbox().await;
+    let text = mail
+        .iter()
+        .find(|m| m.recipient == "+17135550190")
+        .expect("a text to the consumer");
+    assert!(
+        text.body.contains("recibimos su solicitud") && text.body.contains(&status_path),
+        "{}",
+        text.body
+    );
+    // The consent is recorded with its version, IP and user agent.
+    let consent = t
+        .app
+        .db
+        .text_for_tests("SELECT consent_version || ' ' || consent_ip || ' ' || consent_user_agent FROM referrals")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        consent,
+        format!(
+            "{} 127.0.0.1 Phone/1.0",
+            hod_app::referrals::CONSENT_VERSION
+        )
+    );
+
+    // Ana (same ZIP, speaks Spanish) has the offer on Manage Referrals: where and what, not who.
+    let ana = web_login(&t, "Ana").await;
+    let bo = web_login(&t, "Bo").await;
+    let (code, list) = page(&t, "/agent/referrals", Some(&ana)).await;
+    assert_eq!(code, 200);
+    assert!(
+        list.contains("Houston, TX 77002") && list.contains("Período de Inscripción Especial"),
+        "{list}"
+    );
+    assert!(!list.contains("María") && !list.contains("555-0190"));
+    let offer_id = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
+    let (_, bo_list) = page(&t, "/agent/referrals", Some(&bo)).await;
+    assert!(!bo_list.contains("77002"), "Bo has no offer");
+    // The live stream says which offers are open.
+    let mut events = t
+        .client
+        .get(t.url("/agent/referrals/events"))
+        .header("cookie", &ana)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let chunk = String::from_utf8(events.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert_eq!(chunk.trim(), format!("event: change\ndata: {offer_id}"));
+
+    let r = crate::support::post(
+        &t,
+        &format!("/agent/offers/{offer_id}/accept"),
+        &[],
+        Some(&ana),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let detail_path = location(&r);
+    let (code, detail) = page(&t, &detail_path, Some(&ana)).await;
+    assert_eq!(code, 200);
+    assert!(
+        detail.contains("María García")
+            && detail.contains("(713) 555-0190")
+            && detail.contains("por la tarde"),
+        "{detail}"
+    );
+    // Bo never sees it, by any route.
+    assert_eq!(page(&t, &detail_path, Some(&bo)).await.0, 404);
+    assert_eq!(
+        crate::support::post(
+            &t,
+            &format!("{detail_path}/status"),
+            &[("status", "follow_up_completed")],
+            Some(&bo)
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        crate::support::post(
+            &t,
+            &format!("/agent/offers/{offer_id}/accept"),
+            &[],
+            Some(&bo)
+        )
+        .await
+        .status(),
+        404
+    );
+    // Progress: a justification is asked for, then Follow-Up Completed; the consent is recorded.
+    let r = crate::support::post(
+        &t,
+        &format!("{detail_path}/status"),
+        &[("status", "delayed"), ("note", "")],
+        Some(&ana),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This status needs a written justification.")
+    );
+    let r = crate::support::post(
+        &t,
+        &format!("{detail_path}/status"),
+        &[("status", "follow_up_completed")],
+        Some(&ana),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let consent = [
+        ("scope", "Inscripción en el Mercado"),
+        ("duration", "Hasta el 31/10/2027"),
+        ("consented_on", "2026-11-26"),
+        ("withdraw_how", "Llamar a Ana"),
+        ("method", "verbal"),
+    ];
+    let r = crate::support::post(&t, &format!("{detail_path}/consent"), &consent, Some(&ana)).await;
+    assert_eq!(r.status(), 303);
+    let (_, detail) = page(&t, &detail_path, Some(&ana)).await;
+    assert!(
+        detail.contains("Seguimiento completado") && detail.contains("Llamar a Ana"),
+        "{detail}"
+    );
+    let keep: i64 = t
+        .app
+        .db
+        .count_for_tests("SELECT keep_until - recorded_at FROM referral_consents")
+        .await
+        .unwrap();
+    assert!(keep >= 10 * 365 * 24 * 3600 * 1000, "kept ten years");
+    // The consumer's page shows the acceptance.
+    let (_, status) = page(&t, &status_path, None).await;
+    assert!(
+        status.contains(
+            "Ana T., agente con licencia, aceptó y se comunicará con usted dentro de 60 minutos"
+        ),
+        "{status}"
+    );
+    assert!(!status.contains("555-0190"));
+    // Looking at the contact details is in the audit log.
+    let seen = t
+        .app
+        .db
+        .count_for_tests("SELECT COUNT(*) FROM audit_log WHERE action = 'referral.contact_viewed'")
+        .await
+        .unwrap();
+    assert!(seen >= 2);
+    let (code, _) = page(&t, "/requests/1-00000000000000000000000000000000", None).await;
+    assert_eq!(code, 404, "a made-up status link");
+    t.take_outbox().await;
+}
+
+async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let t = &t;
+        async move {
+            let r = t
+                .client
+                .post(t.url("/get-help"))
+                .header("origin", t.url(""))
+                .header("accept-language", "es")
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (code, body) = post(vec![
+        ("zip", "7700"),
+        ("language", "es"),
+        ("first_name", "María"),
+        ("phone", "555"),
+    ])
+    .await;
+    assert_eq!(code, 422);
+    for expected in [
+        "Escriba un código postal de 5 dígitos",
+        "Este campo es obligatorio",
+        "Marque la casilla",
+    ] {
+        assert!(body.contains(expected), "{expected}: {body}");
+    }
+    assert!(body.contains("value=\"María\""), "input is kept");
+    let (code, body) = post(vec![
+        ("zip", "90210"),
+        ("language", "es"),
+        ("first_name", "Ana"),
+        ("last_name", "Ruiz"),
+        ("phone", "310-555-0100"),
+        ("contact_by", "call"),
+        ("reason", "change"),
+        ("consent", "true"),
+        ("consent_version", hod_app::referrals::CONSENT_VERSION),
+    ])
+    .await;
+    assert_eq!(code, 422);
+    assert!(
+        body.contains("California tiene su propio Mercado")
+            && body.contains("https://www.coveredca.com"),
+        "{body}"
+    );
+    t.app
+        .set_program_setting("intake.paused", "true", "test")
+        .await
+        .unwrap();
+    let (code, body) = page(&t, "/get-help", None).await;
+    assert_eq!(code, 200);
+    assert!(body.contains("No estamos recibiendo solicitudes") && body.contains("1-800-318-2596"));
+    assert!(!body.contains("<form class=\"form\" method=\"post\" action=\"/get-help\""));
 }

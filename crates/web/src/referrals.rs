@@ -1,0 +1,751 @@
+//! Referral pages: the consumer's request and status pages (SPEC.md §6.1), and the agent's
+//! Manage Referrals tab with live offers, accepted referrals, statuses and consent (§6.3–6.4).
+//! Live pages listen to server-sent events; without JavaScript they still work by reloading.
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::Stream;
+use hod_app::referrals::{
+    CALL_CENTER, CONSENT_VERSION, ConsentForm, OfferError, Origin, PublicStatus, RecordError,
+    RequestForm, SubmitError,
+};
+use hod_domain::Lang;
+use hod_domain::referral::{ContactBy, HelpReason, Status};
+
+use crate::AppState;
+use crate::agent::CurrentAgent;
+use crate::error::{PageError, render};
+use crate::i18n::{Tr, UiLang};
+use crate::profile::{field, pairs};
+use crate::register::problem_text;
+use crate::views::{
+    GetHelpPage, MyReferral, OfferView, Opt, PageMeta, ReferralPage, ReferralsPage,
+    RequestStatusPage,
+};
+
+/// The request form's fields in page order, for the error summary.
+const FIELD_ORDER: [&str; 10] = [
+    "zip",
+    "language",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "contact_by",
+    "best_time",
+    "reason",
+    "consent",
+];
+
+/// How often live pages look for changes made on other nodes (changes on this node wake
+/// them at once).
+const LIVE_POLL: Duration = Duration::from_secs(2);
+
+/// The decline reasons offered on the page (stored in English, as the API's free text).
+const DECLINE_REASONS: [&str; 5] = ["busy", "language", "location", "capacity", "other"];
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn with_status(mut r: Response, status: StatusCode) -> Response {
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+pub(crate) fn status_label(t: Tr, status: &str) -> String {
+    t.get(&format!("status-{}", status.replace('_', "-")))
+}
+
+fn reason_label(t: Tr, reason: &str) -> String {
+    t.get(&format!("reason-{}", reason.replace('_', "-")))
+}
+
+fn language_label(code: &str) -> String {
+    Lang::parse(code).map_or_else(
+        |_| code.to_owned(),
+        |l| {
+            let i = l.info();
+            if i.name == i.native_name {
+                i.name.to_owned()
+            } else {
+                format!("{} ({})", i.native_name, i.name)
+            }
+        },
+    )
+}
+
+fn phone_display(e164: &str) -> String {
+    hod_domain::PhoneE164::parse(e164).map_or_else(|_| e164.to_owned(), |p| p.national())
+}
+
+fn local_time(lang: UiLang, ms: i64, tz: &jiff::tz::TimeZone) -> (String, String) {
+    match hod_db::from_millis(ms) {
+        Ok(at) => (at.to_string(), crate::i18n::long_instant(lang, at, tz)),
+        Err(_) => (String::new(), String::new()),
+    }
+}
+
+fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String)>) -> GetHelpPage {
+    let t = Tr(lang);
+    let chosen_lang = if form.language.is_empty() {
+        lang.code()
+    } else {
+        form.language.as_str()
+    };
+    let mut langs: Vec<&hod_domain::lang::LanguageInfo> =
+        hod_domain::lang::languages().iter().collect();
+    // English and Spanish first, the rest by name.
+    langs.sort_by_key(|l| (!matches!(l.code, "en" | "es"), l.code != "en", l.name));
+    GetHelpPage {
+        t,
+        page: PageMeta {
+            path: "/get-help".into(),
+        },
+        closed: None,
+        show_form: true,
+        consent_version: CONSENT_VERSION,
+        zip: form.zip.clone(),
+        languages: langs
+            .iter()
+            .map(|l| Opt {
+                id: l.code.to_owned(),
+                label: language_label(l.code),
+                checked: l.code == chosen_lang,
+            })
+            .collect(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        phone: form.phone.clone(),
+        email: form.email.clone(),
+        contact_by: ContactBy::ALL
+            .iter()
+            .map(|c| Opt {
+                id: c.id().into(),
+                label: t.get(&format!("contact-by-{}", c.id())),
+                checked: form.contact_by == c.id()
+                    || (form.contact_by.is_empty() && *c == ContactBy::Call),
+            })
+            .collect(),
+        best_time: form.best_time.clone(),
+        reasons: HelpReason::ALL
+            .iter()
+            .map(|r| Opt {
+                id: r.id().into(),
+                label: reason_label(t, r.id()),
+                checked: form.reason == r.id(),
+            })
+            .collect(),
+        consent: form.consent,
+        errors,
+    }
+}
+
+fn closed_notice(t: Tr) -> crate::views::Notice {
+    (
+        t.get("intake-closed-title"),
+        t.get("intake-closed-text"),
+        None,
+    )
+}
+
+/// `GET /get-help`.
+pub async fn get_help(State(s): State<AppState>, lang: UiLang) -> Response {
+    let mut page = help_page(lang, &RequestForm::default(), Vec::new());
+    match s.app.intake_open().await {
+        Ok(true) => {}
+        Ok(false) => {
+            page.closed = Some(closed_notice(Tr(lang)));
+            page.show_form = false;
+        }
+        Err(e) => return PageError::internal(lang, "/get-help", e).into_response(),
+    }
+    render(&page, lang, "/get-help")
+}
+
+/// `POST /get-help`: the request is stored and routed; the consumer goes to the status page.
+pub async fn post_help(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    lang: UiLang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let form = RequestForm {
+        zip: field(&f, "zip").into(),
+        language: field(&f, "language").into(),
+        first_name: field(&f, "first_name").into(),
+        last_name: field(&f, "last_name").into(),
+        phone: field(&f, "phone").into(),
+        email: field(&f, "email").into(),
+        contact_by: field(&f, "contact_by").into(),
+        best_time: field(&f, "best_time").into(),
+        reason: field(&f, "reason").into(),
+        consent: field(&f, "consent") == "true",
+        consent_version: field(&f, "consent_version").into(),
+    };
+    let ip = addr.ip().to_string();
+    let origin = Origin {
+        ip: Some(&ip),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        ui_lang: lang.code(),
+        partner: None,
+    };
+    let t = Tr(lang);
+    match s.app.submit_request(&form, origin).await {
+        Ok(done) => Redirect::to(&format!("/requests/{}", done.status_token)).into_response(),
+        Err(SubmitError::Fields(problems)) => {
+            let errors = FIELD_ORDER
+                .iter()
+                .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))
+                .collect();
+            with_status(
+                render(&help_page(lang, &form, errors), lang, "/get-help"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(SubmitError::OtherMarketplace { state, marketplace }) => {
+            let mut page = help_page(lang, &form, Vec::new());
+            let name = match lang {
+                UiLang::En => state.info().name,
+                UiLang::Es => state.info().name_es,
+            };
+            page.closed = Some(match marketplace {
+                Some((market, url)) => (
+                    t.get_with("elsewhere-title", &[("state", name.to_owned())]),
+                    t.get_with(
+                        "elsewhere-text",
+                        &[
+                            ("state", name.to_owned()),
+                            ("marketplace", market.to_owned()),
+                        ],
+                    ),
+                    Some((
+                        url.to_owned(),
+                        t.get_with("elsewhere-go", &[("marketplace", market.to_owned())]),
+                    )),
+                ),
+                None => (
+                    t.get_with("elsewhere-title", &[("state", name.to_owned())]),
+                    t.get("elsewhere-none"),
+                    Some((
+                        "https://www.healthcare.gov/marketplace-in-your-state/".to_owned(),
+                        t.get("elsewhere-find"),
+                    )),
+                ),
+            });
+            with_status(
+                render(&page, lang, "/get-help"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(SubmitError::IntakeClosed) => {
+            let mut page = help_page(lang, &form, Vec::new());
+            page.closed = Some(closed_notice(t));
+            page.show_form = false;
+            with_status(
+                render(&page, lang, "/get-help"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+        Err(SubmitError::App(e)) => PageError::internal(lang, "/get-help", e).into_response(),
+    }
+}
+
+fn status_words(t: Tr, p: &PublicStatus) -> (String, String) {
+    match p.status {
+        Status::Searching | Status::Offered => (
+            t.get("status-searching-title"),
+            t.get("status-searching-text"),
+        ),
+        Status::Unserved | Status::Cancelled => (
+            t.get("status-unserved-title"),
+            t.get_with("status-unserved-text", &[("phone", CALL_CENTER.to_owned())]),
+        ),
+        _ => (
+            t.get("status-accepted-title"),
+            t.get_with(
+                "status-accepted-text",
+                &[("agent", p.agent.clone().unwrap_or_default())],
+            ),
+        ),
+    }
+}
+
+/// What the consumer's page shows, as one word: the page reloads when it changes.
+fn consumer_phase(p: &PublicStatus) -> &'static str {
+    match p.status {
+        Status::Searching | Status::Offered => "searching",
+        Status::Unserved | Status::Cancelled => "unserved",
+        _ => "accepted",
+    }
+}
+
+/// `GET /requests/{token}`.
+pub async fn request_status(
+    State(s): State<AppState>,
+    lang: UiLang,
+    Path(token): Path<String>,
+) -> Response {
+    let path = format!("/requests/{token}");
+    match s.app.status_by_token(&token).await {
+        Ok(Some(p)) => {
+            let (heading, text) = status_words(Tr(lang), &p);
+            let page = RequestStatusPage {
+                t: Tr(lang),
+                page: PageMeta { path: path.clone() },
+                status: consumer_phase(&p),
+                heading,
+                text,
+                events_url: format!("{path}/events"),
+            };
+            no_store(render(&page, lang, &path))
+        }
+        Ok(None) => PageError::NotFound { lang, path }.into_response(),
+        Err(e) => PageError::internal(lang, path, e).into_response(),
+    }
+}
+
+/// A stream that sends `event: change` with `look()`'s value whenever it changes: checked
+/// at once, whenever this node changes something, and every [`LIVE_POLL`].
+fn live<F, Fut>(
+    s: &AppState,
+    look: F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F, Fut>>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<String>> + Send,
+{
+    let rx = s.app.changes.subscribe();
+    let stream = futures_util::stream::unfold(
+        (None::<String>, rx, true, look),
+        |(last, mut rx, first, look)| async move {
+            let mut first = first;
+            loop {
+                if !first {
+                    let _ = tokio::time::timeout(LIVE_POLL, rx.changed()).await;
+                }
+                first = false;
+                let now = look().await?;
+                if last.as_deref() != Some(now.as_str()) {
+                    let event = Event::default().event("change").data(now.clone());
+                    return Some((Ok(event), (Some(now), rx, false, look)));
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /requests/{token}/events`: the status as it changes.
+pub async fn request_events(
+    State(s): State<AppState>,
+    lang: UiLang,
+    Path(token): Path<String>,
+) -> Response {
+    match s.app.status_by_token(&token).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return PageError::NotFound {
+                lang,
+                path: format!("/requests/{token}/events"),
+            }
+            .into_response();
+        }
+        Err(e) => return PageError::internal(lang, "/requests", e).into_response(),
+    }
+    let app = s.app.clone();
+    live(&s, move || {
+        let (app, token) = (app.clone(), token.clone());
+        async move {
+            app.status_by_token(&token)
+                .await
+                .ok()
+                .flatten()
+                .map(|p| consumer_phase(&p).to_owned())
+        }
+    })
+    .into_response()
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct Flash {
+    #[serde(default)]
+    m: Option<String>,
+}
+
+fn flash(t: Tr, f: &Flash) -> Option<String> {
+    match f.m.as_deref() {
+        Some(k @ ("declined" | "gone" | "saved" | "consent")) => Some(t.get(&format!("flash-{k}"))),
+        _ => None,
+    }
+}
+
+async fn agent_tz(s: &AppState, agent_id: i64) -> jiff::tz::TimeZone {
+    match s.app.profile(agent_id).await {
+        Ok(p) => jiff::tz::TimeZone::get(&p.time_zone)
+            .unwrap_or_else(|_| s.app.settings.program_time_zone.clone()),
+        Err(_) => s.app.settings.program_time_zone.clone(),
+    }
+}
+
+/// `GET /agent/referrals`: Manage Referrals.
+pub async fn referrals_page(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Query(f): Query<Flash>,
+) -> Response {
+    let t = Tr(lang);
+    let path = "/agent/referrals";
+    let (offers, mine) = match (
+        s.app.open_offers(me.agent_id).await,
+        s.app.my_referrals(me.agent_id).await,
+    ) {
+        (Ok(o), Ok(m)) => (o, m),
+        (Err(e), _) | (_, Err(e)) => return PageError::internal(lang, path, e).into_response(),
+    };
+    let tz = agent_tz(&s, me.agent_id).await;
+    let page = ReferralsPage {
+        t,
+        page: PageMeta { path: path.into() },
+        message: flash(t, &f),
+        offer_ids: offers
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        offers: offers
+            .iter()
+            .map(|o| {
+                let (expires_iso, expires_local) = local_time(lang, o.expires_at, &tz);
+                OfferView {
+                    id: o.id,
+                    city: o.city.clone(),
+                    state: o.state.clone(),
+                    zip: o.zip.clone(),
+                    language: language_label(&o.language),
+                    reason: reason_label(t, &o.reason),
+                    expires_iso,
+                    expires_local,
+                }
+            })
+            .collect(),
+        decline_reasons: DECLINE_REASONS
+            .iter()
+            .map(|r| Opt {
+                id: (*r).into(),
+                label: t.get(&format!("decline-{r}")),
+                checked: false,
+            })
+            .collect(),
+        referrals: mine
+            .iter()
+            .map(|(r, c)| MyReferral {
+                id: r.id,
+                name: format!("{} {}", c.first_name, c.last_name),
+                phone: c.phone.clone(),
+                phone_display: phone_display(&c.phone),
+                status: status_label(t, &r.status),
+                accepted: r
+                    .accepted_at
+                    .map(|ms| local_time(lang, ms, &tz).1)
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    };
+    no_store(render(&page, lang, path))
+}
+
+/// `GET /agent/referrals/events`: the open offers (ids) and referrals (id:status) as they change.
+pub async fn referrals_events(State(s): State<AppState>, me: CurrentAgent) -> Response {
+    let app = s.app.clone();
+    live(&s, move || {
+        let app = app.clone();
+        async move {
+            let offers = app.open_offers(me.agent_id).await.ok()?;
+            Some(
+                offers
+                    .iter()
+                    .map(|o| o.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        }
+    })
+    .into_response()
+}
+
+/// `POST /agent/offers/{id}/accept`.
+pub async fn accept(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Path(id): Path<i64>,
+) -> Response {
+    match s.app.accept_offer(me.agent_id, id).await {
+        Ok(rid) => Redirect::to(&format!("/agent/referrals/{rid}")).into_response(),
+        Err(OfferError::Gone) => Redirect::to("/agent/referrals?m=gone").into_response(),
+        Err(OfferError::NotFound) => PageError::NotFound {
+            lang,
+            path: format!("/agent/offers/{id}"),
+        }
+        .into_response(),
+        Err(OfferError::Invalid(m)) => {
+            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
+        }
+        Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+    }
+}
+
+/// `POST /agent/offers/{id}/decline`.
+pub async fn decline(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let choice = field(&f, "reason");
+    let reason = if DECLINE_REASONS.contains(&choice) {
+        Tr(UiLang::En).get(&format!("decline-{choice}"))
+    } else {
+        Tr(UiLang::En).get("decline-other")
+    };
+    match s.app.decline_offer(me.agent_id, id, &reason).await {
+        Ok(()) => Redirect::to("/agent/referrals?m=declined").into_response(),
+        Err(OfferError::Gone) => Redirect::to("/agent/referrals?m=gone").into_response(),
+        Err(OfferError::NotFound) => PageError::NotFound {
+            lang,
+            path: format!("/agent/offers/{id}"),
+        }
+        .into_response(),
+        Err(OfferError::Invalid(m)) => {
+            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
+        }
+        Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+    }
+}
+
+async fn referral_page(
+    s: &AppState,
+    lang: UiLang,
+    me: &CurrentAgent,
+    id: i64,
+    ip: &str,
+    message: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Response {
+    let t = Tr(lang);
+    let path = format!("/agent/referrals/{id}");
+    let r = match s.app.agent_referral(me.agent_id, id, Some(ip)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return PageError::NotFound { lang, path }.into_response(),
+        Err(e) => return PageError::internal(lang, path, e).into_response(),
+    };
+    let consents = match s.app.consents(me.agent_id, id).await {
+        Ok(c) => c,
+        Err(e) => return PageError::internal(lang, path, e).into_response(),
+    };
+    let tz = agent_tz(s, me.agent_id).await;
+    let (first, last) = (r.contact.first_name.clone(), r.contact.last_name.clone());
+    let page = ReferralPage {
+        t,
+        page: PageMeta { path: path.clone() },
+        id,
+        message,
+        errors,
+        name: format!("{first} {last}"),
+        phone: r.contact.phone.clone(),
+        phone_display: phone_display(&r.contact.phone),
+        email: r.contact.email.clone(),
+        contact_by: t.get(&format!("contact-by-{}", r.referral.contact_by)),
+        best_time: r.contact.best_time.clone(),
+        place: format!(
+            "{}, {} {}",
+            r.referral.city, r.referral.state, r.referral.zip
+        ),
+        language: language_label(&r.referral.language),
+        reason: reason_label(t, &r.referral.reason),
+        status_label: status_label(t, r.status.id()),
+        can_update: r.status.is_with_agent(),
+        steps: Status::AGENT_STEPS
+            .iter()
+            .filter(|x| **x != r.status)
+            .map(|x| Opt {
+                id: x.id().into(),
+                label: status_label(t, x.id()),
+                checked: false,
+            })
+            .collect(),
+        consents,
+        consent_scope: t.get("consent-scope-default"),
+        consent_duration: t.get_with(
+            "consent-duration-default",
+            &[("year", r.referral.plan_year.to_string())],
+        ),
+        consent_withdraw: t.get("consent-withdraw-default"),
+        today: s.app.today().to_string(),
+        history: r
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind.as_str(), "status" | "consent" | "reminder"))
+            .map(|e| {
+                let (iso, local) = local_time(lang, e.at, &tz);
+                let what = match (e.kind.as_str(), &e.status) {
+                    ("status", Some(st)) => status_label(t, st),
+                    ("consent", _) => t.get("referral-history-consent"),
+                    _ => t.get("referral-history-reminder"),
+                };
+                let note = [e.note.as_str(), e.account_number.as_str()]
+                    .iter()
+                    .filter(|x| !x.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                (iso, local, what, note)
+            })
+            .collect(),
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    no_store(with_status(render(&page, lang, &path), status))
+}
+
+/// `GET /agent/referrals/{id}`: only the accepting agent sees it (404 for everyone else).
+pub async fn referral(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Path(id): Path<i64>,
+    Query(f): Query<Flash>,
+) -> Response {
+    referral_page(
+        &s,
+        lang,
+        &me,
+        id,
+        &addr.ip().to_string(),
+        flash(Tr(lang), &f),
+        Vec::new(),
+    )
+    .await
+}
+
+/// `POST /agent/referrals/{id}/status`.
+pub async fn post_status(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let to = field(&f, "status");
+    match s
+        .app
+        .record_status(
+            me.agent_id,
+            id,
+            to,
+            field(&f, "note"),
+            field(&f, "account_number"),
+        )
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/agent/referrals/{id}?m=saved")).into_response(),
+        Err(OfferError::NotFound) => PageError::NotFound {
+            lang,
+            path: format!("/agent/referrals/{id}"),
+        }
+        .into_response(),
+        Err(OfferError::Gone) => Redirect::to(&format!("/agent/referrals/{id}")).into_response(),
+        Err(OfferError::Invalid(_)) => {
+            let t = Tr(lang);
+            let to = Status::parse(to);
+            let (field_name, key) = match to {
+                Some(st) if st.needs_account_number() => {
+                    ("account_number", "referral-needs-account")
+                }
+                Some(st) if st.needs_justification() => ("note", "referral-needs-note"),
+                _ => ("status", "referral-step-invalid"),
+            };
+            referral_page(
+                &s,
+                lang,
+                &me,
+                id,
+                &addr.ip().to_string(),
+                None,
+                vec![(field_name, t.get(key))],
+            )
+            .await
+        }
+        Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+    }
+}
+
+/// `POST /agent/referrals/{id}/consent`.
+pub async fn post_consent(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    lang: UiLang,
+    me: CurrentAgent,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = pairs(&body);
+    let form = ConsentForm {
+        scope: field(&f, "scope").into(),
+        duration: field(&f, "duration").into(),
+        consented_on: field(&f, "consented_on").into(),
+        withdraw_how: field(&f, "withdraw_how").into(),
+        method: field(&f, "method").into(),
+    };
+    match s.app.record_consent(me.agent_id, id, &form).await {
+        Ok(()) => Redirect::to(&format!("/agent/referrals/{id}?m=consent")).into_response(),
+        Err(RecordError::NotFound) => PageError::NotFound {
+            lang,
+            path: format!("/agent/referrals/{id}"),
+        }
+        .into_response(),
+        Err(RecordError::Fields(problems)) => {
+            let t = Tr(lang);
+            let errors = [
+                "scope",
+                "duration",
+                "consented_on",
+                "withdraw_how",
+                "method",
+            ]
+            .iter()
+            .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))
+            .collect();
+            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, errors).await
+        }
+        Err(RecordError::App(e)) => {
+            PageError::internal(lang, "/agent/referrals", e).into_response()
+        }
+    }
+}
