@@ -7,6 +7,7 @@ mod login;
 mod nodes;
 mod passkeys;
 mod profile;
+mod race;
 mod referrals;
 mod support;
 

@@ -8,13 +8,13 @@ use hod_test_support::TestDb;
 use crate::hod;
 
 /// A running `hod serve`, stopped with SIGTERM when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Node {
-    fn start(database_url: &str, dir: &std::path::Path) -> Node {
+    pub fn start(database_url: &str, dir: &std::path::Path) -> Node {
         let mut child = hod()
             .args([
                 "serve",

@@ -7,18 +7,18 @@ use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, invitation_token, register};
+use crate::support::{PASSWORD, invitation_token};
 
 /// An agent of the test world: licensed for health in `states`, living in `zip`.
 #[derive(Clone, Copy)]
-struct Spec {
+pub(crate) struct Spec {
     npn: &'static str,
     first: &'static str,
     zip: &'static str,
     states: &'static [&'static str],
 }
 
-const fn spec(npn: &'static str, first: &'static str, zip: &'static str) -> Spec {
+pub(crate) const fn spec(npn: &'static str, first: &'static str, zip: &'static str) -> Spec {
     Spec {
         npn,
         first,
@@ -28,12 +28,12 @@ const fn spec(npn: &'static str, first: &'static str, zip: &'static str) -> Spec
 }
 
 /// A registered agent with an app token.
-struct Agent {
-    id: i64,
-    token: String,
+pub(crate) struct Agent {
+    pub id: i64,
+    pub token: String,
 }
 
-async fn import_text(t: &TestApp, kind: ImportKind, name: &str, text: String) {
+async fn import_text(app: &hod_app::App, kind: ImportKind, name: &str, text: String) {
     let source = Source {
         name: name.into(),
         reader: Box::new(std::io::Cursor::new(text.into_bytes())),
@@ -42,12 +42,20 @@ async fn import_text(t: &TestApp, kind: ImportKind, name: &str, text: String) {
         actor: "test".into(),
         ..ImportOptions::default()
     };
-    let report = t.app.import(kind, source, opts).await.unwrap();
+    let report = app.import(kind, source, opts).await.unwrap();
     assert!(report.rejected.is_empty(), "{name}: {:?}", report.rejected);
 }
 
-/// Imports, registers, logs in (app token) and accepts the terms for every agent of `specs`.
-async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
+/// Where the world is built: the application (for imports) and a server speaking HTTP.
+pub(crate) struct Site<'a> {
+    pub app: &'a hod_app::App,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// Imports, registers, logs in (app token) and accepts the terms for every agent of `specs`,
+/// all over HTTP except the CMS files.
+pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
     let mut mlms =
         String::from("NPN,First Name,Last Name,Email,Plan Year,HOD Course Completion Date\n");
     let mut rcl = String::from(
@@ -71,24 +79,20 @@ async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
             );
         }
     }
-    import_text(t, ImportKind::Mlms, "mlms.csv", mlms).await;
-    import_text(t, ImportKind::Rcl, "rcl.csv", rcl).await;
-    import_text(t, ImportKind::Nipr, "nipr.csv", nipr).await;
-    let mail = t.take_outbox().await;
+    import_text(site.app, ImportKind::Mlms, "mlms.csv", mlms).await;
+    import_text(site.app, ImportKind::Rcl, "rcl.csv", rcl).await;
+    import_text(site.app, ImportKind::Nipr, "nipr.csv", nipr).await;
+    let mail = hod_db::outbox::list(&site.app.db, None).await.unwrap();
     let mut agents = Vec::new();
     for s in specs {
         let email = format!("{}@agency.test", s.first.to_lowercase());
         let username = format!("{}.agent", s.first.to_lowercase());
-        register(
-            t,
-            &invitation_token(&mail, &email),
-            &username,
-            s.zip,
-            "email_only",
-        )
-        .await;
-        let token = api(
-            t,
+        let form = json!({"token": invitation_token(&mail, &email), "phone": "713-555-0101", "contact_method": "email_only",
+            "zip": s.zip, "username": username, "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true});
+        let (code, v) = api_at(site, "POST", "/api/v1/registrations", None, Some(form)).await;
+        assert_eq!(code, 201, "{v}");
+        let token = api_at(
+            site,
             "POST",
             "/api/v1/agent/token",
             None,
@@ -97,8 +101,8 @@ async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
         .await;
         assert_eq!(token.0, 200, "{:?}", token.1);
         let token = token.1["token"].as_str().unwrap().to_owned();
-        let accepted = api(
-            t,
+        let accepted = api_at(
+            site,
             "POST",
             "/api/v1/agent/terms/accept",
             Some(&token),
@@ -107,26 +111,38 @@ async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
         .await;
         assert_eq!(accepted.0, 200, "{:?}", accepted.1);
         assert_eq!(accepted.1["complete"], true);
-        let id = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse(s.npn).unwrap())
+        let id = hod_db::agents::find_by_npn(&site.app.db, &hod_domain::Npn::parse(s.npn).unwrap())
             .await
             .unwrap()
             .unwrap()
             .id;
         agents.push(Agent { id, token });
     }
+    agents
+}
+
+async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
+    let site = Site {
+        app: &t.app,
+        base: t.url(""),
+        client: t.client.clone(),
+    };
+    let agents = world_on(&site, specs).await;
     t.take_outbox().await;
     agents
 }
 
 /// A JSON request; (status, body).
-async fn api(
-    t: &TestApp,
+pub(crate) async fn api_at(
+    site: &Site<'_>,
     method: &str,
     path: &str,
     bearer: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = t.client.request(method.parse().unwrap(), t.url(path));
+    let mut req = site
+        .client
+        .request(method.parse().unwrap(), format!("{}{path}", site.base));
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
     }
@@ -142,7 +158,22 @@ async fn api(
     )
 }
 
-fn request(zip: &str, language: &str, phone: &str) -> Value {
+async fn api(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let site = Site {
+        app: &t.app,
+        base: t.url(""),
+        client: t.client.clone(),
+    };
+    api_at(&site, method, path, bearer, body).await
+}
+
+pub(crate) fn request(zip: &str, language: &str, phone: &str) -> Value {
     json!({
         "zip": zip, "language": language, "first_name": "Jane", "last_name": "Doe", "phone": phone,
         "email": "jane.doe@example.com", "contact_by": "text", "best_time": "after 5 pm",
@@ -1045,7 +1076,6 @@ async fn web_login(t: &TestApp, first: &str) -> String {
         .await
         .expect("logged in")
 }
-
 
 async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     let a = world(
