@@ -89,7 +89,7 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
         (0..REFERRALS).map(|i| {
             let (client, base, key) = (client.clone(), urls[i % urls.len()].clone(), key.clone());
             async move {
-                let phone = format!("713-555-{:04}", i);
+                let phone = format!("713-555-{i:04}");
                 let mut body = request("77002", "en", &phone);
                 body["last_name"] = json!(format!("Doe{i}"));
                 let r = client
