@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/phone", post(agent::confirm_phone))
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/referrals", post(referrals_api::submit))
         .route("/api/v1/referrals/{id}", get(referrals_api::partner_status))
         .route("/api/v1/agent/token", post(referrals_api::token))
@@ -523,6 +524,16 @@ async fn metrics_text(State(s): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/openapi.json`: the API described (written by hand, checked by a test against
+/// the routes).
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../api/openapi.json"),
     )
         .into_response()
 }

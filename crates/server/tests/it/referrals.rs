@@ -267,6 +267,7 @@ app_tests!(
     closed_intake_and_other_marketplaces_are_explained,
     consumer_page_to_agent_pages_and_back,
     request_page_explains_problems_in_the_readers_language,
+    openapi_describes_every_api_route,
 );
 
 async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
@@ -1342,4 +1343,47 @@ async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
     assert_eq!(code, 200);
     assert!(body.contains("No estamos recibiendo solicitudes") && body.contains("1-800-318-2596"));
     assert!(!body.contains("<form class=\"form\" method=\"post\" action=\"/get-help\""));
+}
+
+async fn openapi_describes_every_api_route(t: TestApp) {
+    let (code, doc) = api(&t, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(code, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: std::collections::BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} /api/v1{path}", m.to_uppercase()))
+        })
+        .collect();
+    // The routes as the router declares them: `.route("path", method(handler)…)`.
+    let source = include_str!("../../../web/src/lib.rs").replace('\n', " ");
+    let mut routed = std::collections::BTreeSet::new();
+    for call in source.split(".route(").skip(1) {
+        let call = call.split("))").next().unwrap();
+        let path = call.split('"').nth(1).unwrap();
+        if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+            continue;
+        }
+        for (needle, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT")] {
+            if call.contains(needle) {
+                routed.insert(format!("{method} {path}"));
+            }
+        }
+    }
+    assert_eq!(documented, routed, "openapi.json and the router disagree");
+    // Every documented operation answers as an endpoint (not the unknown-endpoint 404).
+    for op in &documented {
+        let (method, path) = op.split_once(' ').unwrap();
+        let path = path.replace("{id}", "1");
+        let (code, body) = api(&t, method, &path, None, Some(json!({}))).await;
+        assert!(
+            code != 405 && !body.to_string().contains("no such endpoint"),
+            "{op}: {code} {body}"
+        );
+    }
 }
