@@ -21,7 +21,8 @@ function freePort() {
   });
 }
 
-export async function startHod() {
+/// `command` is "serve" (an empty program) or "demo" (the demo data set, logins printed).
+export async function startHod(command = "serve") {
   const dir = mkdtempSync(join(tmpdir(), "hod-e2e-"));
   const port = await freePort();
   const env = { ...process.env };
@@ -29,7 +30,9 @@ export async function startHod() {
   // The links in messages (written by `hod import` too) must name the server the browser uses.
   Object.assign(env, { HOD_DATA_DIR: dir, HOD_LOG: "warn", HOD_PUBLIC_URL: `http://localhost:${port}` });
   if (process.env.HOD_E2E_PG_URL) env.HOD_DATABASE_URL = process.env.HOD_E2E_PG_URL;
-  const child = spawn(BIN, ["serve", "--addr", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "inherit"] });
+  // The demo keeps its own file; name it so that the CLI below reads the same database.
+  else if (command === "demo") env.HOD_DATABASE_URL = `sqlite://${join(dir, "demo.sqlite")}`;
+  const child = spawn(BIN, [command, "--addr", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {

@@ -1,0 +1,84 @@
+// A referral from end to end in real browsers: a consumer on a phone asks for help in
+// Spanish; the demo agent, on Manage Referrals, sees the offer arrive without reloading,
+// accepts it, sees the consumer's contact details and records Follow-Up Completed; the
+// consumer's status page shows the acceptance by itself. Every page passes axe.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startHod, browser, axeProblems } from "../lib/hod.mjs";
+
+let hod, chrome;
+
+before(async () => {
+  hod = await startHod("demo");
+  chrome = await browser();
+});
+
+after(async () => {
+  await chrome?.close();
+  hod?.stop();
+});
+
+async function checked(page, what) {
+  assert.deepEqual(await axeProblems(page), [], `axe on ${what}`);
+}
+
+test("a Spanish-speaking consumer is helped by the demo agent", async () => {
+  // The agent logs in and switches to green, whatever the hour the test runs at.
+  const agentContext = await chrome.newContext({ locale: "en-US" });
+  const agent = await agentContext.newPage();
+  await agent.goto(`${hod.url}/agent/login`);
+  await agent.getByLabel("Username", { exact: true }).fill("maria.garcia");
+  await agent.getByLabel("Password", { exact: true }).fill("Agent-Demo-47!");
+  await agent.getByRole("button", { name: "Log In", exact: true }).click();
+  await agent.getByRole("link", { name: "Availability Settings" }).click();
+  await agent.locator('input[name="mode"][value="available"]').check();
+  await agent.locator('form[action="/agent/availability/mode"] button').click();
+  await agent.getByRole("link", { name: "Manage Referrals" }).click();
+  await agent.getByRole("heading", { name: "New referral offers" }).waitFor();
+  await checked(agent, "Manage Referrals, no offers");
+
+  // The consumer, on a phone, in Spanish.
+  const consumerContext = await chrome.newContext({ locale: "es-US", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const consumer = await consumerContext.newPage();
+  await consumer.goto(`${hod.url}/`);
+  await consumer.getByRole("link", { name: "Obtener ayuda ahora" }).click();
+  await consumer.getByRole("heading", { name: "Reciba ayuda de un agente con licencia" }).waitFor();
+  await checked(consumer, "request form");
+  await consumer.getByRole("button", { name: "Pedir ayuda" }).click();
+  await consumer.getByRole("heading", { name: "Hay un problema" }).waitFor();
+  await checked(consumer, "request form with errors");
+  await consumer.getByLabel("Código postal").fill("77002");
+  await consumer.getByLabel("Idioma que prefiere").selectOption("es");
+  await consumer.getByLabel("Nombre", { exact: true }).fill("Lucía");
+  await consumer.getByLabel("Apellido").fill("Fernández");
+  await consumer.getByLabel("Número de teléfono").fill("(713) 555-0188");
+  await consumer.getByRole("radio", { name: "Mensaje de texto" }).check();
+  await consumer.getByRole("radio", { name: /Período de Inscripción Especial/ }).check();
+  await consumer.getByRole("checkbox", { name: /Acepto que un agente/ }).check();
+  await consumer.getByRole("button", { name: "Pedir ayuda" }).click();
+  await consumer.getByRole("heading", { name: "Estamos buscando un agente con licencia cerca de usted" }).waitFor();
+  await checked(consumer, "status page, searching");
+  const sms = hod.outbox("+17135550188");
+  assert.ok(sms.some((m) => m.body.includes("recibimos su solicitud")), "a confirmation text in Spanish");
+
+  // The offer arrives on the agent's open page by itself: where and what, not who.
+  const offer = agent.locator("li.offer").filter({ hasText: "Houston, TX 77002" });
+  await offer.waitFor({ timeout: 15000 });
+  assert.ok(!(await agent.content()).includes("Fernández"));
+  await checked(agent, "Manage Referrals with an offer");
+  await offer.getByRole("button", { name: "Accept" }).click();
+  await agent.getByRole("heading", { name: "Lucía Fernández" }).waitFor();
+  await agent.getByText("(713) 555-0188").waitFor();
+  await checked(agent, "the accepted referral");
+  await agent.getByLabel("Status").selectOption("follow_up_completed");
+  await agent.getByRole("button", { name: "Save" }).first().click();
+  await agent.getByText("Saved.").waitFor();
+  assert.equal(await agent.locator("#current-status").textContent(), "Follow-Up Completed");
+
+  // The consumer's page has changed by itself.
+  await consumer.getByRole("heading", { name: "Un agente con licencia aceptó su solicitud" }).waitFor({ timeout: 15000 });
+  await consumer.getByText("Maria G., agente con licencia, aceptó y se comunicará con usted dentro de 60 minutos.").waitFor();
+  await checked(consumer, "status page, accepted");
+  await agentContext.close();
+  await consumerContext.close();
+});
