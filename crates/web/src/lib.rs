@@ -188,7 +188,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/agent/terms/accept",
             post(referrals_api::accept_terms),
         )
-        .route("/api/v1/agent/profile", get(referrals_api::profile))
+        .route(
+            "/api/v1/agent/profile",
+            get(referrals_api::profile).put(referrals_api::update_profile),
+        )
         .route(
             "/api/v1/agent/availability",
             axum::routing::put(referrals_api::availability),

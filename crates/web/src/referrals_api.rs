@@ -553,6 +553,69 @@ pub async fn availability(
     Ok(axum::Json(json!({ "mode": mode.id() })).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ProfileBody {
+    phone: Option<String>,
+    contact_method: Option<String>,
+    zip: Option<String>,
+    languages: Option<Vec<String>>,
+    states: Option<Vec<String>>,
+}
+
+fn profile_error(e: hod_app::profile::ProfileError) -> ApiError {
+    match e {
+        hod_app::profile::ProfileError::Fields(problems) => ApiError::with_fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            "some fields need correcting",
+            problems
+                .iter()
+                .map(|(f, p)| ((*f).to_owned(), p.message()))
+                .collect(),
+        ),
+        hod_app::profile::ProfileError::App(e) => ApiError::internal(e),
+    }
+}
+
+/// `PUT /api/v1/agent/profile`: changes the fields given (contact, languages, state
+/// preferences), with the rules of the Profile tab; then the profile as `GET` shows it.
+pub async fn update_profile(
+    State(s): State<AppState>,
+    me: AppAgent,
+    ApiJson(body): ApiJson<ProfileBody>,
+) -> Result<Response, ApiError> {
+    if body.phone.is_some() || body.contact_method.is_some() || body.zip.is_some() {
+        let current = s
+            .app
+            .profile(me.agent_id)
+            .await
+            .map_err(ApiError::internal)?;
+        let phone = body.phone.or(current.agent.phone).unwrap_or_default();
+        let method = body
+            .contact_method
+            .or(current.agent.contact_method)
+            .unwrap_or_default();
+        let zip = body.zip.or(current.agent.zip).unwrap_or_default();
+        s.app
+            .update_contact(me.agent_id, &phone, &method, &zip)
+            .await
+            .map_err(profile_error)?;
+    }
+    if let Some(languages) = &body.languages {
+        s.app
+            .update_languages(me.agent_id, languages)
+            .await
+            .map_err(profile_error)?;
+    }
+    if let Some(states) = &body.states {
+        s.app
+            .update_states(me.agent_id, states)
+            .await
+            .map_err(profile_error)?;
+    }
+    profile(State(s), me).await
+}
+
 /// `GET /api/v1/agent/profile`.
 pub async fn profile(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
     let p = s

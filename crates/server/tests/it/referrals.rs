@@ -268,6 +268,7 @@ app_tests!(
     consumer_page_to_agent_pages_and_back,
     request_page_explains_problems_in_the_readers_language,
     openapi_describes_every_api_route,
+    the_agent_app_reads_and_changes_its_profile,
 );
 
 async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
@@ -375,9 +376,26 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         spec("3000017", "Away", "77002"),
         spec("3000018", "Night", "77002"),
         spec("3000019", "Busy", "77002"),
+        spec("3000020", "Lifeonly", "77002"),
+        spec("3000021", "Invalid", "77002"),
+        Spec {
+            npn: "3000022",
+            first: "Moved",
+            zip: "77002",
+            states: &["TX", "OH"],
+        },
     ];
     let a = world(&t, &specs).await;
-    for x in [&a[0], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]] {
+    // After they chose Texas, new files: Lifeonly's Texas licence now has only a Life line of
+    // authority, Invalid's NPN is no longer valid, Moved is licensed only in Ohio.
+    let nipr = "NPN,State,License Number,License Class,Residency,Active,Expiration Date,LOA,LOA Code,LOA Status,LOA Status Date\n\
+        3000020,TX,TX-3000020,Insurance Producer,Resident,Yes,,Life,16,Active,\n\
+        3000022,OH,OH-3000022,Insurance Producer,Resident,Yes,,Health,14,Active,\n";
+    import_text(&t.app, ImportKind::Nipr, "nipr-update.csv", nipr.into()).await;
+    let rcl = "NPN,Applicable Plan Year,Individual Registration Completion Date,Individual Marketplace End Date,SHOP Registration Completion Date,Shop End Date,NPN Valid (Current Plan Year Only)\n\
+        3000021,2027,09/02/2026,10/31/2027,,,N\n";
+    import_text(&t.app, ImportKind::Rcl, "rcl-update.csv", rcl.into()).await;
+    for x in a.iter().filter(|x| x.id != a[1].id) {
         t.app
             .update_languages(x.id, &["en".into(), "es".into()])
             .await
@@ -474,9 +492,15 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         [a[5].id, a[6].id, a[7].id]
     );
     assert_eq!(filtered_ids(&log, "at_capacity"), [a[8].id]);
+    assert_eq!(
+        filtered_ids(&log, "not_eligible"),
+        [a[9].id, a[10].id],
+        "no health line of authority; NPN not valid"
+    );
+    assert_eq!(filtered_ids(&log, "not_eligible_in_state"), [a[11].id]);
     // Not considered at all: Ohio is not eligible in Texas and has no Texas preference;
     // Nopref removed Texas from the State Preferences.
-    assert_eq!(log["considered"], 7);
+    assert_eq!(log["considered"], 10);
     assert_eq!(log["offered"], json!([a[0].id]));
     // Night's evening: 19:00 in Houston (20:00 in New York), everyone else is off schedule.
     t.take_outbox().await;
@@ -1386,4 +1410,104 @@ async fn openapi_describes_every_api_route(t: TestApp) {
             "{op}: {code} {body}"
         );
     }
+}
+
+async fn the_agent_app_reads_and_changes_its_profile(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000111", "Ana", "77002"),
+            Spec {
+                npn: "3000112",
+                first: "Bo",
+                zip: "77002",
+                states: &["TX", "FL"],
+            },
+        ],
+    )
+    .await;
+    let (code, me) = api(&t, "GET", "/api/v1/agent/profile", Some(&a[1].token), None).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        (me["npn"].as_str(), me["registration_complete"].as_bool()),
+        (Some("3000112"), Some(true))
+    );
+    assert_eq!(
+        me["states"],
+        json!(["FL", "TX"]),
+        "every eligible state by default"
+    );
+    assert_eq!(me["languages"], json!(["en"]));
+    let change = json!({"languages": ["en", "es"], "states": ["TX"], "contact_method": "email_text", "phone": "(832) 555-0142"});
+    let (code, me) = api(
+        &t,
+        "PUT",
+        "/api/v1/agent/profile",
+        Some(&a[1].token),
+        Some(change),
+    )
+    .await;
+    assert_eq!(code, 200, "{me}");
+    assert_eq!(
+        (me["languages"].clone(), me["states"].clone()),
+        (json!(["en", "es"]), json!(["TX"]))
+    );
+    assert_eq!(
+        (
+            me["phone"].as_str(),
+            me["contact_method"].as_str(),
+            me["zip"].as_str()
+        ),
+        (Some("+18325550142"), Some("email_text"), Some("77002"))
+    );
+    t.take_outbox().await; // the new phone is confirmed by a text
+    let (code, v) = api(
+        &t,
+        "PUT",
+        "/api/v1/agent/profile",
+        Some(&a[1].token),
+        Some(json!({"states": ["CA"]})),
+    )
+    .await;
+    assert_eq!(
+        (code, v["error"]["fields"]["states"].is_string()),
+        (422, true),
+        "{v}"
+    );
+    let (code, v) = api(
+        &t,
+        "PUT",
+        "/api/v1/agent/profile",
+        Some(&a[1].token),
+        Some(json!({"zip": "00000"})),
+    )
+    .await;
+    assert_eq!(
+        (code, v["error"]["fields"]["zip"].is_string()),
+        (422, true),
+        "{v}"
+    );
+    // Ana's token sees Ana; no token, no profile.
+    assert_eq!(
+        api(&t, "GET", "/api/v1/agent/profile", Some(&a[0].token), None)
+            .await
+            .1["npn"],
+        "3000111"
+    );
+    assert_eq!(
+        api(&t, "GET", "/api/v1/agent/profile", None, None).await.0,
+        401
+    );
+    assert_eq!(
+        api(
+            &t,
+            "GET",
+            "/api/v1/agent/profile",
+            Some("not-a-token"),
+            None
+        )
+        .await
+        .0,
+        401
+    );
 }
