@@ -115,6 +115,20 @@ const DEMO_FILES: [(ImportKind, &str, &str); 4] = [
     ),
 ];
 
+/// A sample consumer request of the demo, and what its agent recorded (status, account number).
+struct Sample {
+    zip: &'static str,
+    language: &'static str,
+    first: &'static str,
+    last: &'static str,
+    phone: &'static str,
+    contact_by: &'static str,
+    reason: &'static str,
+    /// The agent who accepts it (`None`: left to the router).
+    taker: Option<&'static str>,
+    steps: &'static [(&'static str, &'static str)],
+}
+
 /// Writes the plan years into a demo file: `{PY}` is the demo's plan year, `{PY-1}` the one
 /// before, and so on.
 fn fill_years(text: &str, year: i16) -> String {
@@ -173,11 +187,127 @@ impl App {
                 logins = self.register_demo_agents().await?;
             }
         }
+        if hod_db::referrals::count(&self.db).await? == 0 {
+            self.demo_referrals().await?;
+        }
         Ok(DemoLogins {
             admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()),
             agents: logins,
             plan_year,
         })
+    }
+
+    /// Sample referrals, once: one followed up, one sold, one waiting on an offer, and one
+    /// nobody could take (no demo agent works in Alaska: the unserved queue).
+    async fn demo_referrals(&self) -> Result<()> {
+        use crate::referrals::{CONSENT_VERSION, Origin, RequestForm};
+        let samples = [
+            Sample {
+                zip: "77002",
+                language: "es",
+                first: "Rosa",
+                last: "Morales",
+                phone: "713-555-0142",
+                contact_by: "text",
+                reason: "new_coverage",
+                taker: Some("maria.garcia"),
+                steps: &[("follow_up_completed", "")],
+            },
+            Sample {
+                zip: "33130",
+                language: "en",
+                first: "Kevin",
+                last: "Brown",
+                phone: "305-555-0177",
+                contact_by: "call",
+                reason: "special_enrollment",
+                taker: Some("james.carter"),
+                steps: &[
+                    ("follow_up_completed", ""),
+                    ("quote_completed", ""),
+                    ("sold", "FFM-2027-000417"),
+                ],
+            },
+            Sample {
+                zip: "85004",
+                language: "es",
+                first: "Ana",
+                last: "Torres",
+                phone: "602-555-0123",
+                contact_by: "text",
+                reason: "change",
+                taker: None,
+                steps: &[],
+            },
+            Sample {
+                zip: "99501",
+                language: "en",
+                first: "Sam",
+                last: "Walker",
+                phone: "907-555-0190",
+                contact_by: "call",
+                reason: "new_coverage",
+                taker: None,
+                steps: &[],
+            },
+        ];
+        for Sample {
+            zip,
+            language,
+            first,
+            last,
+            phone,
+            contact_by,
+            reason,
+            taker,
+            steps,
+        } in samples
+        {
+            let form = RequestForm {
+                zip: zip.into(),
+                language: language.into(),
+                first_name: first.into(),
+                last_name: last.into(),
+                phone: phone.into(),
+                contact_by: contact_by.into(),
+                reason: reason.into(),
+                consent: true,
+                consent_version: CONSENT_VERSION.into(),
+                ..RequestForm::default()
+            };
+            let origin = Origin {
+                ip: None,
+                user_agent: Some("hod demo"),
+                ui_lang: language,
+                partner: None,
+            };
+            let submitted = match self.submit_request(&form, origin).await {
+                Ok(s) => s,
+                // A state whose platform changed in the calendar data: nothing to show there.
+                Err(crate::referrals::SubmitError::OtherMarketplace { .. }) => continue,
+                Err(e) => return Err(AppError::Other(anyhow::anyhow!("demo referral: {e}"))),
+            };
+            let Some(username) = taker else { continue };
+            let Some(agent) = agents::find_for_login(&self.db, username).await? else {
+                continue;
+            };
+            let offer = self
+                .open_offers(agent.id)
+                .await?
+                .into_iter()
+                .find(|o| o.referral_id == submitted.id);
+            if let Some(offer) = offer {
+                self.accept_offer(agent.id, offer.id)
+                    .await
+                    .map_err(|e| AppError::Other(anyhow::anyhow!("demo referral: {e}")))?;
+                for (status, account) in steps {
+                    self.record_status(agent.id, submitted.id, status, "", account)
+                        .await
+                        .map_err(|e| AppError::Other(anyhow::anyhow!("demo referral: {e}")))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Gives the demo agents (known from the MLMS file) their accounts, once.
@@ -219,6 +349,13 @@ impl App {
                     agent.id,
                     &crate::profile::default_hours(),
                     None,
+                )
+                .await?;
+                // Green, so that a demo shows offers at any hour (the hours are still there).
+                hod_db::availability::set_mode(
+                    &mut tx,
+                    agent.id,
+                    hod_domain::availability::Mode::Available,
                 )
                 .await?;
                 tx.commit().await?;

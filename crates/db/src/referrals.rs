@@ -800,6 +800,11 @@ pub async fn responsiveness(tx: &mut Tx, agent_id: i64) -> Result<(f64, f64)> {
     )
 }
 
+#[tracing::instrument(skip_all)]
+pub async fn count(db: &Db) -> Result<i64> {
+    Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM referrals").fetch_one(p).await)?)
+}
+
 /// Referrals the router gave up on, oldest first (the operators' queue).
 #[tracing::instrument(skip_all)]
 pub async fn unserved(db: &Db, limit: i64) -> Result<Vec<ReferralRow>> {

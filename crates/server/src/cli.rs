@@ -438,6 +438,9 @@ fn print_demo(logins: &hod_app::demo::DemoLogins, public_url: &str, addr: Socket
     );
     println!();
     println!("  Open  {public_url}   (Spanish: {public_url}/lang/es)");
+    println!("  Ask for help as a consumer: {public_url}/get-help");
+    println!("  Agents answer offers at {public_url}/agent/referrals (the demo agents are green)");
+    println!("  Messages the system sends: hod outbox list (with the same --database-url/--data-dir)");
     println!();
     println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
     println!(
