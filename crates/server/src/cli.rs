@@ -187,12 +187,18 @@ impl Command {
                 crate::serve(listener, app).await
             }
             Command::Demo(_) => {
-                let db = crate::open_database(&config, &config.database_url("demo.sqlite")).await?;
+                let demo_url = config.database_url("demo.sqlite");
+                let db = crate::open_database(&config, &demo_url).await?;
                 let listener = crate::bind(config.addr).await?;
                 let local = listener.local_addr()?;
                 let app = crate::app(db, crate::settings(&config, local));
                 let logins = app.load_demo().await?;
-                print_demo(&logins, &app.settings.public_url, local);
+                print_demo(
+                    &logins,
+                    &app.settings.public_url,
+                    local,
+                    &demo_url.to_string(),
+                );
                 crate::serve(listener, app).await
             }
             Command::Migrate => {
@@ -431,7 +437,12 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo(logins: &hod_app::demo::DemoLogins, public_url: &str, addr: SocketAddr) {
+fn print_demo(
+    logins: &hod_app::demo::DemoLogins,
+    public_url: &str,
+    addr: SocketAddr,
+    database_url: &str,
+) {
     println!(
         "Help On Demand demo, plan year {} ({} to {})",
         logins.plan_year.year, logins.plan_year.starts_on, logins.plan_year.ends_on
@@ -440,7 +451,7 @@ fn print_demo(logins: &hod_app::demo::DemoLogins, public_url: &str, addr: Socket
     println!("  Open  {public_url}   (Spanish: {public_url}/lang/es)");
     println!("  Ask for help as a consumer: {public_url}/get-help");
     println!("  Agents answer offers at {public_url}/agent/referrals (the demo agents are green)");
-    println!("  Messages the system sends: hod outbox list (with the same --database-url/--data-dir)");
+    println!("  Messages the system sends: hod --database-url {database_url} outbox list");
     println!();
     println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
     println!(
