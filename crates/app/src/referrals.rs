@@ -8,7 +8,9 @@ use hod_db::{Tx, audit, availability, from_millis, settings, terms};
 use hod_domain::account::plausible_email;
 use hod_domain::availability::{Mode, is_available};
 use hod_domain::referral::{ContactBy, HelpReason, Status, StepError, check_step, short_name};
-use hod_domain::routing::{self, Candidate, Decision, MISSED_OFFERS_PAUSE, Policy, Responsiveness};
+use hod_domain::routing::{
+    self, Candidate, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
+};
 use hod_domain::{ContactMethod, Lang, PhoneE164, UsState, Zip};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
@@ -25,8 +27,6 @@ pub const CALL_CENTER: &str = "1-800-318-2596";
 pub const FOLLOW_UP_WITHIN: SignedDuration = SignedDuration::from_mins(60);
 /// How many ranked agents the decision log keeps.
 const LOG_TOP: usize = 20;
-/// How many agents of each filter reason the decision log names.
-const LOG_EXAMPLES: usize = 20;
 
 /// A request as typed (web form or JSON). Field names are SPEC.md §9.1's.
 #[derive(Debug, Clone, Default)]
@@ -1430,29 +1430,38 @@ fn decision_log(
     offered: &[i64],
     policy: &Policy,
 ) -> serde_json::Value {
-    let name = |id: i64| {
-        rows.iter()
-            .find(|c| c.agent_id == id)
-            .map(|c| format!("{} {} (NPN {})", c.first_name, c.last_name, c.npn))
-            .unwrap_or_default()
-    };
+    // Names of the agents the log mentions, in one pass over the candidates.
+    let mentioned: std::collections::HashSet<i64> = d
+        .filtered
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(d.ranked.iter().map(|r| r.agent_id))
+        .collect();
+    let names: std::collections::HashMap<i64, String> = rows
+        .iter()
+        .filter(|c| mentioned.contains(&c.agent_id))
+        .map(|c| {
+            (
+                c.agent_id,
+                format!("{} {} (NPN {})", c.first_name, c.last_name, c.npn),
+            )
+        })
+        .collect();
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
     let mut filtered = serde_json::Map::new();
-    let mut reasons: Vec<_> = d.filtered.iter().map(|(_, f)| *f).collect();
-    reasons.sort();
-    reasons.dedup();
-    for why in reasons {
+    for (why, count) in Filter::ALL.iter().zip(d.filtered_count) {
+        if count == 0 {
+            continue;
+        }
         let who: Vec<_> = d
             .filtered
             .iter()
-            .filter(|(_, f)| *f == why)
-            .map(|(id, _)| *id)
+            .filter(|(_, f)| f == why)
+            .map(|(id, _)| serde_json::json!({"id": id, "name": name(*id)}))
             .collect();
         filtered.insert(
             why.id().to_owned(),
-            serde_json::json!({
-                "count": who.len(),
-                "agents": who.iter().take(LOG_EXAMPLES).map(|id| serde_json::json!({"id": id, "name": name(*id)})).collect::<Vec<_>>(),
-            }),
+            serde_json::json!({ "count": count, "agents": who }),
         );
     }
     serde_json::json!({

@@ -179,6 +179,17 @@ pub enum Filter {
 }
 
 impl Filter {
+    pub const ALL: [Self; 8] = [
+        Self::OfferedBefore,
+        Self::NotEligible,
+        Self::NotEligibleInState,
+        Self::RegistrationIncomplete,
+        Self::StateNotPreferred,
+        Self::Language,
+        Self::Unavailable,
+        Self::AtCapacity,
+    ];
+
     pub fn id(self) -> &'static str {
         match self {
             Self::OfferedBefore => "offered_before",
@@ -212,7 +223,10 @@ impl Band {
         }
     }
 
-    fn of(request: &Request<'_>, agent: Option<&ZipInfo>) -> (Self, Option<f64>) {
+    /// The band of an agent's ZIP, and the distance when it was worked out. Most agents of a
+    /// state are far away: a latitude/longitude box tells them apart without trigonometry,
+    /// and their distance is worked out later only for those who make the ranking.
+    fn of(request: &Request<'_>, reach: &Reach, agent: Option<&ZipInfo>) -> (Self, Option<f64>) {
         let Some(agent) = agent else {
             return (Self::InState, None);
         };
@@ -222,6 +236,11 @@ impl Band {
         let Some(consumer) = request.location else {
             return (Self::InState, None);
         };
+        if (agent.latitude - consumer.latitude).abs() > reach.lat_degrees
+            || (agent.longitude - consumer.longitude).abs() > reach.lon_degrees
+        {
+            return (Self::InState, None);
+        }
         let miles = consumer.miles_to(agent);
         let band = if miles <= 25.0 {
             Self::Within25Miles
@@ -231,6 +250,27 @@ impl Band {
             Self::InState
         };
         (band, Some(miles))
+    }
+}
+
+/// How far, in degrees, 50 miles can reach from the consumer: beyond either, an agent is
+/// certainly more than 50 miles away.
+struct Reach {
+    lat_degrees: f64,
+    lon_degrees: f64,
+}
+
+impl Reach {
+    fn around(consumer: Option<&ZipInfo>) -> Self {
+        // A degree of latitude is at least 68.7 miles; a degree of longitude at least
+        // 68.7 × cos(latitude) miles at the most polar latitude within reach.
+        const MILES_PER_DEGREE: f64 = 68.7;
+        let lat_degrees = 50.0 / MILES_PER_DEGREE;
+        let polar = consumer.map_or(89.0, |c| (c.latitude.abs() + lat_degrees).min(89.0));
+        Self {
+            lat_degrees,
+            lon_degrees: 50.0 / (MILES_PER_DEGREE * polar.to_radians().cos()),
+        }
     }
 }
 
@@ -259,12 +299,18 @@ fn ranking(a: &Ranked, b: &Ranked) -> Ordering {
         .then_with(|| a.agent_id.cmp(&b.agent_id))
 }
 
+/// How many of the agents left out for one reason a decision names (it counts them all).
+pub const FILTERED_EXAMPLES: usize = 20;
+
 /// The outcome of matching: the best `top` candidates in order, how many qualified, and
 /// who was left out and why.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decision {
     pub ranked: Vec<Ranked>,
     pub qualified: usize,
+    /// How many were left out for each reason, in the order of [`Filter`].
+    pub filtered_count: [usize; Filter::ALL.len()],
+    /// Who was left out and why: the first [`FILTERED_EXAMPLES`] of each reason.
     pub filtered: Vec<(i64, Filter)>,
 }
 
@@ -293,8 +339,7 @@ pub fn filter(request: &Request<'_>, c: &Candidate<'_>, policy: &Policy) -> Opti
     })
 }
 
-/// Filters and ranks `candidates`, keeping the best `top` in order (only those are sorted,
-/// so that a decision over a whole state's agents stays cheap).
+/// Filters and ranks `candidates`, keeping the best `top` in order.
 pub fn decide<'a>(
     request: &Request<'_>,
     candidates: impl IntoIterator<Item = Candidate<'a>>,
@@ -302,30 +347,55 @@ pub fn decide<'a>(
     top: usize,
 ) -> Decision {
     let mut d = Decision::default();
-    let mut ranked = Vec::new();
+    let reach = Reach::around(request.location);
+    // The best `top` so far, in order, each with their ZIP (so that the distance of a far
+    // agent who makes the ranking can be worked out at the end). Most agents lose to the
+    // current last place in one comparison, so a whole state is ranked in one pass.
+    let mut best: Vec<(Ranked, Option<&ZipInfo>)> = Vec::with_capacity(top.min(1024) + 1);
     for c in candidates {
         match filter(request, &c, policy) {
-            Some(why) => d.filtered.push((c.agent_id, why)),
+            Some(why) => {
+                let n = &mut d.filtered_count[why as usize];
+                *n += 1;
+                if *n <= FILTERED_EXAMPLES {
+                    d.filtered.push((c.agent_id, why));
+                }
+            }
             None => {
-                let (band, miles) = Band::of(request, c.location);
-                ranked.push(Ranked {
+                d.qualified += 1;
+                if top == 0 {
+                    continue;
+                }
+                let (band, miles) = Band::of(request, &reach, c.location);
+                let r = Ranked {
                     agent_id: c.agent_id,
                     band,
                     miles,
                     last_offered_at: c.last_offered_at,
                     responsiveness: c.responsiveness.score(),
-                });
+                };
+                if best.len() == top
+                    && best
+                        .last()
+                        .is_some_and(|(last, _)| ranking(&r, last) != Ordering::Less)
+                {
+                    continue;
+                }
+                let at = best.partition_point(|(x, _)| ranking(x, &r) == Ordering::Less);
+                best.insert(at, (r, c.location));
+                best.truncate(top);
             }
         }
     }
-    d.qualified = ranked.len();
-    if top < ranked.len() && top > 0 {
-        ranked.select_nth_unstable_by(top - 1, ranking);
-        ranked.truncate(top);
-    } else if top == 0 {
-        ranked.clear();
-    }
-    ranked.sort_unstable_by(ranking);
+    let ranked = best
+        .into_iter()
+        .map(|(mut r, at)| {
+            if let (None, Some(consumer), Some(at)) = (r.miles, request.location, at) {
+                r.miles = Some(consumer.miles_to(at));
+            }
+            r
+        })
+        .collect();
     d.ranked = ranked;
     d
 }
