@@ -528,6 +528,8 @@ impl App {
             .map(|o| from_millis(o.expires_at))
             .collect::<hod_db::Result<_>>()?;
         let mut last_offer_at = None;
+        // Nobody left to add: wait for the open offers, not for the next cascade step.
+        let mut exhausted = false;
         if due > 0 {
             let rows = db::candidates(
                 &mut tx,
@@ -575,6 +577,7 @@ impl App {
                 now,
             )
             .await?;
+            exhausted = chosen.is_empty();
             if !chosen.is_empty() {
                 last_offer_at = Some(now);
             } else if open.is_empty() {
@@ -585,9 +588,12 @@ impl App {
                 return Ok(out);
             }
         }
-        let next = program
-            .policy
-            .next_check(created, expiries, last_offer_at.or(last_offer));
+        let step_from = if exhausted {
+            None
+        } else {
+            last_offer_at.or(last_offer)
+        };
+        let next = program.policy.next_check(created, expiries, step_from);
         db::set_routing(&mut tx, id, Status::Offered.id(), next, last_offer_at, now).await?;
         tx.commit().await?;
         self.changed();

@@ -472,12 +472,19 @@ pub async fn referrals_page(
     no_store(render(&page, lang, path))
 }
 
-/// `GET /agent/referrals/events`: the open offers (ids) and referrals (id:status) as they change.
-pub async fn referrals_events(State(s): State<AppState>, me: CurrentAgent) -> Response {
+/// `GET /agent/referrals/events`: the open offers (ids) as they change. The stream ends when
+/// the session does (log out, expiry); an open Manage Referrals page keeps it in use.
+pub async fn referrals_events(
+    State(s): State<AppState>,
+    me: CurrentAgent,
+    headers: HeaderMap,
+) -> Response {
     let app = s.app.clone();
+    let token = crate::agent::cookie(&headers, crate::agent::SESSION_COOKIE).unwrap_or_default();
     live(&s, move || {
-        let app = app.clone();
+        let (app, token) = (app.clone(), token.clone());
         async move {
+            app.agent_session(&token).await.ok().flatten()?;
             let offers = app.open_offers(me.agent_id).await.ok()?;
             Some(
                 offers

@@ -48,6 +48,10 @@ fn every_command_has_help() {
         &["eligibility", "--help"],
         &["eligibility", "run", "--help"],
         &["eligibility", "show", "--help"],
+        &["api-key", "--help"],
+        &["api-key", "create", "--help"],
+        &["settings", "--help"],
+        &["settings", "set", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");
@@ -184,4 +188,50 @@ fn admin_create_then_outbox_list() {
     assert!(o.status.success(), "{}", stderr(&o));
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(list, serde_json::json!([]));
+}
+
+#[test]
+fn api_key_is_printed_alone_and_settings_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        &dir,
+        &["api-key", "create", "--name", "Find Local Help"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "the key alone: {out:?}");
+    assert!(
+        lines[0].starts_with("hod_") && lines[0].len() == 68,
+        "{out}"
+    );
+    assert_one_line_error(
+        &run_in(&dir, &["api-key", "create", "--name", " "], &[]),
+        &["--name"],
+    );
+
+    let o = run_in(
+        &dir,
+        &["settings", "set", "routing.strategy", "broadcast"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("routing.strategy = broadcast") && out.contains("routing.offer_minutes = 15"),
+        "{out}"
+    );
+    assert_one_line_error(
+        &run_in(
+            &dir,
+            &["settings", "set", "routing.offer_minutes", "0"],
+            &[],
+        ),
+        &["routing.offer_minutes: expected a whole number from 1 to 1440, got \"0\""],
+    );
+    assert_one_line_error(
+        &run_in(&dir, &["settings", "set", "routing.speed", "fast"], &[]),
+        &["unknown setting \"routing.speed\"", "routing.strategy"],
+    );
 }

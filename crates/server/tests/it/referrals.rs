@@ -742,6 +742,11 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
     );
     sweep_after(&t, 5).await;
     assert_eq!(offered(&t, &a, rid).await, [a[0].id, a[1].id, a[2].id]);
+    // Minute 15: Ana's offer lapses; nobody is left to add, so the router waits for the
+    // next offer to lapse instead of looking again every step.
+    assert_eq!(sweep_after(&t, 5).await.expired, 1);
+    assert_eq!(sweep_after(&t, 1).await.rounds, 0);
+    assert_eq!(offered(&t, &a, rid).await, [a[1].id, a[2].id]);
     let o = offers(&t, &a[2]).await[0]["id"].as_i64().unwrap();
     assert_eq!(
         api(
