@@ -182,6 +182,16 @@ pub struct Sweep {
     pub reminders: usize,
 }
 
+/// A request's fields once they passed every check.
+struct Checked {
+    zip: Zip,
+    phone: PhoneE164,
+    language: Lang,
+    contact_by: ContactBy,
+    reason: HelpReason,
+    email: Option<String>,
+}
+
 fn person_key(first: &str, last: &str, phone: &PhoneE164, zip: Zip) -> String {
     let norm = |s: &str| s.trim().to_lowercase();
     hex::encode(Sha256::digest(
@@ -262,7 +272,14 @@ impl App {
     ) -> Result<Submitted, SubmitError> {
         let program = self.program_settings().await?;
         let today = self.program_today().await?;
-        let (zip, phone, language, contact_by, reason, email) = self.check_request(form)?;
+        let Checked {
+            zip,
+            phone,
+            language,
+            contact_by,
+            reason,
+            email,
+        } = self.check_request(form)?;
         let place = self.zips.get(zip).expect("checked: the ZIP exists");
         if !today.states.iter().any(|(s, _)| *s == place.state) {
             return Err(SubmitError::OtherMarketplace {
@@ -390,11 +407,7 @@ impl App {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn check_request(
-        &self,
-        form: &RequestForm,
-    ) -> Result<(Zip, PhoneE164, Lang, ContactBy, HelpReason, Option<String>), SubmitError> {
+    fn check_request(&self, form: &RequestForm) -> Result<Checked, SubmitError> {
         let mut problems = FieldProblems::new();
         let mut required = |field: &'static str, v: &str| {
             let empty = v.trim().is_empty();
@@ -478,8 +491,17 @@ impl App {
             problems.insert("consent", FieldProblem::ConsentVersion);
         }
         match (zip, phone, language, contact_by, reason) {
-            (Some(z), Some(p), Some(l), Some(c), Some(r)) if problems.is_empty() => {
-                Ok((z, p, l, c, r, email))
+            (Some(zip), Some(phone), Some(language), Some(contact_by), Some(reason))
+                if problems.is_empty() =>
+            {
+                Ok(Checked {
+                    zip,
+                    phone,
+                    language,
+                    contact_by,
+                    reason,
+                    email,
+                })
             }
             _ => Err(SubmitError::Fields(problems)),
         }
@@ -1419,7 +1441,7 @@ fn status_mac(key: &[u8], id: i64) -> String {
     hex::encode(&m.finalize().into_bytes()[..16])
 }
 
-pub fn reason_en(id: &str) -> &'static str {
+fn reason_en(id: &str) -> &'static str {
     match HelpReason::parse(id) {
         Some(HelpReason::NewCoverage) => "new coverage",
         Some(HelpReason::Change) => "a change to a plan",
