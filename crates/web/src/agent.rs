@@ -64,7 +64,7 @@ fn client<'a>(addr: &'a str, headers: &'a HeaderMap) -> Client<'a> {
 }
 
 /// A page for a request an address makes too often.
-fn too_many(lang: UiLang, path: &str) -> Response {
+pub(crate) fn too_many(lang: UiLang, path: &str) -> Response {
     let t = Tr(lang);
     notice(
         lang,

@@ -183,6 +183,10 @@ pub async fn post_help(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A public form that makes agents' phones ring: limited per address like the log-in forms.
+    if !s.throttle.allow(addr.ip(), s.app.now()) {
+        return crate::agent::too_many(lang, "/get-help");
+    }
     let f = pairs(&body);
     let form = RequestForm {
         zip: field(&f, "zip").into(),

@@ -1364,6 +1364,13 @@ async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
             && body.contains("https://www.coveredca.com"),
         "{body}"
     );
+    // Someone posting the form over and over from one address is stopped (2 posts so far).
+    let mut codes = Vec::new();
+    for _ in 0..29 {
+        codes.push(post(vec![("zip", "7700")]).await.0);
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 422).count(), 28);
+    assert_eq!(codes.last(), Some(&429), "the 31st post from one address");
     t.app
         .set_program_setting("intake.paused", "true", "test")
         .await
