@@ -57,7 +57,7 @@ macro_rules! on_tx {
     ($tx:expr, $c:ident => $body:expr) => {
         match $tx {
             $crate::Tx::Sqlite(t) => {
-                let $c: &mut sqlx::SqliteConnection = &mut **t;
+                let $c: &mut sqlx::SqliteConnection = &mut *t.tx;
                 $body
             }
             $crate::Tx::Postgres(t) => {
@@ -79,8 +79,17 @@ pub enum Pool {
 /// its outbox messages and its audit entries in one atomic unit. Dropping it rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A SQLite write transaction and this process's turn to write. SQLite has one writer at a
+/// time; waiting for the turn in a queue here, rather than in SQLite's busy handler (which
+/// sleeps and retries), keeps writers in order and their waits short under load.
+#[derive(Debug)]
+pub struct SqliteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Tx {
@@ -95,7 +104,7 @@ impl Tx {
     /// when the connection is next used, so its row locks would linger until then).
     pub async fn rollback(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Sqlite(t) => t.tx.rollback().await?,
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
@@ -103,7 +112,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.tx.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -129,6 +138,8 @@ impl fmt::Display for Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: Pool,
+    /// SQLite: whose turn it is to write (see [`SqliteTx`]).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -294,14 +305,23 @@ impl Db {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        })
     }
 
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`)
     /// so that read-then-write transactions queue instead of failing with "database is locked".
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                let turn = self.writer.clone().lock_owned().await;
+                Tx::Sqlite(SqliteTx {
+                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: turn,
+                })
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
