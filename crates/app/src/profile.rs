@@ -135,10 +135,16 @@ impl App {
 
     /// The agent's own time zone, else their ZIP code's, else the program's.
     fn time_zone_of(&self, agent: &AgentRow, a: &Availability) -> String {
-        a.time_zone
-            .clone()
+        self.zone_name(a.time_zone.as_deref(), agent.zip.as_deref())
+    }
+
+    /// The time zone an agent's hours are read in: `chosen`, else the ZIP code's, else the
+    /// program's (an IANA name).
+    pub(crate) fn zone_name(&self, chosen: Option<&str>, zip: Option<&str>) -> String {
+        chosen
+            .map(str::to_owned)
             .or_else(|| {
-                let zip = Zip::parse(agent.zip.as_deref()?).ok()?;
+                let zip = Zip::parse(zip?).ok()?;
                 Some(self.zips.get(zip)?.time_zone.to_owned())
             })
             .unwrap_or_else(|| {
@@ -148,6 +154,17 @@ impl App {
                     .unwrap_or("America/New_York")
                     .to_owned()
             })
+    }
+
+    /// The time zone to show an agent times in.
+    pub async fn agent_time_zone(&self, agent_id: i64) -> Result<jiff::tz::TimeZone> {
+        let agent = self.agent(agent_id).await?;
+        let a = avail::get(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))?;
+        let name = self.time_zone_of(&agent, &a);
+        Ok(jiff::tz::TimeZone::get(&name)
+            .unwrap_or_else(|_| self.settings.program_time_zone.clone()))
     }
 
     /// Phone, contact method, ZIP. A new phone number must be confirmed again (a code is

@@ -656,13 +656,10 @@ impl App {
                 .as_deref()
                 .and_then(|z| Zip::parse(z).ok())
                 .and_then(|z| self.zips.get(z));
-            let tz = c
-                .availability
-                .time_zone
-                .as_deref()
-                .or(location.map(|l| l.time_zone))
-                .and_then(|name| jiff::tz::TimeZone::get(name).ok())
-                .unwrap_or_else(|| self.settings.program_time_zone.clone());
+            let tz = jiff::tz::TimeZone::get(
+                &self.zone_name(c.availability.time_zone.as_deref(), c.zip.as_deref()),
+            )
+            .unwrap_or_else(|_| self.settings.program_time_zone.clone());
             let local = now.to_zoned(tz).datetime();
             Candidate {
                 agent_id: c.agent_id,

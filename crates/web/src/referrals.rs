@@ -401,11 +401,10 @@ fn flash(t: Tr, f: &Flash) -> Option<String> {
 }
 
 async fn agent_tz(s: &AppState, agent_id: i64) -> jiff::tz::TimeZone {
-    match s.app.profile(agent_id).await {
-        Ok(p) => jiff::tz::TimeZone::get(&p.time_zone)
-            .unwrap_or_else(|_| s.app.settings.program_time_zone.clone()),
-        Err(_) => s.app.settings.program_time_zone.clone(),
-    }
+    s.app
+        .agent_time_zone(agent_id)
+        .await
+        .unwrap_or_else(|_| s.app.settings.program_time_zone.clone())
 }
 
 /// `GET /agent/referrals`: Manage Referrals.
