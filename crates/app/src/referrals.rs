@@ -1420,6 +1420,16 @@ impl App {
         }))
     }
 
+    /// A referral without the consumer's contact details (operators).
+    pub async fn referral(&self, id: i64) -> Result<Option<ReferralRow>> {
+        Ok(db::get(&self.db, id).await?)
+    }
+
+    /// Requests nobody could take, oldest first (operators' queue).
+    pub async fn unserved_queue(&self, limit: i64) -> Result<Vec<ReferralRow>> {
+        Ok(db::unserved(&self.db, limit.clamp(1, 10_000)).await?)
+    }
+
     /// The referral's timeline with decision logs (operators; tests).
     pub async fn referral_timeline(&self, id: i64) -> Result<Vec<hod_db::referrals::EventRow>> {
         Ok(db::events(&self.db, id).await?)

@@ -55,6 +55,27 @@ pub enum Command {
     /// Program settings: routing strategy and windows, intake calendar
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Consumer requests: the unserved queue, one referral's timeline and decision logs
+    #[command(subcommand)]
+    Referrals(ReferralsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReferralsCommand {
+    /// Requests nobody could take, oldest first (without the consumers' contact details)
+    Unserved {
+        /// How many to list
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One referral: where it stands, its offers, statuses and routing decisions
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +312,89 @@ impl Command {
                 }
                 Ok(())
             }
+            Command::Referrals(cmd) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                let mut out = std::io::stdout().lock();
+                match cmd {
+                    ReferralsCommand::Unserved { limit, json } => {
+                        let queue = app.unserved_queue(limit).await?;
+                        if json {
+                            let list: Vec<_> = queue.iter().map(referral_json).collect();
+                            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+                        } else if queue.is_empty() {
+                            writeln!(out, "no unserved requests")?;
+                        } else {
+                            for r in &queue {
+                                writeln!(
+                                    out,
+                                    "#{} {} {}, {} {} ({}, {}): {}",
+                                    r.id,
+                                    millis_text(r.created_at),
+                                    r.city,
+                                    r.state,
+                                    r.zip,
+                                    r.language,
+                                    r.reason,
+                                    r.unserved_reason.as_deref().unwrap_or("")
+                                )?;
+                            }
+                        }
+                    }
+                    ReferralsCommand::Show { id, json } => {
+                        let r = app
+                            .referral(id)
+                            .await?
+                            .with_context(|| format!("no referral {id}"))?;
+                        let events = app.referral_timeline(id).await?;
+                        if json {
+                            let mut v = referral_json(&r);
+                            v["timeline"] = events
+                                .iter()
+                                .map(|e| {
+                                    serde_json::json!({
+                                        "at": millis_text(e.at),
+                                        "actor": e.actor,
+                                        "kind": e.kind,
+                                        "status": e.status,
+                                        "note": e.note,
+                                        "account_number": e.account_number,
+                                        "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(),
+                                    })
+                                })
+                                .collect();
+                            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                        } else {
+                            writeln!(
+                                out,
+                                "referral #{} — {} — {}, {} {} ({}, {}), plan year {}",
+                                r.id,
+                                r.status,
+                                r.city,
+                                r.state,
+                                r.zip,
+                                r.language,
+                                r.reason,
+                                r.plan_year
+                            )?;
+                            for e in &events {
+                                let what = e.status.as_deref().unwrap_or(&e.kind);
+                                writeln!(
+                                    out,
+                                    "  {} {:<16} {what} {}",
+                                    millis_text(e.at),
+                                    e.actor,
+                                    e.note
+                                )?;
+                                if e.kind == "decision" {
+                                    writeln!(out, "      {}", e.detail)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
             Command::Eligibility(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));
@@ -435,6 +539,30 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", describe_evaluation(s))?;
     }
     Ok(())
+}
+
+fn millis_text(ms: i64) -> String {
+    hod_db::from_millis(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// A referral for operators: where and what, never the consumer's contact details.
+fn referral_json(r: &hod_db::referrals::ReferralRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "status": r.status,
+        "plan_year": r.plan_year,
+        "created_at": millis_text(r.created_at),
+        "city": r.city,
+        "state": r.state,
+        "zip": r.zip,
+        "language": r.language,
+        "reason": r.reason,
+        "source": r.source,
+        "agent_id": r.agent_id,
+        "unserved_reason": r.unserved_reason,
+    })
 }
 
 fn print_demo(

@@ -52,6 +52,9 @@ fn every_command_has_help() {
         &["api-key", "create", "--help"],
         &["settings", "--help"],
         &["settings", "set", "--help"],
+        &["referrals", "--help"],
+        &["referrals", "unserved", "--help"],
+        &["referrals", "show", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");
@@ -234,4 +237,76 @@ fn api_key_is_printed_alone_and_settings_are_checked() {
         &run_in(&dir, &["settings", "set", "routing.speed", "fast"], &[]),
         &["unknown setting \"routing.speed\"", "routing.strategy"],
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_the_unserved_queue_and_a_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hod.sqlite").display());
+    let node = crate::nodes::Node::start(&url, dir.path());
+    let db = ["--database-url", url.as_str()];
+    let key = run_in(
+        &dir,
+        &[&db[..], &["api-key", "create", "--name", "Test"]].concat(),
+        &[],
+    );
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    // Nobody works in Alaska: the request is unserved at once.
+    let mut body = crate::referrals::request("99501", "en", "907-555-0101");
+    body["email"] = serde_json::json!(null);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/referrals", node.url))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let o = run_in(
+        &dir,
+        &[&db[..], &["referrals", "unserved", "--json"]].concat(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let queue: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(queue[0]["id"], id);
+    assert_eq!(
+        (
+            queue[0]["state"].as_str(),
+            queue[0]["unserved_reason"].as_str()
+        ),
+        (Some("AK"), Some("no_agent"))
+    );
+    let o = run_in(
+        &dir,
+        &[&db[..], &["referrals", "show", &id.to_string(), "--json"]].concat(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["submitted", "decision", "status"]);
+    assert_eq!(shown["timeline"][1]["detail"]["considered"], 0);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        !text.contains("555-0101") && !text.contains("Jane"),
+        "no contact details: {text}"
+    );
+    assert_one_line_error(
+        &run_in(
+            &dir,
+            &[&db[..], &["referrals", "show", "999"]].concat(),
+            &[],
+        ),
+        &["no referral 999"],
+    );
+    drop(node);
 }
