@@ -4,7 +4,6 @@ use hod_db::DbError;
 use hod_db::agents::{self, AgentRow};
 use hod_db::availability::{self as avail, Availability};
 use hod_db::sessions::{self, PrincipalKind};
-use hod_domain::account::PhoneError;
 use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, is_available, parse_time};
 use hod_domain::password::{self, Personal};
 use hod_domain::{ContactMethod, Lang, Npn, PhoneE164, UsState, Zip};
@@ -180,12 +179,8 @@ impl App {
         let mut problems = FieldProblems::new();
         let phone = match PhoneE164::parse(phone) {
             Ok(p) => Some(p),
-            Err(PhoneError::Digits) => {
-                problems.insert("phone", FieldProblem::PhoneDigits);
-                None
-            }
-            Err(PhoneError::NotNanp) => {
-                problems.insert("phone", FieldProblem::PhoneNotUs);
+            Err(e) => {
+                problems.insert("phone", e.into());
                 None
             }
         };
@@ -193,14 +188,10 @@ impl App {
         if method.is_none() {
             problems.insert("contact_method", FieldProblem::ContactMethodUnknown);
         }
-        let zip = match Zip::parse(zip) {
-            Ok(z) if self.zips.get(z).is_some() => Some(z),
-            Ok(_) => {
-                problems.insert("zip", FieldProblem::ZipUnknown);
-                None
-            }
-            Err(_) => {
-                problems.insert("zip", FieldProblem::ZipSyntax);
+        let zip = match self.known_zip(zip) {
+            Ok(z) => Some(z),
+            Err(p) => {
+                problems.insert("zip", p);
                 None
             }
         };

@@ -425,15 +425,11 @@ impl App {
             required("contact_by", &form.contact_by),
             required("reason", &form.reason),
         );
-        let zip = match Zip::parse(&form.zip) {
-            Ok(z) if self.zips.get(z).is_some() => Some(z),
-            Ok(_) => {
-                problems.insert("zip", FieldProblem::ZipUnknown);
-                None
-            }
-            Err(_) => {
+        let zip = match self.known_zip(&form.zip) {
+            Ok(z) => Some(z),
+            Err(p) => {
                 if checks.0 {
-                    problems.insert("zip", FieldProblem::ZipSyntax);
+                    problems.insert("zip", p);
                 }
                 None
             }
@@ -454,13 +450,7 @@ impl App {
             Ok(p) => Some(p),
             Err(e) => {
                 if checks.4 {
-                    problems.insert(
-                        "phone",
-                        match e {
-                            hod_domain::account::PhoneError::Digits => FieldProblem::PhoneDigits,
-                            hod_domain::account::PhoneError::NotNanp => FieldProblem::PhoneNotUs,
-                        },
-                    );
+                    problems.insert("phone", e.into());
                 }
                 None
             }

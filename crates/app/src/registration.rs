@@ -158,6 +158,26 @@ impl FieldProblem {
     }
 }
 
+impl From<PhoneError> for FieldProblem {
+    fn from(e: PhoneError) -> Self {
+        match e {
+            PhoneError::Digits => Self::PhoneDigits,
+            PhoneError::NotNanp => Self::PhoneNotUs,
+        }
+    }
+}
+
+impl App {
+    /// A ZIP code that exists, or why not.
+    pub(crate) fn known_zip(&self, raw: &str) -> Result<Zip, FieldProblem> {
+        match Zip::parse(raw) {
+            Ok(z) if self.zips.get(z).is_some() => Ok(z),
+            Ok(_) => Err(FieldProblem::ZipUnknown),
+            Err(_) => Err(FieldProblem::ZipSyntax),
+        }
+    }
+}
+
 /// Field name (SPEC.md §9.1) → problem.
 pub type FieldProblems = BTreeMap<&'static str, FieldProblem>;
 
@@ -231,13 +251,7 @@ impl App {
             Ok(p) => Some(p),
             Err(e) => {
                 if checks.0 {
-                    problems.insert(
-                        "phone",
-                        match e {
-                            PhoneError::Digits => FieldProblem::PhoneDigits,
-                            PhoneError::NotNanp => FieldProblem::PhoneNotUs,
-                        },
-                    );
+                    problems.insert("phone", e.into());
                 }
                 None
             }
@@ -246,15 +260,12 @@ impl App {
         if checks.1 && method.is_none() {
             problems.insert("contact_method", FieldProblem::ContactMethodUnknown);
         }
-        let zip = match Zip::parse(&form.zip) {
-            Ok(z) if self.zips.get(z).is_some() => Some(z),
-            Ok(_) => {
-                problems.insert("zip", FieldProblem::ZipUnknown);
-                None
-            }
-            Err(_) => {
+        let zip = match self.known_zip(&form.zip) {
+            Ok(z) => Some(z),
+            Err(p) => {
+                // An empty field was already reported as required.
                 if checks.2 {
-                    problems.insert("zip", FieldProblem::ZipSyntax);
+                    problems.insert("zip", p);
                 }
                 None
             }

@@ -501,6 +501,23 @@ pub async fn referrals_events(
     .into_response()
 }
 
+/// An accept or decline that did not happen: gone (someone else, or lapsed) back to the list
+/// with a message; someone else's offer is not found.
+fn offer_refused(lang: UiLang, id: i64, e: OfferError) -> Response {
+    match e {
+        OfferError::Gone => Redirect::to("/agent/referrals?m=gone").into_response(),
+        OfferError::NotFound => PageError::NotFound {
+            lang,
+            path: format!("/agent/offers/{id}"),
+        }
+        .into_response(),
+        OfferError::Invalid(m) => {
+            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
+        }
+        OfferError::App(e) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+    }
+}
+
 /// `POST /agent/offers/{id}/accept`.
 pub async fn accept(
     State(s): State<AppState>,
@@ -510,16 +527,7 @@ pub async fn accept(
 ) -> Response {
     match s.app.accept_offer(me.agent_id, id).await {
         Ok(rid) => Redirect::to(&format!("/agent/referrals/{rid}")).into_response(),
-        Err(OfferError::Gone) => Redirect::to("/agent/referrals?m=gone").into_response(),
-        Err(OfferError::NotFound) => PageError::NotFound {
-            lang,
-            path: format!("/agent/offers/{id}"),
-        }
-        .into_response(),
-        Err(OfferError::Invalid(m)) => {
-            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
-        }
-        Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+        Err(e) => offer_refused(lang, id, e),
     }
 }
 
@@ -540,16 +548,7 @@ pub async fn decline(
     };
     match s.app.decline_offer(me.agent_id, id, &reason).await {
         Ok(()) => Redirect::to("/agent/referrals?m=declined").into_response(),
-        Err(OfferError::Gone) => Redirect::to("/agent/referrals?m=gone").into_response(),
-        Err(OfferError::NotFound) => PageError::NotFound {
-            lang,
-            path: format!("/agent/offers/{id}"),
-        }
-        .into_response(),
-        Err(OfferError::Invalid(m)) => {
-            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
-        }
-        Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
+        Err(e) => offer_refused(lang, id, e),
     }
 }
 
