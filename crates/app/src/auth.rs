@@ -217,7 +217,8 @@ impl App {
                 serde_json::json!({ "failures": failures }),
             )
             .await?;
-            if failures >= LOCK_AFTER {
+            let locks = failures >= LOCK_AFTER;
+            if locks {
                 accounts::lock(&mut tx, account.id, now + LOCK_FOR).await?;
                 self.audit(
                     &mut tx,
@@ -246,6 +247,10 @@ impl App {
                 .await?;
             }
             tx.commit().await?;
+            metrics::counter!(crate::metrics::LOGIN_FAILURES).increment(1);
+            if locks {
+                metrics::counter!(crate::metrics::LOCKOUTS).increment(1);
+            }
             return Ok(LoginOutcome::Refused);
         }
         let token = self

@@ -254,6 +254,8 @@ impl App {
         }
         let summary = self.evaluate_eligibility(today).await?;
         let mut tx = self.db.begin().await?;
+        // Housekeeping that needs no more than once a day: partners' expired Idempotency-Keys.
+        hod_db::referrals::purge_idempotency_keys(&mut tx, self.now()).await?;
         hod_db::jobs::finish(&mut tx, DAILY_JOB, node, self.now()).await?;
         tx.commit().await?;
         Ok(summary.map_or(DailyRun::NoPlanYear, DailyRun::Ran))

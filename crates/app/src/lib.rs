@@ -10,6 +10,7 @@ pub mod demo;
 pub mod eligibility;
 pub mod import;
 pub mod invitations;
+pub mod metrics;
 pub mod operators;
 pub mod partners;
 pub mod passkeys;
@@ -47,6 +48,8 @@ pub struct App {
     pub changes: Arc<tokio::sync::watch::Sender<u64>>,
     /// The key status links are signed with, read once from the database.
     status_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Work done after the answer has gone (see [`App::in_background`]).
+    background: tokio_util::task::TaskTracker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +76,30 @@ impl App {
             settings: Arc::new(settings),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             status_key: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
         }
+    }
+
+    /// Runs `work` without making the caller wait: for answers that must not reveal, by how
+    /// long they take, what the work found (whether an account exists). Failures are logged.
+    pub fn in_background(
+        &self,
+        what: &'static str,
+        work: impl std::future::Future<Output = Result<()>> + Send + 'static,
+    ) {
+        self.background.spawn(async move {
+            if let Err(e) = work.await {
+                tracing::error!(error = format!("{e:#}"), "{what} failed");
+            }
+        });
+    }
+
+    /// Waits until the work started with [`App::in_background`] is done (before shutting
+    /// down, and in tests before looking at its effects).
+    pub async fn settle(&self) {
+        self.background.close();
+        self.background.wait().await;
+        self.background.reopen();
     }
 
     pub fn now(&self) -> jiff::Timestamp {

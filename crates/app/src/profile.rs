@@ -177,7 +177,7 @@ impl App {
     ) -> Result<(), ProfileError> {
         let agent = self.agent(agent_id).await?;
         let mut problems = FieldProblems::new();
-        let phone = match PhoneE164::parse(phone) {
+        let phone = match PhoneE164::parse_textable(phone) {
             Ok(p) => Some(p),
             Err(e) => {
                 problems.insert("phone", e.into());

@@ -44,6 +44,33 @@ pub struct RequestForm {
     pub consent_version: String,
 }
 
+impl RequestForm {
+    /// SHA-256 of the request as given (hex): what an `Idempotency-Key` is bound to.
+    fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for field in [
+            &self.zip,
+            &self.language,
+            &self.first_name,
+            &self.last_name,
+            &self.phone,
+            &self.email,
+            &self.contact_by,
+            &self.best_time,
+            &self.reason,
+            &self.consent_version,
+        ] {
+            h.update(field.as_bytes());
+            h.update([0x1f]);
+        }
+        h.update([u8::from(self.consent)]);
+        hex::encode(h.finalize())
+    }
+}
+
+/// How long a partner's `Idempotency-Key` is remembered; afterwards it may be used again.
+pub const IDEMPOTENCY_KEY_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 /// Where a request comes from.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
@@ -68,6 +95,17 @@ pub enum SubmitError {
     },
     #[error("requests are not taken now; call the Marketplace Call Center at {CALL_CENTER}")]
     IntakeClosed,
+    /// The same person asked a few minutes ago through someone else (another partner, or the
+    /// public form): the link to that request went to the consumer's own phone or email again.
+    #[error(
+        "this person already asked for help a few minutes ago; the link to that request was sent to their phone or email again"
+    )]
+    AlreadyRequested,
+    /// An `Idempotency-Key` the partner already used for a different request.
+    #[error(
+        "this Idempotency-Key was already used for a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -91,6 +129,11 @@ pub enum OfferError {
     /// Someone else accepted first, or the offer lapsed or was withdrawn.
     #[error("this referral is no longer available")]
     Gone,
+    /// The agent already has as many open referrals as the program allows.
+    #[error(
+        "you already have {capacity} open referrals, the most the program allows at once: record Follow-Up Completed on one before accepting another"
+    )]
+    AtCapacity { capacity: u32 },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -184,6 +227,9 @@ pub struct Sweep {
 
 /// A request's fields once they passed every check.
 struct Checked {
+    first_name: String,
+    last_name: String,
+    best_time: String,
     zip: Zip,
     phone: PhoneE164,
     language: Lang,
@@ -273,6 +319,9 @@ impl App {
         let program = self.program_settings().await?;
         let today = self.program_today().await?;
         let Checked {
+            first_name,
+            last_name,
+            best_time,
             zip,
             phone,
             language,
@@ -295,21 +344,33 @@ impl App {
         }
         self.status_key().await?;
         let now = self.now();
-        let person = person_key(&form.first_name, &form.last_name, &phone, zip);
+        let person = person_key(&first_name, &last_name, &phone, zip);
+        let fingerprint = form.fingerprint();
+        let submitter = origin.partner.map(|(key_id, _)| key_id);
         let mut tx = self.db.begin().await?;
         if let Some((key_id, Some(key))) = origin.partner
-            && let Some(id) = db::by_idempotency_key(&mut tx, key_id, key).await?
+            && let Some(known) = db::idempotency_key(&mut tx, key_id, key, now).await?
         {
             tx.rollback().await?;
-            return self.existing(id).await;
+            return self.replayed(&known, &fingerprint).await;
         }
         hod_db::referrals::lock_person(&mut tx, &person).await?;
         if !program.duplicate_window.is_zero()
-            && let Some(id) =
+            && let Some((id, submitted_by)) =
                 db::same_person_since(&mut tx, &person, now - program.duplicate_window).await?
         {
-            tx.rollback().await?;
-            return self.existing(id).await;
+            if submitted_by.is_some() && submitted_by == submitter {
+                // The partner that made it asks again: it has had the link all along.
+                tx.rollback().await?;
+                return self.existing(id).await;
+            }
+            // Someone else (another partner, or anyone at the public form) must not get the
+            // consumer's link: it goes to the consumer again, once per request.
+            let token = self.status_token(id).await?;
+            self.tell_consumer(&mut tx, id, "link_again", &token, None)
+                .await?;
+            tx.commit().await?;
+            return Err(SubmitError::AlreadyRequested);
         }
         let id = db::insert(
             &mut tx,
@@ -320,12 +381,12 @@ impl App {
                 state: place.state.code(),
                 language: language.code(),
                 reason: reason.id(),
-                first_name: form.first_name.trim(),
-                last_name: form.last_name.trim(),
+                first_name: &first_name,
+                last_name: &last_name,
                 phone: phone.as_str(),
                 email: email.as_deref(),
                 contact_by: contact_by.id(),
-                best_time: form.best_time.trim(),
+                best_time: &best_time,
                 ui_lang: if origin.ui_lang == "es" { "es" } else { "en" },
                 consent_version: CONSENT_VERSION,
                 consent_ip: origin.ip,
@@ -335,29 +396,32 @@ impl App {
                 } else {
                     "web"
                 },
-                api_key_id: origin.partner.map(|(k, _)| k),
-                idempotency_key: origin.partner.and_then(|(_, k)| k),
+                api_key_id: submitter,
                 person_key: &person,
             },
             now,
         )
-        .await;
-        let id = match id {
-            Ok(id) => id,
-            // The same Idempotency-Key raced in on another connection: that one stands.
-            Err(e @ hod_db::DbError::Conflict(_)) => {
-                tx.rollback().await?;
-                if let Some((key_id, Some(key))) = origin.partner {
+        .await?;
+        if let Some((key_id, Some(key))) = origin.partner {
+            let expires = now + IDEMPOTENCY_KEY_LIFETIME;
+            match db::remember_idempotency_key(&mut tx, key_id, key, &fingerprint, id, now, expires)
+                .await
+            {
+                Ok(()) => {}
+                // The same Idempotency-Key raced in on another connection: that one stands.
+                Err(hod_db::DbError::Conflict(_)) => {
+                    tx.rollback().await?;
                     let mut tx = self.db.begin().await?;
-                    if let Some(id) = db::by_idempotency_key(&mut tx, key_id, key).await? {
-                        tx.rollback().await?;
-                        return self.existing(id).await;
-                    }
+                    let known = db::idempotency_key(&mut tx, key_id, key, now).await?;
+                    tx.rollback().await?;
+                    return match known {
+                        Some(known) => self.replayed(&known, &fingerprint).await,
+                        None => Err(AppError::Conflict("this Idempotency-Key".into()).into()),
+                    };
                 }
-                return Err(AppError::Db(e).into());
+                Err(e) => return Err(AppError::Db(e).into()),
             }
-            Err(e) => return Err(AppError::Db(e).into()),
-        };
+        }
         let actor = match origin.partner {
             Some((k, _)) => format!("partner:{k}"),
             None => "consumer".to_owned(),
@@ -381,6 +445,8 @@ impl App {
             .await?;
         tx.commit().await?;
         self.changed();
+        metrics::counter!(crate::metrics::REFERRALS_SUBMITTED, "source" => if origin.partner.is_some() { "api" } else { "web" })
+            .increment(1);
         self.route_referral(id).await?;
         let status = self
             .public_status(id)
@@ -392,6 +458,20 @@ impl App {
             status_token: token,
             created: true,
         })
+    }
+
+    /// A retry with a remembered `Idempotency-Key`: the same request gets the same answer;
+    /// another request with the same key is refused.
+    async fn replayed(
+        &self,
+        known: &db::IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<Submitted, SubmitError> {
+        // Keys remembered before fingerprints were kept have none.
+        if !known.fingerprint.is_empty() && known.fingerprint != fingerprint {
+            return Err(SubmitError::IdempotencyKeyReused);
+        }
+        self.existing(known.referral_id).await
     }
 
     async fn existing(&self, id: i64) -> Result<Submitted, SubmitError> {
@@ -438,14 +518,28 @@ impl App {
         if language.is_none() && checks.1 {
             problems.insert("language", FieldProblem::LanguageUnknown);
         }
-        for (field, value) in [
-            ("first_name", &form.first_name),
-            ("last_name", &form.last_name),
-        ] {
-            if value.trim().chars().count() > 100 {
-                problems.insert(field, FieldProblem::TooLong);
+        let mut text = |field: &'static str, value: &str, max: usize, name: bool| {
+            let checked = if name {
+                hod_domain::text::name(value)
+            } else {
+                hod_domain::text::single_line(value)
+            };
+            match checked {
+                Ok(v) if v.chars().count() > max => {
+                    problems.insert(field, FieldProblem::TooLong);
+                }
+                Ok(v) => return Some(v),
+                // An empty field is already `Required`.
+                Err(_) if value.trim().is_empty() => {}
+                Err(e) => {
+                    problems.insert(field, e.into());
+                }
             }
-        }
+            None
+        };
+        let first_name = text("first_name", &form.first_name, 100, true);
+        let last_name = text("last_name", &form.last_name, 100, true);
+        let best_time = text("best_time", &form.best_time, 200, false);
         let phone = match PhoneE164::parse(&form.phone) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -468,31 +562,40 @@ impl App {
         if contact_by.is_none() && checks.5 {
             problems.insert("contact_by", FieldProblem::ChoiceUnknown);
         }
+        // Texts cannot reach a toll-free or premium number; calls can.
+        if contact_by == Some(ContactBy::Text)
+            && phone.is_some()
+            && let Err(e) = PhoneE164::parse_textable(&form.phone)
+        {
+            problems.insert("phone", e.into());
+        }
         let reason = HelpReason::parse(&form.reason);
         if reason.is_none() && checks.6 {
             problems.insert("reason", FieldProblem::ChoiceUnknown);
-        }
-        if form.best_time.trim().chars().count() > 200 {
-            problems.insert("best_time", FieldProblem::TooLong);
         }
         if !form.consent {
             problems.insert("consent", FieldProblem::ConsentRequired);
         } else if form.consent_version.trim() != CONSENT_VERSION {
             problems.insert("consent", FieldProblem::ConsentVersion);
         }
-        match (zip, phone, language, contact_by, reason) {
-            (Some(zip), Some(phone), Some(language), Some(contact_by), Some(reason))
-                if problems.is_empty() =>
-            {
-                Ok(Checked {
-                    zip,
-                    phone,
-                    language,
-                    contact_by,
-                    reason,
-                    email,
-                })
-            }
+        match (
+            (first_name, last_name, best_time),
+            (zip, phone, language, contact_by, reason),
+        ) {
+            (
+                (Some(first_name), Some(last_name), best_time),
+                (Some(zip), Some(phone), Some(language), Some(contact_by), Some(reason)),
+            ) if problems.is_empty() => Ok(Checked {
+                first_name,
+                last_name,
+                best_time: best_time.unwrap_or_default(),
+                zip,
+                phone,
+                language,
+                contact_by,
+                reason,
+                email,
+            }),
             _ => Err(SubmitError::Fields(problems)),
         }
     }
@@ -502,6 +605,16 @@ impl App {
     /// offers the strategy calls for go to the best candidates. All in one transaction.
     #[tracing::instrument(skip_all, fields(referral = id))]
     pub async fn route_referral(&self, id: i64) -> Result<RoundOutcome> {
+        let out = self.route_round(id).await?;
+        metrics::counter!(crate::metrics::OFFERS).increment(out.offered.len() as u64);
+        metrics::counter!(crate::metrics::OFFERS_EXPIRED).increment(out.expired.len() as u64);
+        if out.unserved {
+            metrics::counter!(crate::metrics::REFERRALS_UNSERVED).increment(1);
+        }
+        Ok(out)
+    }
+
+    async fn route_round(&self, id: i64) -> Result<RoundOutcome> {
         let program = self.program_settings().await?;
         let current_terms: Vec<i64> = terms::current(&self.db)
             .await?
@@ -664,7 +777,9 @@ impl App {
                     c.availability.absence.as_ref(),
                     local,
                 ),
-                open_referrals: u32::try_from(c.open_referrals).unwrap_or(u32::MAX),
+                // Offers held count too: an agent at capacity must not collect more offers
+                // than they could accept.
+                open_referrals: u32::try_from(c.open_referrals + c.open_offers).unwrap_or(u32::MAX),
                 offered_before: c.offered_before,
                 location,
                 last_offered_at: c
@@ -907,6 +1022,18 @@ impl App {
                     "Help On Demand: recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Sígala aquí: {link}"
                 ),
             ),
+            ("link_again", false) => (
+                "The link to your request for help",
+                format!(
+                    "Help On Demand: you already asked for help a few minutes ago. Follow that request here: {link}"
+                ),
+            ),
+            ("link_again", true) => (
+                "El enlace a su solicitud de ayuda",
+                format!(
+                    "Help On Demand: usted ya pidió ayuda hace unos minutos. Siga esa solicitud aquí: {link}"
+                ),
+            ),
             ("accepted", false) => (
                 "A licensed agent will contact you",
                 format!(
@@ -967,13 +1094,23 @@ impl App {
     /// on offer to them; everyone else's offer is withdrawn. `Gone` (409) otherwise.
     #[tracing::instrument(skip_all, fields(offer = offer_id))]
     pub async fn accept_offer(&self, agent_id: i64, offer_id: i64) -> Result<i64, OfferError> {
+        let capacity = self.program_settings().await?.policy.capacity;
         self.status_key().await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        match self.accept_in(&mut tx, agent_id, offer_id, now).await {
+        match self
+            .accept_in(&mut tx, agent_id, offer_id, capacity, now)
+            .await
+        {
             Ok(rid) => {
                 tx.commit().await?;
                 self.changed();
+                metrics::counter!(crate::metrics::REFERRALS_ACCEPTED).increment(1);
+                if let Some(r) = db::get(&self.db, rid).await? {
+                    let waited = now.duration_since(from_millis(r.created_at)?);
+                    metrics::histogram!(crate::metrics::TIME_TO_ACCEPT)
+                        .record(waited.as_secs_f64().max(0.0));
+                }
                 Ok(rid)
             }
             Err(e) => {
@@ -988,11 +1125,17 @@ impl App {
         tx: &mut Tx,
         agent_id: i64,
         offer_id: i64,
+        capacity: u32,
         now: Timestamp,
     ) -> Result<i64, OfferError> {
         let Some(rid) = db::lock_for_offer(tx, offer_id, agent_id).await? else {
             return Err(OfferError::NotFound);
         };
+        // Checked again here, with the agent locked: offers made while the agent had room
+        // may be answered after other acceptances filled it.
+        if db::lock_agent_open_referrals(tx, agent_id).await? >= i64::from(capacity) {
+            return Err(OfferError::AtCapacity { capacity });
+        }
         let Some(offer) = db::decide_offer(tx, offer_id, agent_id, "accepted", None, now).await?
         else {
             return Err(OfferError::Gone);
@@ -1039,7 +1182,9 @@ impl App {
         offer_id: i64,
         reason: &str,
     ) -> Result<(), OfferError> {
-        let reason = reason.trim();
+        let reason = hod_domain::text::single_line(reason)
+            .map_err(|e| OfferError::Invalid(format!("the reason {e}")))?;
+        let reason = reason.as_str();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(OfferError::Invalid(
                 "give a reason for declining (up to 500 characters)".into(),
@@ -1059,6 +1204,7 @@ impl App {
         };
         tx.commit().await?;
         self.changed();
+        metrics::counter!(crate::metrics::OFFER_DECLINES).increment(1);
         self.route_referral(rid).await?;
         Ok(())
     }
@@ -1238,7 +1384,11 @@ impl App {
             return Err(OfferError::NotFound);
         };
         let from = Status::parse(&referral.status).ok_or(OfferError::NotFound)?;
-        let (note, account_number) = (note.trim(), account_number.trim());
+        let note = hod_domain::text::multi_line(note)
+            .map_err(|e| OfferError::Invalid(format!("the note {e}")))?;
+        let account_number = hod_domain::text::single_line(account_number)
+            .map_err(|e| OfferError::Invalid(format!("the account number {e}")))?;
+        let (note, account_number) = (note.as_str(), account_number.as_str());
         let to =
             Status::parse(to).ok_or(OfferError::Invalid(StepError::NotAnAgentStep.to_string()))?;
         check_step(from, to, note, account_number)
@@ -1295,6 +1445,8 @@ impl App {
                 problems.insert(field, FieldProblem::Required);
             } else if value.trim().chars().count() > 1000 {
                 problems.insert(field, FieldProblem::TooLong);
+            } else if let Err(e) = hod_domain::text::multi_line(value) {
+                problems.insert(field, e.into());
             }
         }
         let today = self.today();

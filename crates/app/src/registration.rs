@@ -53,6 +53,10 @@ pub enum FieldProblem {
     Required,
     PhoneDigits,
     PhoneNotUs,
+    /// A toll-free number where texts must reach (an agent's mobile, a consumer asking for texts).
+    PhoneTollFree,
+    /// A premium or non-geographic number where texts must reach.
+    PhoneNotTextable,
     ContactMethodUnknown,
     ZipSyntax,
     ZipUnknown,
@@ -87,6 +91,12 @@ pub enum FieldProblem {
     ConsentVersion,
     /// Not a date (YYYY-MM-DD), or not a plausible one.
     DateInvalid,
+    /// Free text with a control character (a line break in a one-line field, ESC, NUL…).
+    TextControl,
+    /// Free text with an invisible character that reverses or isolates the text's direction.
+    TextBidi,
+    /// A name with no letter in it.
+    NameNoLetter,
 }
 
 impl FieldProblem {
@@ -95,6 +105,8 @@ impl FieldProblem {
             Self::Required => "required",
             Self::PhoneDigits => "phone-digits",
             Self::PhoneNotUs => "phone-not-us",
+            Self::PhoneTollFree => "phone-toll-free",
+            Self::PhoneNotTextable => "phone-not-textable",
             Self::ContactMethodUnknown => "contact-method-unknown",
             Self::ZipSyntax => "zip-syntax",
             Self::ZipUnknown => "zip-unknown",
@@ -117,6 +129,9 @@ impl FieldProblem {
             Self::ConsentRequired => "consent-required",
             Self::ConsentVersion => "consent-version",
             Self::DateInvalid => "date-invalid",
+            Self::TextControl => "text-control",
+            Self::TextBidi => "text-bidi",
+            Self::NameNoLetter => "name-no-letter",
         }
     }
 
@@ -126,6 +141,8 @@ impl FieldProblem {
             Self::Required => "This field is required.".into(),
             Self::PhoneDigits => "Enter a US mobile number with area code, e.g. (713) 555-0101.".into(),
             Self::PhoneNotUs => "This is not a valid US phone number: the area code and number do not start with 0 or 1.".into(),
+            Self::PhoneTollFree => "Toll-free numbers cannot receive text messages: enter a mobile number.".into(),
+            Self::PhoneNotTextable => "This kind of number (premium or non-geographic) cannot receive text messages: enter a mobile number.".into(),
             Self::ContactMethodUnknown => "Choose one of the four contact methods.".into(),
             Self::ZipSyntax => "Enter a 5-digit ZIP code.".into(),
             Self::ZipUnknown => "This ZIP code does not exist.".into(),
@@ -150,10 +167,23 @@ impl FieldProblem {
             Self::TooLong => "This is too long.".into(),
             Self::ConsentRequired => "You must agree to be contacted by a licensed agent.".into(),
             Self::DateInvalid => "Enter a date in the past year (YYYY-MM-DD), not in the future.".into(),
+            Self::TextControl => "Remove the control characters (such as line breaks, tabs or escape characters) from this field.".into(),
+            Self::TextBidi => "Remove the invisible characters that change the direction of the text.".into(),
+            Self::NameNoLetter => "A name must contain at least one letter.".into(),
             Self::ConsentVersion => format!(
                 "The consent text has changed: show the current text (version {}) and ask again.",
                 crate::referrals::CONSENT_VERSION
             ),
+        }
+    }
+}
+
+impl From<hod_domain::text::TextError> for FieldProblem {
+    fn from(e: hod_domain::text::TextError) -> Self {
+        match e {
+            hod_domain::text::TextError::Control => Self::TextControl,
+            hod_domain::text::TextError::Bidi => Self::TextBidi,
+            hod_domain::text::TextError::NoLetter => Self::NameNoLetter,
         }
     }
 }
@@ -163,6 +193,8 @@ impl From<PhoneError> for FieldProblem {
         match e {
             PhoneError::Digits => Self::PhoneDigits,
             PhoneError::NotNanp => Self::PhoneNotUs,
+            PhoneError::TollFree => Self::PhoneTollFree,
+            PhoneError::NotTextable => Self::PhoneNotTextable,
         }
     }
 }
@@ -247,7 +279,7 @@ impl App {
             require("password", &form.password),
             require("confirm_password", &form.confirm_password),
         );
-        let phone = match PhoneE164::parse(&form.phone) {
+        let phone = match PhoneE164::parse_textable(&form.phone) {
             Ok(p) => Some(p),
             Err(e) => {
                 if checks.0 {

@@ -134,6 +134,9 @@ impl fmt::Display for Backend {
     }
 }
 
+/// The histogram of how long [`Db::begin`] waited (described in `hod_app::metrics`).
+pub const WAIT_METRIC: &str = "hod_db_begin_wait_seconds";
+
 /// The database handle the rest of the system holds. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -314,7 +317,8 @@ impl Db {
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`)
     /// so that read-then-write transactions queue instead of failing with "database is locked".
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match &self.pool {
+        let asked = std::time::Instant::now();
+        let tx = match &self.pool {
             Pool::Sqlite(p) => {
                 let turn = self.writer.clone().lock_owned().await;
                 Tx::Sqlite(SqliteTx {
@@ -323,7 +327,19 @@ impl Db {
                 })
             }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        };
+        metrics::histogram!(WAIT_METRIC).record(asked.elapsed().as_secs_f64());
+        Ok(tx)
+    }
+
+    /// The connection pool now: (connections in use, idle connections, the most it opens).
+    pub fn pool_stats(&self) -> (u32, u32, u32) {
+        let (size, idle, max) = match &self.pool {
+            Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size.saturating_sub(idle), idle, max)
     }
 
     pub fn backend(&self) -> Backend {

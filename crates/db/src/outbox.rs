@@ -194,3 +194,29 @@ pub async fn pending_count(db: &Db) -> Result<i64> {
         .await)?,
     )
 }
+
+/// The outbox at a glance: how many messages in each status, and when the oldest one still
+/// waiting for a transport was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub by_status: Vec<(String, i64)>,
+    pub oldest_pending: Option<i64>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn stats(db: &Db) -> Result<OutboxStats> {
+    let by_status = on_pool!(db, p => sqlx::query_as(
+        "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status",
+    )
+    .fetch_all(p)
+    .await)?;
+    let oldest_pending = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'",
+    )
+    .fetch_one(p)
+    .await)?;
+    Ok(OutboxStats {
+        by_status,
+        oldest_pending,
+    })
+}

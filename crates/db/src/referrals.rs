@@ -32,7 +32,6 @@ pub struct NewReferral<'a> {
     pub consent_user_agent: Option<&'a str>,
     pub source: &'a str,
     pub api_key_id: Option<i64>,
-    pub idempotency_key: Option<&'a str>,
     pub person_key: &'a str,
 }
 
@@ -82,9 +81,9 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
     on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
             phone, email, contact_by, best_time, ui_lang, consent_version, consent_at, consent_ip,
-            consent_user_agent, source, api_key_id, idempotency_key, person_key, created_at, updated_at, due_at)
+            consent_user_agent, source, api_key_id, person_key, created_at, updated_at, due_at)
          VALUES ($1, 'searching', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $15, $15, $15)
+            $19, $20, $15, $15, $15)
          RETURNING id",
     )
     .bind(i64::from(r.plan_year))
@@ -106,14 +105,10 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
     .bind(r.consent_user_agent)
     .bind(r.source)
     .bind(r.api_key_id)
-    .bind(r.idempotency_key)
     .bind(r.person_key)
     .fetch_one(c)
     .await)
-    .map_err(|e| match e.as_database_error() {
-        Some(d) if d.is_unique_violation() => DbError::Conflict("this Idempotency-Key".into()),
-        _ => e.into(),
-    })
+    .map_err(Into::into)
 }
 
 /// Serialises submissions of the same person on PostgreSQL (SQLite's writer lock already
@@ -177,15 +172,16 @@ pub async fn reset_missed(tx: &mut Tx, agent_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// The latest referral of the same person since `since` (a resubmission), if any.
+/// The latest referral of the same person since `since` (a resubmission), if any, with the
+/// partner key that submitted it (`None` for the web form).
 #[tracing::instrument(skip_all)]
 pub async fn same_person_since(
     tx: &mut Tx,
     person_key: &str,
     since: jiff::Timestamp,
-) -> Result<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT id FROM referrals WHERE person_key = $1 AND created_at >= $2 ORDER BY id DESC LIMIT 1",
+) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, api_key_id FROM referrals WHERE person_key = $1 AND created_at >= $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(person_key)
     .bind(to_millis(since))
@@ -193,16 +189,80 @@ pub async fn same_person_since(
     .await)?)
 }
 
-/// The referral a partner already submitted with this `Idempotency-Key`.
+/// A partner's `Idempotency-Key` still remembered: the referral it made and the fingerprint
+/// of the request that made it.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub referral_id: i64,
+    pub fingerprint: String,
+}
+
+/// The referral a partner made with this `Idempotency-Key`, unless the key has expired (an
+/// expired key is forgotten here, so it can be used again).
 #[tracing::instrument(skip_all)]
-pub async fn by_idempotency_key(tx: &mut Tx, api_key_id: i64, key: &str) -> Result<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT id FROM referrals WHERE api_key_id = $1 AND idempotency_key = $2",
+pub async fn idempotency_key(
+    tx: &mut Tx,
+    api_key_id: i64,
+    key: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<IdempotencyKey>> {
+    on_tx!(tx, c => sqlx::query(
+        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND expires_at <= $3",
+    )
+    .bind(api_key_id)
+    .bind(key)
+    .bind(to_millis(now))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(on_tx!(tx, c => sqlx::query_as(
+        "SELECT referral_id, fingerprint FROM idempotency_keys WHERE api_key_id = $1 AND key = $2",
     )
     .bind(api_key_id)
     .bind(key)
     .fetch_optional(c)
     .await)?)
+}
+
+/// Remembers a partner's `Idempotency-Key` until `expires_at`; [`DbError::Conflict`] when the
+/// same key was just remembered by a concurrent request.
+#[tracing::instrument(skip_all)]
+pub async fn remember_idempotency_key(
+    tx: &mut Tx,
+    api_key_id: i64,
+    key: &str,
+    fingerprint: &str,
+    referral_id: i64,
+    now: jiff::Timestamp,
+    expires_at: jiff::Timestamp,
+) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, referral_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(api_key_id)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(referral_id)
+    .bind(to_millis(now))
+    .bind(to_millis(expires_at))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(crate::conflict_as("this Idempotency-Key"))?;
+    Ok(())
+}
+
+/// Forgets the `Idempotency-Key`s that expired before `now`; how many.
+#[tracing::instrument(skip_all)]
+pub async fn purge_idempotency_keys(tx: &mut Tx, now: jiff::Timestamp) -> Result<u64> {
+    Ok(
+        on_tx!(tx, c => sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+        .bind(to_millis(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?,
+    )
 }
 
 #[tracing::instrument(skip_all)]
@@ -429,6 +489,25 @@ pub async fn lock_for_offer(tx: &mut Tx, offer_id: i64, agent_id: i64) -> Result
     )
 }
 
+/// How many accepted referrals `agent_id` has not yet followed up, with the agent's row
+/// locked (PostgreSQL; SQLite's writer lock serialises) so that two acceptances of one agent
+/// on different referrals count one after the other. Take it after the referral's lock.
+#[tracing::instrument(skip_all)]
+pub async fn lock_agent_open_referrals(tx: &mut Tx, agent_id: i64) -> Result<i64> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT id FROM agents WHERE id = $1 FOR UPDATE")
+            .bind(agent_id)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM referrals WHERE agent_id = $1 AND status = 'accepted'",
+    )
+    .bind(agent_id)
+    .fetch_one(c)
+    .await)?)
+}
+
 /// Decides an open, unexpired offer of `agent_id` (`accepted` or `declined`). `None` when the
 /// offer is not open any more (lapsed, withdrawn, already decided) or is not theirs.
 #[tracing::instrument(skip_all)]
@@ -631,6 +710,8 @@ pub struct CandidateRow {
     pub terms_accepted: i64,
     pub speaks: bool,
     pub open_referrals: i64,
+    /// Offers the agent holds on other referrals, still open.
+    pub open_offers: i64,
     pub offered_before: bool,
     pub last_offered_at: Option<i64>,
     pub accept_rate: f64,
@@ -654,6 +735,7 @@ struct CandidateSql {
     terms_accepted: i64,
     speaks: bool,
     open_referrals: i64,
+    open_offers: i64,
     offered_before: bool,
     last_offered_at: Option<i64>,
     accept_rate: f64,
@@ -692,6 +774,8 @@ pub async fn candidates(
               WHERE t.agent_id = a.id AND t.document_id IN ({terms})) AS terms_accepted,
             EXISTS (SELECT 1 FROM agent_languages l WHERE l.agent_id = a.id AND l.lang = $4) AS speaks,
             (SELECT COUNT(*) FROM referrals x WHERE x.agent_id = a.id AND x.status = 'accepted') AS open_referrals,
+            (SELECT COUNT(*) FROM referral_offers h
+              WHERE h.agent_id = a.id AND h.status = 'open' AND h.referral_id <> $1) AS open_offers,
             EXISTS (SELECT 1 FROM referral_offers o WHERE o.referral_id = $1 AND o.agent_id = a.id) AS offered_before,
             a.last_offered_at, a.accept_rate, a.accept_secs,
             a.availability_mode, a.time_zone, a.absence_from, a.absence_until
@@ -744,6 +828,7 @@ pub async fn candidates(
                 terms_accepted: r.terms_accepted,
                 speaks: r.speaks,
                 open_referrals: r.open_referrals,
+                open_offers: r.open_offers,
                 offered_before: r.offered_before,
                 last_offered_at: r.last_offered_at,
                 accept_rate: r.accept_rate,

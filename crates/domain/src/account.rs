@@ -61,6 +61,12 @@ pub enum PhoneError {
     Digits,
     #[error("a US area code and exchange do not start with 0 or 1")]
     NotNanp,
+    /// 800, 833, 844, 855, 866, 877, 888 (and the reserved 8XX codes): calls only.
+    #[error("toll-free numbers cannot receive text messages")]
+    TollFree,
+    /// Premium (900) and non-geographic personal-communication (5XX) numbers.
+    #[error("this kind of number cannot receive text messages")]
+    NotTextable,
 }
 
 impl PhoneE164 {
@@ -82,6 +88,24 @@ impl PhoneE164 {
             return Err(PhoneError::NotNanp);
         }
         Ok(Self(format!("+1{national}")))
+    }
+
+    /// A number that can receive text messages (an agent's mobile number, a consumer who asks
+    /// to be texted): a valid number that is not toll-free, premium or non-geographic.
+    pub fn parse_textable(raw: &str) -> Result<Self, PhoneError> {
+        let phone = Self::parse(raw)?;
+        let area = &phone.0[2..5];
+        let (first, rest) = area.split_at(1);
+        match (first, rest) {
+            ("8", "00" | "22" | "33" | "44" | "55" | "66" | "77" | "88") => {
+                Err(PhoneError::TollFree)
+            }
+            ("9", "00")
+            | ("5", "00" | "21" | "22" | "23" | "24" | "25" | "33" | "44" | "66" | "77" | "88") => {
+                Err(PhoneError::NotTextable)
+            }
+            _ => Ok(phone),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -163,7 +187,7 @@ pub fn plausible_email(s: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -207,6 +231,31 @@ mod tests {
             "(713) 555-0101"
         );
         assert_eq!(PhoneE164::parse("555-0101"), Err(PhoneError::Digits));
+        for toll_free in [
+            "800-555-0101",
+            "(888) 555-0101",
+            "+1 833 555 0101",
+            "1-877-555-0101",
+        ] {
+            assert!(
+                PhoneE164::parse(toll_free).is_ok(),
+                "{toll_free} can be called"
+            );
+            assert_eq!(
+                PhoneE164::parse_textable(toll_free),
+                Err(PhoneError::TollFree),
+                "{toll_free}"
+            );
+        }
+        for other in ["900-555-0101", "500-555-0101", "533-555-0101"] {
+            assert_eq!(
+                PhoneE164::parse_textable(other),
+                Err(PhoneError::NotTextable)
+            );
+        }
+        for mobile in ["713-555-0101", "(305) 555-0101", "(206) 555-0101"] {
+            assert!(PhoneE164::parse_textable(mobile).is_ok(), "{mobile}");
+        }
         assert_eq!(
             PhoneE164::parse("+44 20 7946 0958"),
             Err(PhoneError::Digits)

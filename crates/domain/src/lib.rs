@@ -13,6 +13,7 @@ pub mod password;
 pub mod program;
 pub mod referral;
 pub mod routing;
+pub mod text;
 
 pub use account::{ContactMethod, PhoneE164, Username};
 pub use geo::{UsState, Zip, ZipDirectory, ZipInfo};

@@ -158,6 +158,8 @@ pub struct Candidate<'a> {
     pub speaks_language: bool,
     /// Schedule, override switch and Extended Absence, in the agent's time zone.
     pub available: bool,
+    /// Work the agent holds: accepted referrals not yet followed up, and open offers on
+    /// other referrals (each could become one). Compared with the capacity.
     pub open_referrals: u32,
     pub offered_before: bool,
     pub location: Option<&'a ZipInfo>,

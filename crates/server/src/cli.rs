@@ -205,7 +205,7 @@ impl Command {
                 let local = listener.local_addr()?;
                 let app = crate::app(db, crate::settings(&config, local));
                 println!("hod listening on http://{local}");
-                crate::serve(listener, app).await
+                crate::serve(listener, app, &config).await
             }
             Command::Demo(_) => {
                 let demo_url = config.database_url("demo.sqlite");
@@ -220,7 +220,7 @@ impl Command {
                     local,
                     &demo_url.to_string(),
                 );
-                crate::serve(listener, app).await
+                crate::serve(listener, app, &config).await
             }
             Command::Migrate => {
                 let url = config.database_url("hod.sqlite");
@@ -255,7 +255,8 @@ impl Command {
             Command::Outbox(OutboxCommand::List { to, json }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let messages = hod_db::outbox::list(&db, to.as_deref()).await?;
-                let mut out = std::io::stdout().lock();
+                // Messages carry what consumers typed: never let it drive the terminal.
+                let mut out = Visible::new(std::io::stdout().lock(), json);
                 if json {
                     let list: Vec<_> = messages
                         .iter()
@@ -315,7 +316,13 @@ impl Command {
             Command::Referrals(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));
-                let mut out = std::io::stdout().lock();
+                let json = matches!(
+                    cmd,
+                    ReferralsCommand::Unserved { json: true, .. }
+                        | ReferralsCommand::Show { json: true, .. }
+                );
+                // Timelines carry what agents typed: never let it drive the terminal.
+                let mut out = Visible::new(std::io::stdout().lock(), json);
                 match cmd {
                     ReferralsCommand::Unserved { limit, json } => {
                         let queue = app.unserved_queue(limit).await?;
@@ -597,4 +604,39 @@ fn print_demo(
     }
     println!();
     println!("hod listening on http://{addr}");
+}
+
+/// Standard output for text that came from outside (consumers, agents, files): control and
+/// bidi characters are written as escapes (JSON escapes for `--json`), so that nothing in the
+/// data can move the cursor, recolour or clear the operator's terminal, or disguise itself.
+struct Visible<W> {
+    inner: W,
+    style: hod_domain::text::Escape,
+}
+
+impl<W: Write> Visible<W> {
+    fn new(inner: W, json: bool) -> Self {
+        Self {
+            inner,
+            style: if json {
+                hod_domain::text::Escape::Json
+            } else {
+                hod_domain::text::Escape::Text
+            },
+        }
+    }
+}
+
+impl<W: Write> Write for Visible<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // `write!` hands over whole `str` pieces, so a piece is valid UTF-8.
+        let text = String::from_utf8_lossy(buf);
+        self.inner
+            .write_all(hod_domain::text::visible(&text, self.style).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -20,6 +20,12 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "db_max_connections",
     "db_connect_timeout_secs",
+    "http_header_timeout_secs",
+    "http_body_timeout_secs",
+    "http_max_body_bytes",
+    "http_max_connections",
+    "metrics_allow",
+    "metrics_token",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -43,6 +49,20 @@ pub struct Config {
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     pub db_connect_timeout_secs: u64,
+    /// Seconds a client has to send a request's head, from connecting or from the end of its
+    /// previous response (so also how long an idle kept-alive connection stays open).
+    pub http_header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its head arrived (then `408`).
+    pub http_body_timeout_secs: u64,
+    /// Largest request body in bytes (then `413`).
+    pub http_max_body_bytes: usize,
+    /// Connections served at once (lowered to fit the process's descriptor limit).
+    pub http_max_connections: usize,
+    /// Addresses or networks besides loopback that may read `/metrics`, comma-separated
+    /// (`10.0.0.5, 10.1.0.0/16`).
+    pub metrics_allow: String,
+    /// A bearer token that opens `/metrics` from anywhere; empty = none.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +85,12 @@ impl Default for Config {
             log_format: LogFormat::Text,
             db_max_connections: 16,
             db_connect_timeout_secs: 5,
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 20,
+            http_max_body_bytes: 256 * 1024,
+            http_max_connections: 1024,
+            metrics_allow: String::new(),
+            metrics_token: None,
         }
     }
 }
@@ -145,7 +171,36 @@ impl Config {
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
+        for (key, value) in [
+            ("http_header_timeout_secs", self.http_header_timeout_secs),
+            ("http_body_timeout_secs", self.http_body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&value) {
+                bail!("{key} must be 1 to 3600 seconds, not {value}");
+            }
+        }
+        if self.http_max_body_bytes < 1024 {
+            bail!("http_max_body_bytes must be at least 1024");
+        }
+        if self.http_max_connections == 0 {
+            bail!("http_max_connections must be at least 1");
+        }
+        self.metrics_networks()?;
         Ok(())
+    }
+
+    /// `metrics_allow` parsed.
+    pub fn metrics_networks(&self) -> anyhow::Result<Vec<hod_web::metrics::IpNet>> {
+        self.metrics_allow
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                hod_web::metrics::IpNet::parse(s).with_context(|| {
+                    format!("metrics_allow: {s:?} is not an IP address or network (10.0.0.5, 10.1.0.0/16)")
+                })
+            })
+            .collect()
     }
 
     /// The configured database, or a SQLite file named `default_file` in the data directory.

@@ -77,6 +77,7 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = format!("{e:#}"), "referral sweep failed"),
             }
+            metrics::gauge!(hod_app::metrics::SWEEPER_LAST_RUN).set(unix_seconds());
             tokio::time::sleep(SWEEP_EVERY).await;
         }
     });
@@ -85,6 +86,7 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
             match app.run_daily_eligibility(&node).await {
                 Ok(hod_app::eligibility::DailyRun::Ran(summary)) => {
                     tracing::info!(?summary, "daily eligibility run finished");
+                    metrics::gauge!(hod_app::metrics::DAILY_JOB_LAST_RUN).set(unix_seconds());
                 }
                 Ok(hod_app::eligibility::DailyRun::NoPlanYear) => {
                     tracing::warn!("daily eligibility run: no plan year contains today");
@@ -98,6 +100,12 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
     [sweeps, daily]
 }
 
+fn unix_seconds() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let ms = jiff::Timestamp::now().as_millisecond() as f64;
+    ms / 1000.0
+}
+
 /// Names this process among the nodes sharing a database (for job leases).
 fn node_name() -> String {
     let mut tag = [0u8; 4];
@@ -105,20 +113,64 @@ fn node_name() -> String {
     format!("node-{}-{}", std::process::id(), hex::encode(tag))
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
-pub async fn serve(listener: TcpListener, app: App) -> anyhow::Result<()> {
-    let workers = spawn_workers(app.clone());
-    let state = hod_web::AppState::new(app);
-    axum::serve(
-        listener,
-        hod_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+/// Descriptors kept for the database pool, log files and imports, beyond connections.
+const DESCRIPTORS_KEPT: u64 = 64;
+
+/// The HTTP side's settings from the configuration. The process's descriptor limit is raised
+/// to its hard limit, and the connection cap lowered to fit in it: a client that opens
+/// sockets without using them must not leave the server without descriptors (then even
+/// `/healthz` would not be answered).
+pub fn web_settings(config: &Config) -> anyhow::Result<hod_web::WebSettings> {
+    let descriptors = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            u64::MAX
+        }
+    };
+    let fits = usize::try_from(
+        descriptors.saturating_sub(DESCRIPTORS_KEPT + u64::from(config.db_max_connections)),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    .unwrap_or(usize::MAX)
+    .max(1);
+    let max_connections = config.http_max_connections.min(fits);
+    if max_connections < config.http_max_connections {
+        tracing::warn!(
+            configured = config.http_max_connections,
+            max_connections,
+            descriptors,
+            "http_max_connections lowered to fit the open-file limit"
+        );
+    }
+    Ok(hod_web::WebSettings {
+        limits: hod_web::HttpLimits {
+            header_timeout: Duration::from_secs(config.http_header_timeout_secs),
+            body_timeout: Duration::from_secs(config.http_body_timeout_secs),
+            max_body_bytes: config.http_max_body_bytes,
+            max_connections,
+        },
+        metrics: hod_web::metrics::MetricsAccess {
+            allow: config.metrics_networks()?,
+            token: config
+                .metrics_token
+                .clone()
+                .filter(|t| !t.trim().is_empty()),
+        },
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and the work they
+/// left running.
+pub async fn serve(listener: TcpListener, app: App, config: &Config) -> anyhow::Result<()> {
+    let web = web_settings(config)?;
+    let limits = web.limits;
+    let workers = spawn_workers(app.clone());
+    let router = hod_web::router(hod_web::AppState::new(app.clone(), web));
+    hod_web::serve::serve(listener, router, limits, shutdown_signal()).await;
     for w in workers {
         w.abort();
     }
+    app.settle().await;
     tracing::info!("stopped");
     Ok(())
 }

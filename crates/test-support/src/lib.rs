@@ -224,6 +224,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub test_db: TestDb,
     server: tokio::task::JoinHandle<()>,
+    /// Servers started by [`TestApp::serve_with`].
+    more_servers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Highest outbox id the test has taken.
     outbox_seen: std::sync::atomic::AtomicI64,
 }
@@ -244,11 +246,15 @@ impl TestApp {
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
         };
         let app = App::new(test_db.db.clone(), clock.clone(), settings);
-        let state = hod_web::AppState::new(app.clone());
-        let router = hod_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("test server");
-        });
+        let web = hod_web::WebSettings::default();
+        let limits = web.limits;
+        let router = hod_web::router(hod_web::AppState::new(app.clone(), web));
+        let server = tokio::spawn(hod_web::serve::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -260,8 +266,28 @@ impl TestApp {
             client,
             test_db,
             server,
+            more_servers: std::sync::Mutex::default(),
             outbox_seen: 0.into(),
         })
+    }
+
+    /// Another server for the same application, with other HTTP settings (short timeouts, few
+    /// connections), on a loopback port of its own; stopped with the test.
+    pub async fn serve_with(&self, web: hod_web::WebSettings) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let limits = web.limits;
+        let router = hod_web::router(hod_web::AppState::new(self.app.clone(), web));
+        let server = tokio::spawn(hod_web::serve::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
+        self.more_servers.lock().expect("not poisoned").push(server);
+        addr
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -287,6 +313,8 @@ impl TestApp {
     /// The messages queued since the last call, oldest first. A test that makes the system
     /// send something takes it here; whatever is left unread fails the test when it ends.
     pub async fn take_outbox(&self) -> Vec<hod_db::outbox::MessageRow> {
+        // Messages written by work done after an answer (forgotten passwords) count too.
+        self.app.settle().await;
         let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
         let fresh: Vec<_> = hod_db::outbox::list(&self.app.db, None)
             .await
@@ -305,6 +333,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        for server in self.more_servers.get_mut().expect("not poisoned").drain(..) {
+            server.abort();
+        }
         if std::thread::panicking() {
             return;
         }

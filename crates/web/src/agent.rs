@@ -268,10 +268,13 @@ pub async fn forgot_username(
     if !s.throttle.allow(addr.ip(), s.app.now()) {
         return too_many(lang, "/agent/forgot-username");
     }
-    match s.app.forgot_username(&f.value).await {
-        Ok(()) => recover_page(lang, "username", true),
-        Err(e) => PageError::internal(lang, "/agent/forgot-username", e).into_response(),
-    }
+    // Answered at once, whatever the address: how long the answer takes must not tell
+    // whether an account uses it (SPEC.md §4).
+    let app = s.app.clone();
+    s.app.in_background("forgot username", async move {
+        app.forgot_username(&f.value).await
+    });
+    recover_page(lang, "username", true)
 }
 
 pub async fn forgot_password(
@@ -284,11 +287,22 @@ pub async fn forgot_password(
     if !s.throttle.allow(addr.ip(), s.app.now()) {
         return too_many(lang, "/agent/forgot-password");
     }
+    // Answered at once, whatever the username: how long the answer takes must not tell
+    // whether the account exists (SPEC.md §4).
+    let app = s.app.clone();
     let ip = addr.ip().to_string();
-    match s.app.forgot_password(&f.value, client(&ip, &headers)).await {
-        Ok(()) => recover_page(lang, "password", true),
-        Err(e) => PageError::internal(lang, "/agent/forgot-password", e).into_response(),
-    }
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    s.app.in_background("forgot password", async move {
+        let client = hod_app::auth::Client {
+            ip: Some(&ip),
+            user_agent: user_agent.as_deref(),
+        };
+        app.forgot_password(&f.value, client).await
+    });
+    recover_page(lang, "password", true)
 }
 
 fn reset_page(

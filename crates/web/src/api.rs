@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1` (SPEC.md §9). Bodies are parsed by [`ApiJson`], so a bad body
 //! gets the API's error shape like every other failure.
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::rejection::JsonRejection};
 use hod_domain::password::{self, Personal, Rule};
@@ -9,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-/// A JSON body; a malformed one is answered `400 {"error":{"code":"invalid_json",…}}`.
+/// A JSON body, refused in the API's error shape: `415` without a JSON content type, `400`
+/// when it is not JSON, `422` when it is JSON of the wrong shape (a number for a string, a
+/// missing required field). Too large or too slow bodies are answered earlier, by
+/// [`crate::limits`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -23,12 +27,41 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let (status, code) = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                    }
+                    JsonRejection::JsonDataError(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_json_shape")
+                    }
+                    JsonRejection::BytesRejection(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+                    _ => (StatusCode::BAD_REQUEST, "invalid_json"),
+                };
+                Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// Path parameters; one that does not parse (`/referrals/abc`) is a `400` in the API's
+/// error shape, not the framework's plain text.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(Self(v)),
             Err(rejection) => Err(ApiError::new(
-                match rejection {
-                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                "invalid_json",
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
                 rejection.body_text(),
             )),
         }
@@ -69,5 +102,19 @@ pub async fn password_check(ApiJson(body): ApiJson<PasswordCheck>) -> Response {
         valid: failed.is_empty(),
         failed,
     })
+    .into_response()
+}
+
+/// `GET /api/v1/consent`: the consent text a partner must show the consumer, in the version
+/// `POST /api/v1/referrals` expects in `consent.text_version` (SPEC.md §9).
+pub async fn consent() -> Response {
+    use crate::i18n::{Tr, UiLang};
+    Json(serde_json::json!({
+        "version": hod_app::referrals::CONSENT_VERSION,
+        "text": {
+            "en": Tr(UiLang::En).get("consent-text"),
+            "es": Tr(UiLang::Es).get("consent-text"),
+        },
+    }))
     .into_response()
 }

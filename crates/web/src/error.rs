@@ -19,6 +19,13 @@ pub enum PageError {
         lang: UiLang,
         path: String,
     },
+    /// A request the server would not read: too slow (408), too large (413), not UTF-8
+    /// (400).
+    Refused {
+        lang: UiLang,
+        path: String,
+        status: StatusCode,
+    },
     Internal {
         lang: UiLang,
         path: String,
@@ -62,6 +69,22 @@ impl IntoResponse for PageError {
                     path,
                     t.get("error-forbidden-title"),
                     t.get("error-forbidden-text"),
+                    None,
+                )
+            }
+            PageError::Refused { lang, path, status } => {
+                let t = Tr(lang);
+                let key = match status {
+                    StatusCode::REQUEST_TIMEOUT => "error-slow",
+                    StatusCode::PAYLOAD_TOO_LARGE => "error-too-large",
+                    _ => "error-encoding",
+                };
+                (
+                    status,
+                    lang,
+                    path,
+                    t.get(&format!("{key}-title")),
+                    t.get(&format!("{key}-text")),
                     None,
                 )
             }
@@ -156,7 +179,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } });
-        (self.status, axum::Json(body)).into_response()
+        let mut r = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §15.5.2: a 401 names the scheme that would be accepted.
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"hod\""),
+            );
+        }
+        r
     }
 }
 

@@ -1,13 +1,13 @@
 //! HTTP for Help On Demand: every route and layer is declared in [`router`].
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hod_app::App;
@@ -26,16 +26,21 @@ pub mod api;
 pub mod error;
 pub mod i18n;
 mod icons;
+pub mod limits;
+pub mod metrics;
 mod passkeys;
 mod profile;
+mod redirect;
 mod referrals;
 mod referrals_api;
 mod register;
+pub mod serve;
 pub mod throttle;
 mod views;
 
 use error::{ApiError, PageError, render};
 use i18n::{LANG_COOKIE, Tr, UiLang};
+pub use limits::HttpLimits;
 use views::{Landing, PageMeta};
 
 /// What handlers share.
@@ -44,36 +49,25 @@ pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
     pub throttle: std::sync::Arc<throttle::Throttle>,
+    pub web: std::sync::Arc<WebSettings>,
+}
+
+/// How the HTTP side is set up (the `http_*` and `metrics_*` configuration keys).
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    pub limits: HttpLimits,
+    pub metrics: metrics::MetricsAccess,
 }
 
 impl AppState {
-    pub fn new(app: App) -> Self {
+    pub fn new(app: App, web: WebSettings) -> Self {
         Self {
             app,
-            metrics: metrics_handle(),
+            metrics: metrics::handle(),
             throttle: std::sync::Arc::default(),
+            web: std::sync::Arc::new(web),
         }
     }
-}
-
-/// The process-wide Prometheus recorder (installed on first use).
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ])
-                .expect("static buckets are valid")
-                .build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
-            }
-            handle
-        })
-        .clone()
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -100,6 +94,9 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
         ),
+        // Pages and API answers carry sessions, tokens and contact details: no cache may
+        // keep them. Static assets say otherwise themselves.
+        (header::CACHE_CONTROL, "no-store"),
     ];
     if https {
         security.push((
@@ -221,18 +218,14 @@ pub fn router(state: AppState) -> Router {
         .route("/offline", get(offline))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(metrics::scrape))
         .route("/api/v1/password-policy/check", post(api::password_check))
+        .route("/api/v1/consent", get(api::consent))
         .fallback(not_found);
-    for (name, value) in security {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ));
-    }
-    router
+    router = router
+        .layer(middleware::from_fn_with_state(state.clone(), limits::read_body))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_forms))
-        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(metrics::record_request))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
@@ -247,8 +240,16 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))),
-        )
-        .with_state(state)
+        );
+    // Outermost, so that every answer carries them: pages, the API, and what the layers
+    // above make themselves (a refused cross-site form, a timeout, a caught panic).
+    for (name, value) in security {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router.with_state(state)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -317,22 +318,6 @@ async fn same_origin_forms(
     }
 }
 
-async fn record_metrics(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = req.method().to_string();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("hod_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("hod_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
-}
-
 async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
     let t = Tr(lang);
     let program = match s.app.program_today().await {
@@ -376,19 +361,22 @@ struct NextPath {
 }
 
 /// Sets the language cookie and goes back to the page the switch was on (local paths only).
-async fn switch_language(Path(code): Path<String>, Query(q): Query<NextPath>) -> Response {
+async fn switch_language(
+    Path(code): Path<String>,
+    q: Result<Query<NextPath>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Some(lang) = UiLang::parse(&code) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let next = q
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into());
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         lang.code()
     );
-    ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+    (
+        [(header::SET_COOKIE, cookie)],
+        redirect::back_to(q.ok().and_then(|Query(q)| q.next).as_deref(), "/"),
+    )
+        .into_response()
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
@@ -517,18 +505,6 @@ async fn readyz(State(s): State<AppState>) -> Response {
             .into_response()
         }
     }
-}
-
-async fn metrics_text(State(s): State<AppState>) -> Response {
-    if let Ok(n) = hod_db::outbox::pending_count(&s.app.db).await {
-        #[allow(clippy::cast_precision_loss)]
-        metrics::gauge!("hod_outbox_pending").set(n as f64);
-    }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
-        .into_response()
 }
 
 /// `GET /api/v1/openapi.json`: the API described (written by hand, checked by a test against

@@ -267,6 +267,20 @@ pub async fn post_help(
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
+        Err(SubmitError::AlreadyRequested) => {
+            let mut page = help_page(lang, &RequestForm::default(), Vec::new());
+            page.closed = Some((
+                t.get("request-exists-title"),
+                t.get("request-exists-text"),
+                None,
+            ));
+            page.show_form = false;
+            render(&page, lang, "/get-help")
+        }
+        // Only partners send Idempotency-Keys.
+        Err(e @ SubmitError::IdempotencyKeyReused) => {
+            PageError::internal(lang, "/get-help", e).into_response()
+        }
         Err(SubmitError::App(e)) => PageError::internal(lang, "/get-help", e).into_response(),
     }
 }
@@ -395,7 +409,9 @@ pub struct Flash {
 
 fn flash(t: Tr, f: &Flash) -> Option<String> {
     match f.m.as_deref() {
-        Some(k @ ("declined" | "gone" | "saved" | "consent")) => Some(t.get(&format!("flash-{k}"))),
+        Some(k @ ("declined" | "gone" | "capacity" | "saved" | "consent")) => {
+            Some(t.get(&format!("flash-{k}")))
+        }
         _ => None,
     }
 }
@@ -506,6 +522,9 @@ pub async fn referrals_events(
 fn offer_refused(lang: UiLang, id: i64, e: OfferError) -> Response {
     match e {
         OfferError::Gone => Redirect::to("/agent/referrals?m=gone").into_response(),
+        OfferError::AtCapacity { .. } => {
+            Redirect::to("/agent/referrals?m=capacity").into_response()
+        }
         OfferError::NotFound => PageError::NotFound {
             lang,
             path: format!("/agent/offers/{id}"),
@@ -689,7 +708,9 @@ pub async fn post_status(
             path: format!("/agent/referrals/{id}"),
         }
         .into_response(),
-        Err(OfferError::Gone) => Redirect::to(&format!("/agent/referrals/{id}")).into_response(),
+        Err(OfferError::Gone | OfferError::AtCapacity { .. }) => {
+            Redirect::to(&format!("/agent/referrals/{id}")).into_response()
+        }
         Err(OfferError::Invalid(_)) => {
             let t = Tr(lang);
             let to = Status::parse(to);

@@ -2,7 +2,7 @@
 //! agent app logs in for a bearer token, reads and answers offers, works its referrals.
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,17 +17,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::ApiJson;
+use crate::api::{ApiJson, ApiPath};
 use crate::error::ApiError;
 
+/// The credentials of `Authorization: Bearer …`; the scheme is matched ignoring case
+/// (RFC 9110 §11.1).
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
 fn unauthorized(what: &str) -> ApiError {
@@ -164,6 +163,14 @@ pub(crate) fn submit_error(e: SubmitError) -> ApiError {
             "intake_closed",
             e.to_string(),
         ),
+        e @ SubmitError::AlreadyRequested => {
+            ApiError::new(StatusCode::CONFLICT, "already_requested", e.to_string())
+        }
+        e @ SubmitError::IdempotencyKeyReused => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            e.to_string(),
+        ),
         SubmitError::App(e) => ApiError::internal(e),
     }
 }
@@ -184,6 +191,16 @@ fn submitted(s: &AppState, done: &Submitted) -> Response {
     r
 }
 
+/// 1 to 200 visible ASCII characters, spaces allowed inside (the OpenAPI pattern).
+fn valid_idempotency_key(k: &str) -> bool {
+    let visible = |b: &u8| (0x21..=0x7e).contains(b);
+    let bytes = k.as_bytes();
+    (1..=200).contains(&bytes.len())
+        && bytes.first().is_some_and(visible)
+        && bytes.last().is_some_and(visible)
+        && bytes.iter().all(|b| *b == b' ' || visible(b))
+}
+
 /// `POST /api/v1/referrals`.
 pub async fn submit(
     State(s): State<AppState>,
@@ -195,7 +212,7 @@ pub async fn submit(
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= 200 => Some(k.trim().to_owned()),
+            Ok(k) if valid_idempotency_key(k) => Some(k.to_owned()),
             _ => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -251,7 +268,7 @@ fn not_found(what: &str) -> ApiError {
 pub async fn partner_status(
     State(s): State<AppState>,
     PartnerKey(partner): PartnerKey,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     match s.app.partner_referral(partner.key_id, id).await {
         Ok(Some(p)) => Ok(axum::Json(public_status_json(&s, &p)).into_response()),
@@ -382,6 +399,9 @@ pub(crate) fn offer_error(e: OfferError) -> ApiError {
     match e {
         OfferError::NotFound => not_found("offer or referral"),
         e @ OfferError::Gone => ApiError::new(StatusCode::CONFLICT, "gone", e.to_string()),
+        e @ OfferError::AtCapacity { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "at_capacity", e.to_string())
+        }
         OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
         OfferError::App(e) => ApiError::internal(e),
     }
@@ -391,7 +411,7 @@ pub(crate) fn offer_error(e: OfferError) -> ApiError {
 pub async fn accept(
     State(s): State<AppState>,
     me: AppAgent,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let rid = s
         .app
@@ -411,7 +431,7 @@ pub struct Decline {
 pub async fn decline(
     State(s): State<AppState>,
     me: AppAgent,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Decline>,
 ) -> Result<Response, ApiError> {
     s.app
@@ -460,7 +480,7 @@ pub async fn my_referral(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     me: AppAgent,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let ip = addr.ip().to_string();
     match s.app.agent_referral(me.agent_id, id, Some(&ip)).await {
@@ -505,7 +525,7 @@ pub struct StatusBody {
 pub async fn record_status(
     State(s): State<AppState>,
     me: AppAgent,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, ApiError> {
     let status = s

@@ -184,14 +184,19 @@ fn mlms(f: &Fields<'_>, latest: i16) -> Result<MlmsEntry, String> {
             Ok(v.to_owned())
         }
     };
+    // Names reach emails and agents' screens: the same rules as names typed on our pages.
+    let name = |column: usize, title: &str| {
+        let v = required(column, title)?;
+        hod_domain::text::name(&v).map_err(|e| format!("{title} {v:?} {e}"))
+    };
     let email = required(3, "Email")?;
     if !hod_domain::account::plausible_email(&email) {
         return Err(format!("Email {email:?} is not an email address"));
     }
     Ok(MlmsEntry {
         npn: csvfile::npn(f.get(0))?,
-        first_name: required(1, "First Name")?,
-        last_name: required(2, "Last Name")?,
+        first_name: name(1, "First Name")?,
+        last_name: name(2, "Last Name")?,
         email,
         plan_year: csvfile::plan_year("Plan Year", f.get(4), latest)?,
         course_completed_on: csvfile::date("HOD Course Completion Date", f.get(5))?,

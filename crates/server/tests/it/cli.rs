@@ -193,6 +193,55 @@ fn admin_create_then_outbox_list() {
     assert_eq!(list, serde_json::json!([]));
 }
 
+/// Untrusted text (here an ESC sequence that would clear the screen, a BEL and a
+/// right-to-left override, as rows written before the form refused them could hold) is
+/// printed with visible escapes, never as raw control characters.
+#[test]
+fn outbox_list_never_sends_control_characters_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_in(&dir, &["migrate"], &[]).status.success());
+    let url = hod_db::DatabaseUrl::sqlite_file(&dir.path().join("hod-data/hod.sqlite"));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = hod_db::Db::connect(&url, &hod_db::ConnectOptions::default())
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        hod_db::outbox::enqueue(
+            &mut tx,
+            &hod_db::outbox::NewMessage {
+                channel: hod_db::outbox::Channel::Sms,
+                sender: "",
+                recipient: "+17135550101",
+                subject: "",
+                body: "Jane\u{1b}[2J\u{7} \u{202e}Doe\u{9b}0m",
+                dedup_key: None,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        db.close().await;
+    });
+    let text = run_in(&dir, &["outbox", "list"], &[]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let json = run_in(&dir, &["outbox", "list", "--json"], &[]);
+    for (o, escaped) in [
+        (&text, "Jane\\u{1b}[2J\\u{7} \\u{202e}Doe\\u{9b}0m"),
+        (&json, "Jane\\u001b[2J\\u0007 \\u202eDoe\\u009b0m"),
+    ] {
+        let out = String::from_utf8(o.stdout.clone()).unwrap();
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "raw control characters reached the terminal: {out:?}"
+        );
+        assert!(out.contains(escaped), "{out}");
+    }
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(list[0]["body"], "Jane\u{1b}[2J\u{7} \u{202e}Doe\u{9b}0m");
+}
+
 #[test]
 fn api_key_is_printed_alone_and_settings_are_checked() {
     let dir = tempfile::tempdir().unwrap();

@@ -127,7 +127,10 @@ async fn health_readiness_and_metrics(app: TestApp) {
         "{text}"
     );
     assert!(text.contains("hod_http_request_duration_seconds_bucket"));
-    assert!(text.contains("hod_outbox_pending 0"));
+    assert!(
+        text.contains("hod_outbox_messages{status=\"pending\"} 0"),
+        "{text}"
+    );
 
     // With the database gone, the node is alive but not ready.
     app.app.db.close().await;

@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use crate::support::{PASSWORD, invitation_token, login, post, session_cookie};
 
 /// Ana (2000001) registers through the API with a texted code; returns the SMS body.
-async fn registered(t: &TestApp) -> String {
+pub(crate) async fn registered(t: &TestApp) -> String {
     crate::eligibility::import_all(&t.app).await;
     let token = invitation_token(&t.take_outbox().await, "ana.alvarez@agency.test");
     crate::support::register(t, &token, "ana.alvarez", "77002", "email_text").await;

@@ -6,6 +6,7 @@ mod import_cli;
 mod login;
 mod nodes;
 mod passkeys;
+mod probes;
 mod profile;
 mod race;
 mod referrals;

@@ -121,7 +121,7 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
     agents
 }
 
-async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
+pub(crate) async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
     let site = Site {
         app: &t.app,
         base: t.url(""),
@@ -158,7 +158,7 @@ pub(crate) async fn api_at(
     )
 }
 
-async fn api(
+pub(crate) async fn api(
     t: &TestApp,
     method: &str,
     path: &str,
@@ -182,7 +182,7 @@ pub(crate) fn request(zip: &str, language: &str, phone: &str) -> Value {
     })
 }
 
-async fn partner_key(t: &TestApp) -> String {
+pub(crate) async fn partner_key(t: &TestApp) -> String {
     t.app
         .create_api_key("Find Local Help", "test")
         .await
@@ -190,13 +190,13 @@ async fn partner_key(t: &TestApp) -> String {
 }
 
 /// Submits through the partner API; returns the referral id.
-async fn submit(t: &TestApp, key: &str, body: Value) -> i64 {
+pub(crate) async fn submit(t: &TestApp, key: &str, body: Value) -> i64 {
     let (status, v) = api(t, "POST", "/api/v1/referrals", Some(key), Some(body)).await;
     assert_eq!(status, 201, "{v}");
     v["id"].as_i64().unwrap()
 }
 
-async fn offers(t: &TestApp, a: &Agent) -> Vec<Value> {
+pub(crate) async fn offers(t: &TestApp, a: &Agent) -> Vec<Value> {
     let (status, v) = api(t, "GET", "/api/v1/agent/offers", Some(&a.token), None).await;
     assert_eq!(status, 200);
     v.as_array().unwrap().clone()
@@ -213,7 +213,7 @@ async fn offered(t: &TestApp, agents: &[Agent], rid: i64) -> Vec<i64> {
     out
 }
 
-async fn set(t: &TestApp, key: &str, value: &str) {
+pub(crate) async fn set(t: &TestApp, key: &str, value: &str) {
     t.app.set_program_setting(key, value, "test").await.unwrap();
 }
 
