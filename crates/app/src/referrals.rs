@@ -134,6 +134,9 @@ pub enum OfferError {
         "you already have {capacity} open referrals, the most the program allows at once: record Follow-Up Completed on one before accepting another"
     )]
     AtCapacity { capacity: u32 },
+    /// The step is not possible from the referral's current status.
+    #[error(transparent)]
+    StepConflict(StepError),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -1391,8 +1394,11 @@ impl App {
         let (note, account_number) = (note.as_str(), account_number.as_str());
         let to =
             Status::parse(to).ok_or(OfferError::Invalid(StepError::NotAnAgentStep.to_string()))?;
-        check_step(from, to, note, account_number)
-            .map_err(|e| OfferError::Invalid(e.to_string()))?;
+        check_step(from, to, note, account_number).map_err(|e| match e {
+            // Well-formed, but not from where the referral is now.
+            StepError::Closed(_) | StepError::Unchanged(_) => OfferError::StepConflict(e),
+            _ => OfferError::Invalid(e.to_string()),
+        })?;
         if note.chars().count() > 2000 || account_number.chars().count() > 100 {
             return Err(OfferError::Invalid(
                 "the note is up to 2,000 characters, the account number up to 100".into(),

@@ -533,6 +533,9 @@ fn offer_refused(lang: UiLang, id: i64, e: OfferError) -> Response {
         OfferError::Invalid(m) => {
             PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
         }
+        OfferError::StepConflict(e) => {
+            PageError::internal(lang, "/agent/referrals", e).into_response()
+        }
         OfferError::App(e) => PageError::internal(lang, "/agent/referrals", e).into_response(),
     }
 }
@@ -711,7 +714,7 @@ pub async fn post_status(
         Err(OfferError::Gone | OfferError::AtCapacity { .. }) => {
             Redirect::to(&format!("/agent/referrals/{id}")).into_response()
         }
-        Err(OfferError::Invalid(_)) => {
+        Err(OfferError::Invalid(_) | OfferError::StepConflict(_)) => {
             let t = Tr(lang);
             let to = Status::parse(to);
             let (field_name, key) = match to {

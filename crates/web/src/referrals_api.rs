@@ -363,11 +363,15 @@ pub async fn accept_terms(
 ) -> Result<Response, ApiError> {
     match s.app.accept_terms(me.agent_id, &body.versions).await {
         Ok(()) => terms(State(s), me).await,
-        Err(hod_app::AppError::Invalid(m) | hod_app::AppError::Conflict(m)) => Err(ApiError::new(
+        Err(hod_app::AppError::Invalid(m)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "terms_versions",
             m,
         )),
+        // Not the current versions: a new one was published since the agent read them.
+        Err(hod_app::AppError::Conflict(m)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "terms_versions", m))
+        }
         Err(e) => Err(ApiError::internal(e)),
     }
 }
@@ -401,6 +405,9 @@ pub(crate) fn offer_error(e: OfferError) -> ApiError {
         e @ OfferError::Gone => ApiError::new(StatusCode::CONFLICT, "gone", e.to_string()),
         e @ OfferError::AtCapacity { .. } => {
             ApiError::new(StatusCode::CONFLICT, "at_capacity", e.to_string())
+        }
+        OfferError::StepConflict(e) => {
+            ApiError::new(StatusCode::CONFLICT, "status_conflict", e.to_string())
         }
         OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
         OfferError::App(e) => ApiError::internal(e),

@@ -26,8 +26,8 @@ async function checked(page, what) {
   assert.deepEqual(await axeProblems(page), [], `axe on ${what}`);
 }
 
-function link(email, path) {
-  const mail = hod.outbox(email).reverse().find((m) => m.body.includes(path));
+async function link(email, path) {
+  const mail = await hod.waitForMessage(email, (m) => m.body.includes(path));
   assert.ok(mail, `an email to ${email} with ${path}`);
   return mail.body.match(new RegExp(`http://\\S+${path}\\S*`))[0];
 }
@@ -42,7 +42,7 @@ async function journey(lang, who, t) {
   const page = await context.newPage();
 
   // The invitation email, then registration.
-  await page.goto(link(who.email, "/register/"));
+  await page.goto(await link(who.email, "/register/"));
   await page.getByRole("heading", { name: t.register }).waitFor();
   await checked(page, "registration");
   await page.getByLabel(t.phone).fill(who.phone);
@@ -115,12 +115,12 @@ async function journey(lang, who, t) {
   await page.getByLabel(t.email).fill(who.email);
   await page.getByRole("button", { name: t.send }).click();
   await page.getByText(t.usernameSent).waitFor();
-  assert.ok(hod.outbox(who.email).some((m) => m.body.includes(who.username)));
+  assert.ok(await hod.waitForMessage(who.email, (m) => m.body.includes(who.username)));
   await page.goto(`${hod.url}/agent/forgot-password`);
   await checked(page, "forgot password");
   await page.getByLabel(t.username, { exact: true }).fill(who.username);
   await page.getByRole("button", { name: t.send }).click();
-  await page.goto(link(who.email, "/agent/reset/"));
+  await page.goto(await link(who.email, "/agent/reset/"));
   await checked(page, "reset");
   await page.getByLabel(t.newPassword).fill("Green-Valley-58");
   await page.getByLabel(t.confirm).fill("Green-Valley-58");

@@ -43,11 +43,23 @@ export async function startHod(command = "serve") {
     child.on("exit", (code) => reject(new Error(`hod exited with ${code}`)));
   });
   const cli = (...args) => execFileSync(BIN, args, { env, encoding: "utf8" });
+  const outbox = (to) => JSON.parse(cli("outbox", "list", "--to", to, "--json"));
   return {
     url: `http://localhost:${port}`,
     dir,
     cli,
-    outbox: (to) => JSON.parse(cli("outbox", "list", "--to", to, "--json")),
+    outbox,
+    // Some messages are written just after the page answers (a forgotten password is
+    // answered before the account is looked up): look again, as a person refreshes a mailbox,
+    // for up to 10 seconds.
+    waitForMessage: async (to, wanted) => {
+      for (let i = 0; i < 100; i++) {
+        const found = outbox(to).reverse().find(wanted);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return undefined;
+    },
     stop: () => child.kill("SIGTERM"),
   };
 }

@@ -997,11 +997,9 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
             .0,
         200
     );
-    assert_eq!(
-        post(json!({"status": "delayed", "note": "x"})).await.0,
-        422,
-        "sold is final"
-    );
+    let (status, v) = post(json!({"status": "delayed", "note": "x"})).await;
+    assert_eq!(status, 409, "sold is final: {v}");
+    assert_eq!(v["error"]["code"], "status_conflict");
     let (_, v) = api(
         &t,
         "GET",
