@@ -188,7 +188,41 @@ pub async fn scrape(
 
 #[cfg(test)]
 mod tests {
-    use super::IpNet;
+    use super::{IpNet, MetricsAccess, allowed};
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn only_loopback_listed_addresses_or_the_token_may_scrape() {
+        let access = MetricsAccess {
+            allow: vec![IpNet::parse("10.1.0.0/16").unwrap()],
+            token: Some("s3cret-token".into()),
+        };
+        let none = HeaderMap::new();
+        let mut with_token = HeaderMap::new();
+        with_token.insert("authorization", "Bearer s3cret-token".parse().unwrap());
+        let mut wrong_token = HeaderMap::new();
+        wrong_token.insert("authorization", "Bearer s3cret-tokeN".parse().unwrap());
+        assert!(allowed(&access, "127.0.0.1".parse().unwrap(), &none));
+        assert!(allowed(&access, "::1".parse().unwrap(), &none));
+        assert!(allowed(&access, "10.1.2.3".parse().unwrap(), &none));
+        assert!(!allowed(&access, "203.0.113.9".parse().unwrap(), &none));
+        assert!(allowed(
+            &access,
+            "203.0.113.9".parse().unwrap(),
+            &with_token
+        ));
+        assert!(!allowed(
+            &access,
+            "203.0.113.9".parse().unwrap(),
+            &wrong_token
+        ));
+        let no_token = MetricsAccess::default();
+        assert!(!allowed(
+            &no_token,
+            "203.0.113.9".parse().unwrap(),
+            &with_token
+        ));
+    }
 
     #[test]
     fn networks_contain_their_addresses() {
