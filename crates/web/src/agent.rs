@@ -133,10 +133,7 @@ fn login_page(lang: UiLang, headers: &HeaderMap, failed: bool) -> Response {
         username: remembered,
         failed,
     };
-    let mut r = render(&page, lang, "/agent/login");
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    render(&page, lang, "/agent/login")
 }
 
 fn urlencoding_decode(s: &str) -> Option<String> {
@@ -350,8 +347,6 @@ fn reset_page(
     if !problems.is_empty() && r.status() == StatusCode::OK {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -488,10 +483,7 @@ async fn dashboard_page(
             })
             .unwrap_or_default(),
     };
-    let mut r = render(&page, lang, "/agent");
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    render(&page, lang, "/agent")
 }
 
 pub async fn dashboard(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {

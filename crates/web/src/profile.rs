@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hod_app::auth::Client;
 use hod_app::profile::{ProfileError, TIME_ZONES};
@@ -75,12 +75,10 @@ fn feedback(
     }
 }
 
-fn no_store(mut r: Response, status: StatusCode) -> Response {
+fn with_status(mut r: Response, status: StatusCode) -> Response {
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
     }
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -156,7 +154,7 @@ async fn profile_page(
         message,
         errors,
     };
-    no_store(render(&page, lang, "/agent/profile"), status)
+    with_status(render(&page, lang, "/agent/profile"), status)
 }
 
 pub async fn profile(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
@@ -292,7 +290,7 @@ async fn availability_page(
         message,
         errors,
     };
-    no_store(render(&page, lang, "/agent/availability"), status)
+    with_status(render(&page, lang, "/agent/availability"), status)
 }
 
 pub async fn availability(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
@@ -446,7 +444,7 @@ async fn security_page(
         message,
         errors,
     };
-    no_store(render(&page, lang, "/agent/security"), status)
+    with_status(render(&page, lang, "/agent/security"), status)
 }
 
 pub async fn security(

@@ -50,14 +50,6 @@ const LIVE_POLL: Duration = Duration::from_secs(2);
 /// The decline reasons offered on the page (stored in English, as the API's free text).
 const DECLINE_REASONS: [&str; 5] = ["busy", "language", "location", "capacity", "other"];
 
-fn no_store(mut r: Response) -> Response {
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    r
-}
-
 fn with_status(mut r: Response, status: StatusCode) -> Response {
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
@@ -332,7 +324,7 @@ pub async fn request_status(
                 text,
                 events_url: format!("{path}/events"),
             };
-            no_store(render(&page, lang, &path))
+            render(&page, lang, &path)
         }
         Ok(None) => PageError::NotFound { lang, path }.into_response(),
         Err(e) => PageError::internal(lang, path, e).into_response(),
@@ -488,7 +480,7 @@ pub async fn referrals_page(
             })
             .collect(),
     };
-    no_store(render(&page, lang, path))
+    render(&page, lang, path)
 }
 
 /// `GET /agent/referrals/events`: the open offers (ids) as they change. The stream ends when
@@ -659,7 +651,7 @@ async fn referral_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    no_store(with_status(render(&page, lang, &path), status))
+    with_status(render(&page, lang, &path), status)
 }
 
 /// `GET /agent/referrals/{id}`: only the accepting agent sees it (404 for everyone else).

@@ -1,7 +1,7 @@
 //! Registration from an invitation link: the page, the form, the API (SPEC.md §3, §9).
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::invitations::InvitationStatus;
 use hod_app::registration::{FieldProblem, RegisterError, RegistrationForm};
@@ -26,12 +26,6 @@ const FIELD_ORDER: [&str; 7] = [
     "confirm_password",
     "accept_terms",
 ];
-
-fn no_store(mut r: Response) -> Response {
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
 
 /// A link that does not work: why, and what to do (410, or 404 for an unknown link).
 fn closed_link(lang: UiLang, path: &str, status: &InvitationStatus) -> Response {
@@ -61,7 +55,7 @@ fn closed_link(lang: UiLang, path: &str, status: &InvitationStatus) -> Response 
     if r.status() == StatusCode::OK {
         *r.status_mut() = code;
     }
-    no_store(r)
+    r
 }
 
 pub(crate) fn problem_text(t: Tr, problem: &FieldProblem) -> String {
@@ -155,7 +149,7 @@ fn form_page(
     if !problems.is_empty() && r.status() == StatusCode::OK {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
-    no_store(r)
+    r
 }
 
 /// `GET /register/{token}`: the registration form while the link works.

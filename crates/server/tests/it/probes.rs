@@ -112,27 +112,13 @@ async fn a_duplicate_from_someone_else_gets_no_status_link(t: TestApp) {
     let first_partner = partner_key(&t).await;
     let other_partner = partner_key(&t).await;
     let consumer = request("77002", "en", "713-555-0171");
-    let (status, made) = api(
-        &t,
-        "POST",
-        "/api/v1/referrals",
-        Some(&first_partner),
-        Some(consumer.clone()),
-    )
-    .await;
+    let (status, made) = submit_as(&t, &first_partner, &consumer).await;
     assert_eq!(status, 201, "{made}");
     let link = made["status_url"].as_str().unwrap().to_owned();
     let token = link.rsplit('/').next().unwrap().to_owned();
     t.take_outbox().await;
     // Another partner who knows the name, phone and ZIP learns nothing it could follow.
-    let (status, dup) = api(
-        &t,
-        "POST",
-        "/api/v1/referrals",
-        Some(&other_partner),
-        Some(consumer.clone()),
-    )
-    .await;
+    let (status, dup) = submit_as(&t, &other_partner, &consumer).await;
     assert_eq!(status, 409, "{dup}");
     assert_eq!(dup["error"]["code"], "already_requested");
     assert!(!dup.to_string().contains(&token), "{dup}");
@@ -164,16 +150,21 @@ async fn a_duplicate_from_someone_else_gets_no_status_link(t: TestApp) {
         "the link goes again only once"
     );
     // The partner that made the request may ask again: it has had the link all along.
-    let (status, own) = api(
-        &t,
-        "POST",
-        "/api/v1/referrals",
-        Some(&first_partner),
-        Some(consumer),
-    )
-    .await;
+    let (status, own) = submit_as(&t, &first_partner, &consumer).await;
     assert_eq!(status, 201);
     assert_eq!(own["status_url"], link);
+}
+
+/// `POST /api/v1/referrals` with a partner's key: (status, body).
+async fn submit_as(t: &TestApp, key: &str, body: &Value) -> (u16, Value) {
+    api(
+        t,
+        "POST",
+        "/api/v1/referrals",
+        Some(key),
+        Some(body.clone()),
+    )
+    .await
 }
 
 /// Reads until the server closes the connection (or `limit` passes); what it sent.
@@ -672,14 +663,7 @@ async fn numbers_that_cannot_take_texts_are_refused_where_texts_go(t: TestApp) {
     let agents = world(&t, &[spec("3100081", "Bea", "77002")]).await;
     let key = partner_key(&t).await;
     let mut texted = request("77002", "en", "(888) 555-0101");
-    let (status, v) = api(
-        &t,
-        "POST",
-        "/api/v1/referrals",
-        Some(&key),
-        Some(texted.clone()),
-    )
-    .await;
+    let (status, v) = submit_as(&t, &key, &texted).await;
     assert_eq!(status, 422, "{v}");
     assert!(v["error"]["fields"]["phone"].is_string());
     texted["contact_by"] = json!("call");
