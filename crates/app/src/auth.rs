@@ -10,8 +10,9 @@ use hod_domain::Username;
 use hod_domain::password::{self, Personal};
 use jiff::SignedDuration;
 
-use crate::invitations::token_hash;
-use crate::registration::{FieldProblem, FieldProblems, code_hash};
+use crate::fields::{FieldProblem, FieldProblems};
+use crate::registration::code_hash;
+use crate::tokens::{random_token, token_hash};
 use crate::{App, AppError, Result, passwords};
 
 /// A session ends after this long without a request…
@@ -78,12 +79,6 @@ impl From<hod_db::DbError> for ResetError {
     fn from(e: hod_db::DbError) -> Self {
         Self::App(e.into())
     }
-}
-
-pub(crate) fn random_token() -> Result<String> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(hex::encode(b))
 }
 
 /// A hash to verify against when there is no account, so that an unknown username costs the

@@ -6,8 +6,8 @@ use hod_db::outbox::{self, Channel, NewMessage};
 use hod_db::{Tx, audit, from_millis};
 use hod_domain::Npn;
 use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
 
+use crate::tokens::{random_token, token_hash};
 use crate::{App, AppError, Result};
 
 /// How long an invitation link works.
@@ -32,18 +32,6 @@ pub enum InvitationStatus {
     Unknown,
 }
 
-/// A fresh 256-bit token, as 64 hex characters.
-fn new_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(hex::encode(bytes))
-}
-
-pub(crate) fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 impl App {
     /// Writes an invitation and its email in `tx`. Returns false when the NPN already had
     /// its automatic invitation for the plan year (only possible when `sent_by` is `None`).
@@ -55,7 +43,7 @@ impl App {
         sent_by: Option<&str>,
     ) -> Result<bool> {
         let now = self.now();
-        let token = new_token()?;
+        let token = random_token()?;
         let expires_at = now + INVITATION_LIFETIME;
         let Some(id) = invitations::create(
             tx,

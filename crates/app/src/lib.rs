@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod eligibility;
+pub mod fields;
 pub mod import;
 pub mod invitations;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod referrals;
 pub mod registration;
 pub mod settings;
 pub mod terms;
+mod tokens;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 use hod_db::Db;

@@ -2,7 +2,7 @@
 //! (`hod api-key create`); the database keeps its SHA-256.
 use hod_db::{api_keys, audit};
 
-use crate::invitations::token_hash;
+use crate::tokens::{random_token, token_hash};
 use crate::{App, AppError, Result};
 
 /// A partner key, as it authenticated.
@@ -20,10 +20,7 @@ impl App {
                 "--name: give the partner's name (1 to 100 characters)".into(),
             ));
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
-        let key = format!("hod_{}", hex::encode(bytes));
+        let key = format!("hod_{}", random_token()?);
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let id = api_keys::create(&mut tx, name, &token_hash(&key), now).await?;

@@ -10,7 +10,8 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::auth::{Client, LoginOutcome, random_token};
+use crate::auth::{Client, LoginOutcome};
+use crate::tokens::random_token;
 use crate::{App, AppError, Result};
 
 /// How long a ceremony may take between its two requests.

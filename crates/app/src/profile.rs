@@ -10,7 +10,7 @@ use hod_domain::{ContactMethod, Lang, Npn, PhoneE164, UsState, Zip};
 use jiff::civil::Weekday;
 
 use crate::auth::Client;
-use crate::registration::{FieldProblem, FieldProblems};
+use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result, passwords};
 
 /// Hours a new account starts with: weekdays, 9:00 to 17:00 in the agent's time zone.
@@ -375,7 +375,7 @@ impl App {
             &mut tx,
             PrincipalKind::Agent,
             agent_id,
-            &crate::invitations::token_hash(keep_token),
+            &crate::tokens::token_hash(keep_token),
         )
         .await?;
         self.audit(
@@ -399,7 +399,7 @@ impl App {
         agent_id: i64,
         current_token: &str,
     ) -> Result<Vec<(String, bool)>> {
-        let current = crate::invitations::token_hash(current_token);
+        let current = crate::tokens::token_hash(current_token);
         let tz = self.settings.program_time_zone.clone();
         let list = sessions::list_for(
             &self.db,
@@ -438,7 +438,7 @@ impl App {
             &mut tx,
             PrincipalKind::Agent,
             agent_id,
-            &crate::invitations::token_hash(keep_token),
+            &crate::tokens::token_hash(keep_token),
         )
         .await?;
         self.audit(

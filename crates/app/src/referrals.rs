@@ -15,7 +15,7 @@ use hod_domain::{ContactMethod, Lang, PhoneE164, UsState, Zip};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
-use crate::registration::{FieldProblem, FieldProblems};
+use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result};
 
 /// The version of the consent text the request page shows (SPEC.md §6.1). A new wording
@@ -266,13 +266,10 @@ impl App {
     async fn status_key(&self) -> Result<&[u8]> {
         self.status_key
             .get_or_try_init(|| async {
-                let mut fresh = [0u8; 32];
-                getrandom::fill(&mut fresh)
-                    .map_err(|e| AppError::Other(anyhow::anyhow!("no randomness: {e}")))?;
                 let key = settings::get_or_put(
                     &self.db,
                     "secret.status_links",
-                    &hex::encode(fresh),
+                    &crate::tokens::random_token()?,
                     self.now(),
                 )
                 .await?;

@@ -6,6 +6,7 @@
 //! [`on_pool!`] or [`in_tx!`].
 #![forbid(unsafe_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -132,6 +133,13 @@ impl fmt::Display for Backend {
             Self::Postgres => "postgres",
         })
     }
+}
+
+/// A table's columns and named indexes (see [`Db::schema_outline`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOutline {
+    pub columns: BTreeSet<String>,
+    pub indexes: BTreeSet<String>,
 }
 
 /// The histogram of how long [`Db::begin`] waited (described in `hod_app::metrics`).
@@ -380,6 +388,75 @@ impl Db {
             .execute(p)
             .await?;
         Ok(())
+    }
+
+    /// The schema as the database reports it: each table (the migrations' bookkeeping aside)
+    /// with its columns and the indexes created by name (not those behind a key or UNIQUE
+    /// constraint). Both backends must report the same (tested), so that the two migration
+    /// folders cannot drift apart.
+    pub async fn schema_outline(&self) -> Result<BTreeMap<String, TableOutline>> {
+        let mut out = BTreeMap::new();
+        let tables: Vec<String> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'
+                     AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+                )
+                .fetch_all(p)
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+                     AND table_name <> '_sqlx_migrations'",
+                )
+                .fetch_all(p)
+                .await?
+            }
+        };
+        for table in tables {
+            let (columns, indexes): (Vec<String>, Vec<String>) = match &self.pool {
+                Pool::Sqlite(p) => (
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(&table)
+                        .fetch_all(p)
+                        .await?,
+                    sqlx::query_scalar(
+                        "SELECT name FROM sqlite_master
+                         WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+                    )
+                    .bind(&table)
+                    .fetch_all(p)
+                    .await?,
+                ),
+                Pool::Postgres(p) => (
+                    sqlx::query_scalar(
+                        "SELECT column_name::text FROM information_schema.columns
+                         WHERE table_schema = 'public' AND table_name = $1",
+                    )
+                    .bind(&table)
+                    .fetch_all(p)
+                    .await?,
+                    sqlx::query_scalar(
+                        "SELECT i.indexname::text FROM pg_indexes i
+                         WHERE i.schemaname = 'public' AND i.tablename = $1
+                         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                    )
+                    .bind(&table)
+                    .fetch_all(p)
+                    .await?,
+                ),
+            };
+            out.insert(
+                table,
+                TableOutline {
+                    columns: columns.into_iter().collect(),
+                    indexes: indexes.into_iter().collect(),
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// Runs one statement as given. Tests use it to prove what the schema refuses; the

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::auth::{Client, LoginOutcome, PhoneCheck, ResetError};
-use hod_app::registration::FieldProblem;
+use hod_app::fields::FieldProblem;
 use hod_domain::password::Rule;
 
 use crate::AppState;
@@ -302,11 +302,7 @@ pub async fn forgot_password(
     recover_page(lang, "password", true)
 }
 
-fn reset_page(
-    lang: UiLang,
-    token: &str,
-    problems: &hod_app::registration::FieldProblems,
-) -> Response {
+fn reset_page(lang: UiLang, token: &str, problems: &hod_app::fields::FieldProblems) -> Response {
     let t = Tr(lang);
     let path = format!("/agent/reset/{token}");
     let failed = match problems.get("password") {

@@ -6,8 +6,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hod_app::auth::Client;
+use hod_app::fields::FieldProblems;
 use hod_app::profile::{ProfileError, TIME_ZONES};
-use hod_app::registration::FieldProblems;
 use hod_domain::availability::Mode;
 use hod_domain::password::Rule;
 use hod_domain::{ContactMethod, UsState};
@@ -415,7 +415,7 @@ async fn security_page(
         .as_ref()
         .and_then(|r| r.as_ref().err())
         .and_then(|p| match p.get("password") {
-            Some(hod_app::registration::FieldProblem::Password(rules)) => Some(rules.clone()),
+            Some(hod_app::fields::FieldProblem::Password(rules)) => Some(rules.clone()),
             _ => None,
         });
     let (message, errors, status) = feedback(t, result.as_ref());

@@ -3,8 +3,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use hod_app::fields::FieldProblem;
 use hod_app::invitations::InvitationStatus;
-use hod_app::registration::{FieldProblem, RegisterError, RegistrationForm};
+use hod_app::registration::{RegisterError, RegistrationForm};
 use hod_domain::ContactMethod;
 use hod_domain::password::Rule;
 
@@ -74,7 +75,7 @@ fn form_page(
     token: &str,
     status: &InvitationStatus,
     form: &RegistrationForm,
-    problems: &hod_app::registration::FieldProblems,
+    problems: &hod_app::fields::FieldProblems,
 ) -> Response {
     let t = Tr(lang);
     let path = format!("/register/{token}");

@@ -740,3 +740,24 @@ async fn daily_lease_is_taken_once_per_day(t: TestDb) {
         "not even by the same node"
     );
 }
+
+/// The two migration folders must describe one schema: the same tables, columns and named
+/// indexes on SQLite and PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_migrations_define_the_same_schema() {
+    let sqlite = TestDb::fresh(hod_db::Backend::Sqlite).await.unwrap();
+    let Some(postgres) = TestDb::fresh(hod_db::Backend::Postgres).await else {
+        return;
+    };
+    let (lite, pg) = (
+        sqlite.db.schema_outline().await.unwrap(),
+        postgres.db.schema_outline().await.unwrap(),
+    );
+    assert!(lite.contains_key("referrals") && lite.contains_key("idempotency_keys"));
+    let names = |m: &std::collections::BTreeMap<String, _>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&lite), names(&pg), "tables");
+    for (table, outline) in &lite {
+        assert_eq!(outline.columns, pg[table].columns, "columns of {table}");
+        assert_eq!(outline.indexes, pg[table].indexes, "indexes of {table}");
+    }
+}
