@@ -1,0 +1,443 @@
+//! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
+//! the timeline, and the sweeper every node runs.
+use hod_db::outbox::Channel;
+use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
+use hod_db::{Tx, audit, availability, from_millis, terms};
+use hod_domain::availability::{Mode, is_available};
+use hod_domain::referral::Status;
+use hod_domain::routing::{
+    self, Candidate, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
+};
+use hod_domain::{UsState, Zip};
+use jiff::Timestamp;
+
+use crate::{App, Result};
+
+use super::*;
+
+/// How many ranked agents the decision log keeps.
+const LOG_TOP: usize = 20;
+
+impl App {
+    /// One routing round for a referral that is due: lapsed offers expire (three in a row
+    /// switch their agent to red), the request gives up after the maximum wait, and the
+    /// offers the strategy calls for go to the best candidates. All in one transaction.
+    #[tracing::instrument(skip_all, fields(referral = id))]
+    pub async fn route_referral(&self, id: i64) -> Result<RoundOutcome> {
+        let out = self.route_round(id).await?;
+        metrics::counter!(crate::metrics::OFFERS).increment(out.offered.len() as u64);
+        metrics::counter!(crate::metrics::OFFERS_EXPIRED).increment(out.expired.len() as u64);
+        if out.unserved {
+            metrics::counter!(crate::metrics::REFERRALS_UNSERVED).increment(1);
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn route_round(&self, id: i64) -> Result<RoundOutcome> {
+        let program = self.program_settings().await?;
+        let current_terms: Vec<i64> = terms::current(&self.db)
+            .await?
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        self.status_key().await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(r) = db::lock_due(&mut tx, id, now).await? else {
+            tx.rollback().await?;
+            return Ok(RoundOutcome::default());
+        };
+        let mut out = RoundOutcome::default();
+        for offer in db::close_open_offers(&mut tx, id, "expired", Some(now), now).await? {
+            out.expired.push(offer.agent_id);
+            self.offer_lapsed(&mut tx, &offer).await?;
+        }
+        let created = from_millis(r.created_at)?;
+        let open: Vec<_> = db::offers_of(&mut tx, id)
+            .await?
+            .into_iter()
+            .filter(|o| o.status == "open")
+            .collect();
+        if now >= created + program.policy.max_wait {
+            self.give_up(&mut tx, &r, "max_wait").await?;
+            out.unserved = true;
+            tx.commit().await?;
+            self.changed();
+            return Ok(out);
+        }
+        let last_offer = r.last_offer_at.map(from_millis).transpose()?;
+        let due = program.policy.offers_due(open.len(), last_offer, now);
+        let mut expiries: Vec<Timestamp> = open
+            .iter()
+            .map(|o| from_millis(o.expires_at))
+            .collect::<hod_db::Result<_>>()?;
+        let mut last_offer_at = None;
+        // Nobody left to add: wait for the open offers, not for the next cascade step.
+        let mut exhausted = false;
+        if due > 0 {
+            let rows = db::candidates(
+                &mut tx,
+                id,
+                i16::try_from(r.plan_year).unwrap_or_default(),
+                &r.state,
+                &r.language,
+                &current_terms,
+            )
+            .await?;
+            let decision = self.decide(
+                &r,
+                &rows,
+                &current_terms,
+                &program.policy,
+                now,
+                due.max(LOG_TOP),
+            );
+            let chosen: Vec<&CandidateRow> = decision
+                .ranked
+                .iter()
+                .take(due)
+                .filter_map(|x| rows.iter().find(|c| c.agent_id == x.agent_id))
+                .collect();
+            let expires = now + program.policy.offer_window;
+            for agent in &chosen {
+                let offer_id = db::insert_offer(&mut tx, id, agent.agent_id, now, expires).await?;
+                db::note_offered(&mut tx, agent.agent_id, now).await?;
+                self.notify_offer(&mut tx, agent, &r, offer_id, expires)
+                    .await?;
+                out.offered.push(agent.agent_id);
+                expiries.push(expires);
+            }
+            db::add_event(
+                &mut tx,
+                &NewEvent {
+                    referral_id: id,
+                    actor: "system",
+                    kind: "decision",
+                    status: None,
+                    note: "",
+                    account_number: "",
+                    detail: decision_log(&decision, &rows, &out.offered, &program.policy),
+                },
+                now,
+            )
+            .await?;
+            exhausted = chosen.is_empty();
+            if !chosen.is_empty() {
+                last_offer_at = Some(now);
+            } else if open.is_empty() {
+                self.give_up(&mut tx, &r, "no_agent").await?;
+                out.unserved = true;
+                tx.commit().await?;
+                self.changed();
+                return Ok(out);
+            }
+        }
+        let step_from = if exhausted {
+            None
+        } else {
+            last_offer_at.or(last_offer)
+        };
+        let next = program.policy.next_check(created, expiries, step_from);
+        db::set_routing(&mut tx, id, Status::Offered.id(), next, last_offer_at, now).await?;
+        tx.commit().await?;
+        self.changed();
+        Ok(out)
+    }
+
+    pub(super) fn decide(
+        &self,
+        r: &ReferralRow,
+        rows: &[CandidateRow],
+        current_terms: &[i64],
+        policy: &Policy,
+        now: Timestamp,
+        top: usize,
+    ) -> Decision {
+        let zip = Zip::parse(&r.zip).ok();
+        let state = UsState::parse(&r.state).ok();
+        let (Some(zip), Some(state)) = (zip, state) else {
+            return Decision::default();
+        };
+        let request = routing::Request {
+            zip,
+            state,
+            location: self.zips.get(zip),
+        };
+        let states: Vec<Vec<UsState>> = rows
+            .iter()
+            .map(|c| {
+                c.eligible_states
+                    .split_whitespace()
+                    .filter_map(|s| UsState::parse(s).ok())
+                    .collect()
+            })
+            .collect();
+        let candidates = rows.iter().zip(&states).map(|(c, eligible)| {
+            let location = c
+                .zip
+                .as_deref()
+                .and_then(|z| Zip::parse(z).ok())
+                .and_then(|z| self.zips.get(z));
+            let tz = jiff::tz::TimeZone::get(
+                &self.zone_name(c.availability.time_zone.as_deref(), c.zip.as_deref()),
+            )
+            .unwrap_or_else(|_| self.settings.program_time_zone.clone());
+            let local = now.to_zoned(tz).datetime();
+            Candidate {
+                agent_id: c.agent_id,
+                eligible_states: (c.eligible == Some(true)).then_some(eligible.as_slice()),
+                registration_complete: c.registered
+                    && usize::try_from(c.terms_accepted).unwrap_or(0) == current_terms.len(),
+                prefers_state: true,
+                speaks_language: c.speaks,
+                available: is_available(
+                    c.availability.mode,
+                    &c.availability.hours,
+                    c.availability.absence.as_ref(),
+                    local,
+                ),
+                // Offers held count too: an agent at capacity must not collect more offers
+                // than they could accept.
+                open_referrals: u32::try_from(c.open_referrals + c.open_offers).unwrap_or(u32::MAX),
+                offered_before: c.offered_before,
+                location,
+                last_offered_at: c
+                    .last_offered_at
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                responsiveness: Responsiveness {
+                    accept_rate: c.accept_rate,
+                    accept_secs: c.accept_secs,
+                },
+            }
+        });
+        routing::decide(&request, candidates, policy, top)
+    }
+
+    /// An offer ran out: the agent's streak grows; the third miss in a row switches them to
+    /// unavailable and tells them.
+    pub(super) async fn offer_lapsed(
+        &self,
+        tx: &mut Tx,
+        offer: &hod_db::referrals::OfferRow,
+    ) -> Result<()> {
+        let now = self.now();
+        let (rate, secs) = db::responsiveness(tx, offer.agent_id).await?;
+        let after = Responsiveness {
+            accept_rate: rate,
+            accept_secs: secs,
+        }
+        .after_refusal();
+        let streak = db::note_answer(
+            tx,
+            offer.agent_id,
+            true,
+            after.accept_rate,
+            after.accept_secs,
+        )
+        .await?;
+        db::add_event(
+            tx,
+            &NewEvent {
+                referral_id: offer.referral_id,
+                actor: "system",
+                kind: "offer_expired",
+                status: None,
+                note: "",
+                account_number: "",
+                detail: serde_json::json!({ "offer": offer.id, "agent": offer.agent_id }),
+            },
+            now,
+        )
+        .await?;
+        if streak >= i64::from(MISSED_OFFERS_PAUSE) {
+            let (first_name, _, email, mode) = db::agent_brief(tx, offer.agent_id).await?;
+            if mode == Mode::Unavailable.id() {
+                return Ok(());
+            }
+            availability::set_mode(tx, offer.agent_id, Mode::Unavailable).await?;
+            hod_db::referrals::reset_missed(tx, offer.agent_id).await?;
+            let who = actor_agent(offer.agent_id);
+            audit::append(
+                tx,
+                &audit::Entry {
+                    actor: "system",
+                    action: "agent.auto_paused",
+                    subject: &who,
+                    ip: None,
+                    detail: serde_json::json!({ "missed_offers": streak }),
+                },
+                now,
+            )
+            .await?;
+            let link = format!("{}/agent/availability", self.settings.public_url);
+            let body = format!(
+                "Hello {first_name},\n\nYou missed {streak} referral offers in a row, so Help On Demand switched you to unavailable (red): \
+                 you will not get offers until you switch back to available or to your schedule: {link}\n\n---\n\n\
+                 No respondió a {streak} ofertas de referidos seguidas, por lo que Help On Demand le cambió a no disponible (rojo). \
+                 No recibirá ofertas hasta que vuelva a cambiar su disponibilidad: {link}\n"
+            );
+            let dedup = format!("paused:{}:{}", offer.agent_id, offer.id);
+            self.message(
+                tx,
+                Channel::Email,
+                &email,
+                "You were switched to unavailable / Se le cambió a no disponible",
+                &body,
+                &dedup,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The request could not be served: open offers are withdrawn, the consumer gets the
+    /// call-center fallback, operators see it in the unserved queue.
+    pub(super) async fn give_up(&self, tx: &mut Tx, r: &ReferralRow, why: &str) -> Result<()> {
+        let now = self.now();
+        db::close_open_offers(tx, r.id, "withdrawn", None, now).await?;
+        db::mark_unserved(tx, r.id, why, now).await?;
+        db::add_event(
+            tx,
+            &NewEvent {
+                referral_id: r.id,
+                actor: "system",
+                kind: "status",
+                status: Some(Status::Unserved.id()),
+                note: why,
+                account_number: "",
+                detail: serde_json::json!({}),
+            },
+            now,
+        )
+        .await?;
+        let token = self.status_token(r.id).await?;
+        self.tell_consumer(tx, r.id, "fallback", &token, None).await
+    }
+
+    /// One pass of the sweeper (every node runs it): routes every due referral and hands out
+    /// due follow-up reminders.
+    #[tracing::instrument(skip_all)]
+    pub async fn sweep(&self) -> Result<Sweep> {
+        let mut s = Sweep::default();
+        loop {
+            let ids = db::due(&self.db, self.now(), 100).await?;
+            if ids.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for id in ids {
+                let round = self.route_referral(id).await?;
+                progressed |= round != RoundOutcome::default();
+                s.rounds += 1;
+                s.offered += round.offered.len();
+                s.expired += round.expired.len();
+                s.unserved += usize::from(round.unserved);
+            }
+            if !progressed {
+                // Everything due is being routed by another node.
+                break;
+            }
+        }
+        s.reminders = self.send_reminders().await?;
+        Ok(s)
+    }
+
+    pub(super) async fn send_reminders(&self) -> Result<usize> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let due = db::take_due_reminders(&mut tx, now, 100).await?;
+        for (rid, agent_id) in &due {
+            let (first_name, _, email, _) = db::agent_brief(&mut tx, *agent_id).await?;
+            let link = format!("{}/agent/referrals/{rid}", self.settings.public_url);
+            let body = format!(
+                "Hello {first_name},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
+                 Follow-Up Completed: {link}\n\n---\n\nAceptó el referido #{rid} hace una hora. Comuníquese con el consumidor \
+                 y registre Follow-Up Completed: {link}\n"
+            );
+            self.message(
+                &mut tx,
+                Channel::Email,
+                &email,
+                "Reminder: follow up on your referral / Recordatorio de seguimiento",
+                &body,
+                &format!("reminder:{rid}"),
+            )
+            .await?;
+            db::add_event(
+                &mut tx,
+                &NewEvent {
+                    referral_id: *rid,
+                    actor: "system",
+                    kind: "reminder",
+                    status: None,
+                    note: "",
+                    account_number: "",
+                    detail: serde_json::json!({}),
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(due.len())
+    }
+}
+
+/// Who was considered, who was left out and why (counts, and up to 20 names per reason), the
+/// ranking (top 20) and who got an offer.
+fn decision_log(
+    d: &Decision,
+    rows: &[CandidateRow],
+    offered: &[i64],
+    policy: &Policy,
+) -> serde_json::Value {
+    // Names of the agents the log mentions, in one pass over the candidates.
+    let mentioned: std::collections::HashSet<i64> = d
+        .filtered
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(d.ranked.iter().map(|r| r.agent_id))
+        .collect();
+    let names: std::collections::HashMap<i64, String> = rows
+        .iter()
+        .filter(|c| mentioned.contains(&c.agent_id))
+        .map(|c| {
+            (
+                c.agent_id,
+                format!("{} {} (NPN {})", c.first_name, c.last_name, c.npn),
+            )
+        })
+        .collect();
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+    let mut filtered = serde_json::Map::new();
+    for (why, count) in Filter::ALL.iter().zip(d.filtered_count) {
+        if count == 0 {
+            continue;
+        }
+        let who: Vec<_> = d
+            .filtered
+            .iter()
+            .filter(|(_, f)| f == why)
+            .map(|(id, _)| serde_json::json!({"id": id, "name": name(*id)}))
+            .collect();
+        filtered.insert(
+            why.id().to_owned(),
+            serde_json::json!({ "count": count, "agents": who }),
+        );
+    }
+    serde_json::json!({
+        "strategy": policy.strategy.id(),
+        "considered": rows.len(),
+        "qualified": d.qualified,
+        "filtered": filtered,
+        "ranked": d.ranked.iter().map(|x| serde_json::json!({
+            "id": x.agent_id,
+            "name": name(x.agent_id),
+            "band": x.band.id(),
+            "miles": x.miles.map(|m| (m * 10.0).round() / 10.0),
+            "last_offered_at": x.last_offered_at.map(|t| t.to_string()),
+            "responsiveness": (x.responsiveness * 1000.0).round() / 1000.0,
+        })).collect::<Vec<_>>(),
+        "offered": offered,
+    })
+}
