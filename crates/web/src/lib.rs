@@ -23,6 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 mod agent;
 pub mod api;
+mod consumer;
 pub mod error;
 pub mod i18n;
 mod icons;
@@ -32,7 +33,6 @@ mod passkeys;
 mod profile;
 mod redirect;
 mod referrals;
-mod referrals_api;
 mod register;
 pub mod serve;
 pub mod throttle;
@@ -134,10 +134,10 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/help", get(agent::help))
         .route(
             "/get-help",
-            get(referrals::get_help).post(referrals::post_help),
+            get(consumer::get_help).post(consumer::post_help),
         )
-        .route("/requests/{token}", get(referrals::request_status))
-        .route("/requests/{token}/events", get(referrals::request_events))
+        .route("/requests/{token}", get(consumer::request_status))
+        .route("/requests/{token}/events", get(consumer::request_events))
         .route("/agent/referrals", get(referrals::referrals_page))
         .route("/agent/referrals/events", get(referrals::referrals_events))
         .route("/agent/referrals/{id}", get(referrals::referral))
@@ -177,39 +177,30 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/phone/resend", post(agent::resend_phone_code))
         .route("/api/v1/registrations", post(register::api))
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/referrals", post(referrals_api::submit))
-        .route("/api/v1/referrals/{id}", get(referrals_api::partner_status))
-        .route("/api/v1/agent/token", post(referrals_api::token))
-        .route("/api/v1/agent/terms", get(referrals_api::terms))
-        .route(
-            "/api/v1/agent/terms/accept",
-            post(referrals_api::accept_terms),
-        )
+        .route("/api/v1/referrals", post(api::partner::submit))
+        .route("/api/v1/referrals/{id}", get(api::partner::partner_status))
+        .route("/api/v1/agent/token", post(api::agent::token))
+        .route("/api/v1/agent/terms", get(api::agent::terms))
+        .route("/api/v1/agent/terms/accept", post(api::agent::accept_terms))
         .route(
             "/api/v1/agent/profile",
-            get(referrals_api::profile).put(referrals_api::update_profile),
+            get(api::agent::profile).put(api::agent::update_profile),
         )
         .route(
             "/api/v1/agent/availability",
-            axum::routing::put(referrals_api::availability),
+            axum::routing::put(api::agent::availability),
         )
-        .route("/api/v1/agent/offers", get(referrals_api::offers))
-        .route(
-            "/api/v1/agent/offers/{id}/accept",
-            post(referrals_api::accept),
-        )
+        .route("/api/v1/agent/offers", get(api::agent::offers))
+        .route("/api/v1/agent/offers/{id}/accept", post(api::agent::accept))
         .route(
             "/api/v1/agent/offers/{id}/decline",
-            post(referrals_api::decline),
+            post(api::agent::decline),
         )
-        .route("/api/v1/agent/referrals", get(referrals_api::my_referrals))
-        .route(
-            "/api/v1/agent/referrals/{id}",
-            get(referrals_api::my_referral),
-        )
+        .route("/api/v1/agent/referrals", get(api::agent::my_referrals))
+        .route("/api/v1/agent/referrals/{id}", get(api::agent::my_referral))
         .route(
             "/api/v1/agent/referrals/{id}/status",
-            post(referrals_api::record_status),
+            post(api::agent::record_status),
         )
         .route("/static/{file}", get(static_file))
         .route("/manifest.webmanifest", get(manifest))

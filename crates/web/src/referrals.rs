@@ -1,5 +1,5 @@
-//! Referral pages: the consumer's request and status pages (SPEC.md §6.1), and the agent's
-//! Manage Referrals tab with live offers, accepted referrals, statuses and consent (§6.3–6.4).
+//! The agent's Manage Referrals tab (SPEC.md §6.3–6.4): live offers, accepted referrals,
+//! statuses and consent; and what the live pages share (the consumer's are in `consumer`).
 //! Live pages listen to server-sent events; without JavaScript they still work by reloading.
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::Stream;
-use hod_app::referrals::{
-    CALL_CENTER, CONSENT_VERSION, ConsentForm, OfferError, Origin, PublicStatus, RecordError,
-    RequestForm, SubmitError,
-};
+use hod_app::referrals::{ConsentForm, OfferError, RecordError};
 use hod_domain::Lang;
-use hod_domain::referral::{ContactBy, HelpReason, Status};
+use hod_domain::referral::Status;
 
 use crate::AppState;
 use crate::agent::CurrentAgent;
@@ -24,33 +21,16 @@ use crate::error::{PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
-use crate::views::{
-    GetHelpPage, MyReferral, OfferView, Opt, PageMeta, ReferralPage, ReferralsPage,
-    RequestStatusPage,
-};
-
-/// The request form's fields in page order, for the error summary.
-const FIELD_ORDER: [&str; 10] = [
-    "zip",
-    "language",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "contact_by",
-    "best_time",
-    "reason",
-    "consent",
-];
+use crate::views::{MyReferral, OfferView, Opt, PageMeta, ReferralPage, ReferralsPage};
 
 /// How often live pages look for changes made on other nodes (changes on this node wake
 /// them at once).
-const LIVE_POLL: Duration = Duration::from_secs(2);
+pub(crate) const LIVE_POLL: Duration = Duration::from_secs(2);
 
 /// The decline reasons offered on the page (stored in English, as the API's free text).
 const DECLINE_REASONS: [&str; 5] = ["busy", "language", "location", "capacity", "other"];
 
-fn with_status(mut r: Response, status: StatusCode) -> Response {
+pub(crate) fn with_status(mut r: Response, status: StatusCode) -> Response {
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
     }
@@ -61,11 +41,11 @@ pub(crate) fn status_label(t: Tr, status: &str) -> String {
     t.get(&format!("status-{}", status.replace('_', "-")))
 }
 
-fn reason_label(t: Tr, reason: &str) -> String {
+pub(crate) fn reason_label(t: Tr, reason: &str) -> String {
     t.get(&format!("reason-{}", reason.replace('_', "-")))
 }
 
-fn language_label(code: &str) -> String {
+pub(crate) fn language_label(code: &str) -> String {
     Lang::parse(code).map_or_else(
         |_| code.to_owned(),
         |l| {
@@ -90,250 +70,9 @@ fn local_time(lang: UiLang, ms: i64, tz: &jiff::tz::TimeZone) -> (String, String
     }
 }
 
-fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String)>) -> GetHelpPage {
-    let t = Tr(lang);
-    let chosen_lang = if form.language.is_empty() {
-        lang.code()
-    } else {
-        form.language.as_str()
-    };
-    let mut langs: Vec<&hod_domain::lang::LanguageInfo> =
-        hod_domain::lang::languages().iter().collect();
-    // English and Spanish first, the rest by name.
-    langs.sort_by_key(|l| (!matches!(l.code, "en" | "es"), l.code != "en", l.name));
-    GetHelpPage {
-        t,
-        page: PageMeta {
-            path: "/get-help".into(),
-        },
-        closed: None,
-        show_form: true,
-        consent_version: CONSENT_VERSION,
-        zip: form.zip.clone(),
-        languages: langs
-            .iter()
-            .map(|l| Opt {
-                id: l.code.to_owned(),
-                label: language_label(l.code),
-                checked: l.code == chosen_lang,
-            })
-            .collect(),
-        first_name: form.first_name.clone(),
-        last_name: form.last_name.clone(),
-        phone: form.phone.clone(),
-        email: form.email.clone(),
-        contact_by: ContactBy::ALL
-            .iter()
-            .map(|c| Opt {
-                id: c.id().into(),
-                label: t.get(&format!("contact-by-{}", c.id())),
-                checked: form.contact_by == c.id()
-                    || (form.contact_by.is_empty() && *c == ContactBy::Call),
-            })
-            .collect(),
-        best_time: form.best_time.clone(),
-        reasons: HelpReason::ALL
-            .iter()
-            .map(|r| Opt {
-                id: r.id().into(),
-                label: reason_label(t, r.id()),
-                checked: form.reason == r.id(),
-            })
-            .collect(),
-        consent: form.consent,
-        errors,
-    }
-}
-
-fn closed_notice(t: Tr) -> crate::views::Notice {
-    (
-        t.get("intake-closed-title"),
-        t.get("intake-closed-text"),
-        None,
-    )
-}
-
-/// `GET /get-help`.
-pub async fn get_help(State(s): State<AppState>, lang: UiLang) -> Response {
-    let mut page = help_page(lang, &RequestForm::default(), Vec::new());
-    match s.app.intake_open().await {
-        Ok(true) => {}
-        Ok(false) => {
-            page.closed = Some(closed_notice(Tr(lang)));
-            page.show_form = false;
-        }
-        Err(e) => return PageError::internal(lang, "/get-help", e).into_response(),
-    }
-    render(&page, lang, "/get-help")
-}
-
-/// `POST /get-help`: the request is stored and routed; the consumer goes to the status page.
-pub async fn post_help(
-    State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    lang: UiLang,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    // A public form that makes agents' phones ring: limited per address like the log-in forms.
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
-        return crate::agent::too_many(lang, "/get-help");
-    }
-    let f = pairs(&body);
-    let form = RequestForm {
-        zip: field(&f, "zip").into(),
-        language: field(&f, "language").into(),
-        first_name: field(&f, "first_name").into(),
-        last_name: field(&f, "last_name").into(),
-        phone: field(&f, "phone").into(),
-        email: field(&f, "email").into(),
-        contact_by: field(&f, "contact_by").into(),
-        best_time: field(&f, "best_time").into(),
-        reason: field(&f, "reason").into(),
-        consent: field(&f, "consent") == "true",
-        consent_version: field(&f, "consent_version").into(),
-    };
-    let ip = addr.ip().to_string();
-    let origin = Origin {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-        ui_lang: lang.code(),
-        partner: None,
-    };
-    let t = Tr(lang);
-    match s.app.submit_request(&form, origin).await {
-        Ok(done) => Redirect::to(&format!("/requests/{}", done.status_token)).into_response(),
-        Err(SubmitError::Fields(problems)) => {
-            let errors = FIELD_ORDER
-                .iter()
-                .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))
-                .collect();
-            with_status(
-                render(&help_page(lang, &form, errors), lang, "/get-help"),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(SubmitError::OtherMarketplace { state, marketplace }) => {
-            let mut page = help_page(lang, &form, Vec::new());
-            let name = match lang {
-                UiLang::En => state.info().name,
-                UiLang::Es => state.info().name_es,
-            };
-            page.closed = Some(match marketplace {
-                Some((market, url)) => (
-                    t.get_with("elsewhere-title", &[("state", name.to_owned())]),
-                    t.get_with(
-                        "elsewhere-text",
-                        &[
-                            ("state", name.to_owned()),
-                            ("marketplace", market.to_owned()),
-                        ],
-                    ),
-                    Some((
-                        url.to_owned(),
-                        t.get_with("elsewhere-go", &[("marketplace", market.to_owned())]),
-                    )),
-                ),
-                None => (
-                    t.get_with("elsewhere-title", &[("state", name.to_owned())]),
-                    t.get("elsewhere-none"),
-                    Some((
-                        "https://www.healthcare.gov/marketplace-in-your-state/".to_owned(),
-                        t.get("elsewhere-find"),
-                    )),
-                ),
-            });
-            with_status(
-                render(&page, lang, "/get-help"),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(SubmitError::IntakeClosed) => {
-            let mut page = help_page(lang, &form, Vec::new());
-            page.closed = Some(closed_notice(t));
-            page.show_form = false;
-            with_status(
-                render(&page, lang, "/get-help"),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
-        Err(SubmitError::AlreadyRequested) => {
-            let mut page = help_page(lang, &RequestForm::default(), Vec::new());
-            page.closed = Some((
-                t.get("request-exists-title"),
-                t.get("request-exists-text"),
-                None,
-            ));
-            page.show_form = false;
-            render(&page, lang, "/get-help")
-        }
-        // Only partners send Idempotency-Keys.
-        Err(e @ SubmitError::IdempotencyKeyReused) => {
-            PageError::internal(lang, "/get-help", e).into_response()
-        }
-        Err(SubmitError::App(e)) => PageError::internal(lang, "/get-help", e).into_response(),
-    }
-}
-
-fn status_words(t: Tr, p: &PublicStatus) -> (String, String) {
-    match p.status {
-        Status::Searching | Status::Offered => (
-            t.get("status-searching-title"),
-            t.get("status-searching-text"),
-        ),
-        Status::Unserved | Status::Cancelled => (
-            t.get("status-unserved-title"),
-            t.get_with("status-unserved-text", &[("phone", CALL_CENTER.to_owned())]),
-        ),
-        _ => (
-            t.get("status-accepted-title"),
-            t.get_with(
-                "status-accepted-text",
-                &[("agent", p.agent.clone().unwrap_or_default())],
-            ),
-        ),
-    }
-}
-
-/// What the consumer's page shows, as one word: the page reloads when it changes.
-fn consumer_phase(p: &PublicStatus) -> &'static str {
-    match p.status {
-        Status::Searching | Status::Offered => "searching",
-        Status::Unserved | Status::Cancelled => "unserved",
-        _ => "accepted",
-    }
-}
-
-/// `GET /requests/{token}`.
-pub async fn request_status(
-    State(s): State<AppState>,
-    lang: UiLang,
-    Path(token): Path<String>,
-) -> Response {
-    let path = format!("/requests/{token}");
-    match s.app.status_by_token(&token).await {
-        Ok(Some(p)) => {
-            let (heading, text) = status_words(Tr(lang), &p);
-            let page = RequestStatusPage {
-                t: Tr(lang),
-                page: PageMeta { path: path.clone() },
-                status: consumer_phase(&p),
-                heading,
-                text,
-                events_url: format!("{path}/events"),
-            };
-            render(&page, lang, &path)
-        }
-        Ok(None) => PageError::NotFound { lang, path }.into_response(),
-        Err(e) => PageError::internal(lang, path, e).into_response(),
-    }
-}
-
 /// A stream that sends `event: change` with `look()`'s value whenever it changes: checked
 /// at once, whenever this node changes something, and every [`LIVE_POLL`].
-fn live<F, Fut>(
+pub(crate) fn live<F, Fut>(
     s: &AppState,
     look: F,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F, Fut>>
@@ -360,37 +99,6 @@ where
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-/// `GET /requests/{token}/events`: the status as it changes.
-pub async fn request_events(
-    State(s): State<AppState>,
-    lang: UiLang,
-    Path(token): Path<String>,
-) -> Response {
-    match s.app.status_by_token(&token).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return PageError::NotFound {
-                lang,
-                path: format!("/requests/{token}/events"),
-            }
-            .into_response();
-        }
-        Err(e) => return PageError::internal(lang, "/requests", e).into_response(),
-    }
-    let app = s.app.clone();
-    live(&s, move || {
-        let (app, token) = (app.clone(), token.clone());
-        async move {
-            app.status_by_token(&token)
-                .await
-                .ok()
-                .flatten()
-                .map(|p| consumer_phase(&p).to_owned())
-        }
-    })
-    .into_response()
 }
 
 #[derive(Debug, serde::Deserialize, Default)]

@@ -1,4 +1,6 @@
-//! The JSON API under `/api/v1` (SPEC.md §9). Bodies are parsed by [`ApiJson`], so a bad body
+//! The JSON API under `/api/v1` (SPEC.md §9): what every endpoint shares (body and path
+//! extractors, bearer credentials), the small public endpoints; partners' endpoints in `partner`,
+//! the agent app's in `agent`. Bodies are parsed by [`ApiJson`], so a bad body
 //! gets the API's error shape like every other failure.
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
@@ -9,6 +11,9 @@ use hod_domain::password::{self, Personal, Rule};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+
+pub(crate) mod agent;
+pub(crate) mod partner;
 
 /// A JSON body, refused in the API's error shape: `415` without a JSON content type, `400`
 /// when it is not JSON, `422` when it is JSON of the wrong shape (a number for a string, a
@@ -117,4 +122,33 @@ pub async fn consent() -> Response {
         },
     }))
     .into_response()
+}
+
+/// The credentials of `Authorization: Bearer …`; the scheme is matched ignoring case
+/// (RFC 9110 §11.1).
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
+pub(super) fn unauthorized(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("send a valid {what} as `Authorization: Bearer …`"),
+    )
+}
+
+pub(super) fn not_found(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
 }

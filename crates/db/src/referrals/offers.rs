@@ -1,0 +1,174 @@
+//! Offers of a referral to agents: made, decided (accepted, declined), closed (expired,
+//! withdrawn), and what an agent sees of the ones open to them.
+
+use sqlx::FromRow;
+
+use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct OfferRow {
+    pub id: i64,
+    pub referral_id: i64,
+    pub agent_id: i64,
+    pub status: String,
+    pub offered_at: i64,
+    pub expires_at: i64,
+    pub decided_at: Option<i64>,
+    pub decline_reason: Option<String>,
+}
+
+const OFFER: &str = "o.id, o.referral_id, o.agent_id, o.status, o.offered_at, o.expires_at, o.decided_at, o.decline_reason";
+
+/// The same columns for `RETURNING`, where SQLite takes no table qualifier.
+const OFFER_RETURNING: &str =
+    "id, referral_id, agent_id, status, offered_at, expires_at, decided_at, decline_reason";
+
+/// Every offer of a referral, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn offers_of(tx: &mut Tx, referral_id: i64) -> Result<Vec<OfferRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFER} FROM referral_offers o WHERE o.referral_id = $1 ORDER BY o.id"
+    )))
+    .bind(referral_id)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Closes the open offers of a referral that `when` selects: lapsed ones (`expired`), or
+/// all of them (`withdrawn`, when someone else accepted or the request gave up). Returns them.
+#[tracing::instrument(skip_all)]
+pub async fn close_open_offers(
+    tx: &mut Tx,
+    referral_id: i64,
+    to: &str,
+    lapsed_by: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Result<Vec<OfferRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE referral_offers SET status = $2, decided_at = $3
+         WHERE referral_id = $1 AND status = 'open' AND ($4 IS NULL OR expires_at <= $4)
+         RETURNING {OFFER_RETURNING}"
+    )))
+    .bind(referral_id)
+    .bind(to)
+    .bind(to_millis(now))
+    .bind(lapsed_by.map(to_millis))
+    .fetch_all(c)
+    .await)?)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_offer(
+    tx: &mut Tx,
+    referral_id: i64,
+    agent_id: i64,
+    now: jiff::Timestamp,
+    expires_at: jiff::Timestamp,
+) -> Result<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO referral_offers (referral_id, agent_id, status, offered_at, expires_at)
+         VALUES ($1, $2, 'open', $3, $4) RETURNING id",
+    )
+    .bind(referral_id)
+    .bind(agent_id)
+    .bind(to_millis(now))
+    .bind(to_millis(expires_at))
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Locks the referral an offer of `agent_id` belongs to (before its offers are touched, so
+/// that locks are always taken referral first). Returns the referral id.
+#[tracing::instrument(skip_all)]
+pub async fn lock_for_offer(tx: &mut Tx, offer_id: i64, agent_id: i64) -> Result<Option<i64>> {
+    let lock = match tx {
+        Tx::Sqlite(_) => "",
+        Tx::Postgres(_) => " FOR UPDATE",
+    };
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT r.id FROM referrals r WHERE r.id = (SELECT referral_id FROM referral_offers
+         WHERE id = $1 AND agent_id = $2){lock}"
+    )))
+    .bind(offer_id)
+    .bind(agent_id)
+    .fetch_optional(c)
+    .await)?,
+    )
+}
+
+/// How many accepted referrals `agent_id` has not yet followed up, with the agent's row
+/// locked (PostgreSQL; SQLite's writer lock serialises) so that two acceptances of one agent
+/// on different referrals count one after the other. Take it after the referral's lock.
+#[tracing::instrument(skip_all)]
+pub async fn lock_agent_open_referrals(tx: &mut Tx, agent_id: i64) -> Result<i64> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT id FROM agents WHERE id = $1 FOR UPDATE")
+            .bind(agent_id)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM referrals WHERE agent_id = $1 AND status = 'accepted'",
+    )
+    .bind(agent_id)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Decides an open, unexpired offer of `agent_id` (`accepted` or `declined`). `None` when the
+/// offer is not open any more (lapsed, withdrawn, already decided) or is not theirs.
+#[tracing::instrument(skip_all)]
+pub async fn decide_offer(
+    tx: &mut Tx,
+    offer_id: i64,
+    agent_id: i64,
+    to: &str,
+    reason: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Option<OfferRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE referral_offers SET status = $3, decided_at = $4, decline_reason = $5
+         WHERE id = $1 AND agent_id = $2 AND status = 'open' AND expires_at > $4
+         RETURNING {OFFER_RETURNING}"
+    )))
+    .bind(offer_id)
+    .bind(agent_id)
+    .bind(to)
+    .bind(to_millis(now))
+    .bind(reason)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// An open offer as its agent sees it: where and what, never who.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct OpenOffer {
+    pub id: i64,
+    pub referral_id: i64,
+    pub city: String,
+    pub zip: String,
+    pub state: String,
+    pub language: String,
+    pub reason: String,
+    pub offered_at: i64,
+    pub expires_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn open_offers_for(
+    db: &Db,
+    agent_id: i64,
+    now: jiff::Timestamp,
+) -> Result<Vec<OpenOffer>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT o.id, o.referral_id, r.city, r.zip, r.state, r.language, r.reason, o.offered_at, o.expires_at
+         FROM referral_offers o JOIN referrals r ON r.id = o.referral_id
+         WHERE o.agent_id = $1 AND o.status = 'open' AND o.expires_at > $2 AND r.status = 'offered'
+         ORDER BY o.expires_at, o.id",
+    )
+    .bind(agent_id)
+    .bind(to_millis(now))
+    .fetch_all(p)
+    .await)?)
+}
