@@ -3,7 +3,7 @@
 //! One SQL dialect serves both: `$1` placeholders, epoch-millisecond integers for instants,
 //! ISO text for calendar dates. The backend is chosen from the database URL. Each aggregate
 //! has its own module; every statement is written once and run on either pool through
-//! [`on_pool!`] or [`in_tx!`].
+//! [`on_pool!`] or [`on_tx!`].
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result};
 
+use super::messages::ConsumerMessage;
 use super::*;
 
 impl RequestForm {
@@ -122,7 +123,7 @@ impl App {
             // Someone else (another partner, or anyone at the public form) must not get the
             // consumer's link: it goes to the consumer again, once per request.
             let token = self.status_token(id).await?;
-            self.tell_consumer(&mut tx, id, "link_again", &token, None)
+            self.tell_consumer(&mut tx, id, ConsumerMessage::LinkAgain, &token)
                 .await?;
             tx.commit().await?;
             return Err(SubmitError::AlreadyRequested);
@@ -196,7 +197,7 @@ impl App {
         )
         .await?;
         let token = self.status_token(id).await?;
-        self.tell_consumer(&mut tx, id, "confirmation", &token, None)
+        self.tell_consumer(&mut tx, id, ConsumerMessage::Confirmation, &token)
             .await?;
         tx.commit().await?;
         self.changed();

@@ -11,6 +11,32 @@ use crate::{App, Result};
 
 use super::*;
 
+/// What a consumer is told about their request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConsumerMessage<'a> {
+    /// The request was received; here is its link.
+    Confirmation,
+    /// The same person asked again through someone else: the link, once more.
+    LinkAgain,
+    /// "Jane D., a licensed agent, accepted…".
+    Accepted { agent: &'a str },
+    /// Nobody could take it: the call center.
+    NoAgent,
+}
+
+impl ConsumerMessage<'_> {
+    /// Names the message in its outbox dedup key (each is sent once per request).
+    fn key(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::LinkAgain => "link_again",
+            Self::Accepted { .. } => "accepted",
+            // The name messages had before this type: keeps old dedup keys meaningful.
+            Self::NoAgent => "fallback",
+        }
+    }
+}
+
 impl App {
     pub(super) async fn message(
         &self,
@@ -121,59 +147,57 @@ impl App {
         &self,
         tx: &mut Tx,
         id: i64,
-        what: &str,
+        what: ConsumerMessage<'_>,
         token: &str,
-        agent: Option<&str>,
     ) -> Result<()> {
         let c = db::consumer_address(tx, id).await?;
         let r = db::contact_by_and_lang(tx, id).await?;
         let es = r.1 == "es";
         let link = format!("{}/requests/{token}", self.settings.public_url);
-        let agent = agent.unwrap_or_default();
         let (subject, text) = match (what, es) {
-            ("confirmation", false) => (
+            (ConsumerMessage::Confirmation, false) => (
                 "We received your request for help",
                 format!(
                     "Help On Demand: we received your request and are finding a licensed agent near you. Follow it here: {link}"
                 ),
             ),
-            ("confirmation", true) => (
+            (ConsumerMessage::Confirmation, true) => (
                 "Recibimos su solicitud de ayuda",
                 format!(
                     "Help On Demand: recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Sígala aquí: {link}"
                 ),
             ),
-            ("link_again", false) => (
+            (ConsumerMessage::LinkAgain, false) => (
                 "The link to your request for help",
                 format!(
                     "Help On Demand: you already asked for help a few minutes ago. Follow that request here: {link}"
                 ),
             ),
-            ("link_again", true) => (
+            (ConsumerMessage::LinkAgain, true) => (
                 "El enlace a su solicitud de ayuda",
                 format!(
                     "Help On Demand: usted ya pidió ayuda hace unos minutos. Siga esa solicitud aquí: {link}"
                 ),
             ),
-            ("accepted", false) => (
+            (ConsumerMessage::Accepted { agent }, false) => (
                 "A licensed agent will contact you",
                 format!(
                     "Help On Demand: {agent}, a licensed agent, accepted your request and will contact you within 60 minutes. {link}"
                 ),
             ),
-            ("accepted", true) => (
+            (ConsumerMessage::Accepted { agent }, true) => (
                 "Un agente con licencia se comunicará con usted",
                 format!(
                     "Help On Demand: {agent}, agente con licencia, aceptó su solicitud y se comunicará con usted dentro de 60 minutos. {link}"
                 ),
             ),
-            (_, false) => (
+            (ConsumerMessage::NoAgent, false) => (
                 "We could not find an agent right now",
                 format!(
                     "Help On Demand: we could not find an available agent right now. Please call the Marketplace Call Center at {CALL_CENTER} (24/7). {link}"
                 ),
             ),
-            (_, true) => (
+            (ConsumerMessage::NoAgent, true) => (
                 "No encontramos un agente en este momento",
                 format!(
                     "Help On Demand: no encontramos un agente disponible en este momento. Llame al Centro de Llamadas del Mercado al {CALL_CENTER} (24/7). {link}"
@@ -187,7 +211,7 @@ impl App {
                 &c.phone,
                 "",
                 &text,
-                &format!("consumer:{id}:{what}:sms"),
+                &format!("consumer:{id}:{}:sms", what.key()),
             )
             .await?;
         }
@@ -204,7 +228,7 @@ impl App {
                 email,
                 subject,
                 &body,
-                &format!("consumer:{id}:{what}:email"),
+                &format!("consumer:{id}:{}:email", what.key()),
             )
             .await?;
         }

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use crate::{App, Result};
 
+use super::messages::ConsumerMessage;
 use super::*;
 
 impl App {
@@ -89,7 +90,7 @@ impl App {
         let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
         let token = self.status_token(rid).await?;
         let name = short_name(&first, &last);
-        self.tell_consumer(tx, rid, "accepted", &token, Some(&name))
+        self.tell_consumer(tx, rid, ConsumerMessage::Accepted { agent: &name }, &token)
             .await?;
         Ok(rid)
     }

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 
 use crate::{App, Result};
 
+use super::messages::ConsumerMessage;
 use super::*;
 
 /// How many ranked agents the decision log keeps.
@@ -311,7 +312,8 @@ impl App {
         )
         .await?;
         let token = self.status_token(r.id).await?;
-        self.tell_consumer(tx, r.id, "fallback", &token, None).await
+        self.tell_consumer(tx, r.id, ConsumerMessage::NoAgent, &token)
+            .await
     }
 
     /// One pass of the sweeper (every node runs it): routes every due referral and hands out
