@@ -317,7 +317,11 @@ impl App {
         client: SessionClient,
         idle: SignedDuration,
     ) -> Result<Option<AgentSession>> {
-        let row = sessions::touch(&self.db, &token_hash(token), client, self.now(), idle).await?;
+        let (hash, now) = (token_hash(token), self.now());
+        let row = self
+            .db
+            .write(async |tx| sessions::touch(tx, &hash, client, now, idle).await)
+            .await?;
         Ok(row
             .filter(|r| r.principal_kind == PrincipalKind::Agent.as_str())
             .map(|r| AgentSession {

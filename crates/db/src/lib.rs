@@ -340,6 +340,31 @@ impl Db {
         Ok(tx)
     }
 
+    /// Runs `work` in a write transaction: committed when it returns `Ok`, rolled back at once
+    /// (releasing its locks) when it returns `Err`. Every write goes through a transaction, so
+    /// that on SQLite it takes its turn in the writer queue like every other writer.
+    pub async fn write<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut Tx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut tx = self.begin().await?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back after a failed write");
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// The connection pool now: (connections in use, idle connections, the most it opens).
     pub fn pool_stats(&self) -> (u32, u32, u32) {
         let (size, idle, max) = match &self.pool {

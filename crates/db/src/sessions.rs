@@ -81,7 +81,7 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
 /// its absolute end is not live (and is not revived).
 #[tracing::instrument(skip_all)]
 pub async fn touch(
-    db: &Db,
+    tx: &mut Tx,
     token_hash: &str,
     client: SessionClient,
     now: jiff::Timestamp,
@@ -89,7 +89,7 @@ pub async fn touch(
 ) -> Result<Option<SessionRow>> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    Ok(on_pool!(db, p => sqlx::query_as(
+    Ok(on_tx!(tx, c => sqlx::query_as(
         "UPDATE sessions SET last_seen_at = $2
          WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 AND client = $4
          RETURNING principal_kind, principal_id, created_at, last_seen_at, expires_at",
@@ -98,7 +98,7 @@ pub async fn touch(
     .bind(now_ms)
     .bind(idle_ms)
     .bind(client.as_str())
-    .fetch_optional(p)
+    .fetch_optional(c)
     .await)?)
 }
 

@@ -28,20 +28,25 @@ pub async fn put(tx: &mut Tx, key: &str, value: &str, now: jiff::Timestamp) -> R
 /// The value of `key`, storing `value` first if there is none (the first writer wins, so
 /// every node ends up with the same value).
 #[tracing::instrument(skip_all, fields(key))]
-pub async fn get_or_put(db: &Db, key: &str, value: &str, now: jiff::Timestamp) -> Result<String> {
-    on_pool!(db, p => sqlx::query(
+pub async fn get_or_put(
+    tx: &mut Tx,
+    key: &str,
+    value: &str,
+    now: jiff::Timestamp,
+) -> Result<String> {
+    on_tx!(tx, c => sqlx::query(
         "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
     .bind(value)
     .bind(to_millis(now))
-    .execute(p)
+    .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(
-        on_pool!(db, p => sqlx::query_scalar("SELECT value FROM program_settings WHERE key = $1")
+        on_tx!(tx, c => sqlx::query_scalar("SELECT value FROM program_settings WHERE key = $1")
         .bind(key)
-        .fetch_one(p)
+        .fetch_one(c)
         .await)?,
     )
 }

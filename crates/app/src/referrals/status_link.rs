@@ -15,13 +15,13 @@ impl App {
     pub(super) async fn status_key(&self) -> Result<&[u8]> {
         self.status_key
             .get_or_try_init(|| async {
-                let key = settings::get_or_put(
-                    &self.db,
-                    "secret.status_links",
-                    &crate::tokens::random_token()?,
-                    self.now(),
-                )
-                .await?;
+                let (fresh, now) = (crate::tokens::random_token()?, self.now());
+                let key = self
+                    .db
+                    .write(async |tx| {
+                        settings::get_or_put(tx, "secret.status_links", &fresh, now).await
+                    })
+                    .await?;
                 hex::decode(key)
                     .map_err(|e| AppError::Other(anyhow::anyhow!("status link key: {e}")))
             })

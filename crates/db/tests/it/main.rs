@@ -15,6 +15,18 @@ fn t0() -> Timestamp {
     hod_test_support::START.parse().unwrap()
 }
 
+/// `sessions::touch` in a write transaction of its own, as the application runs it.
+async fn touch(
+    db: &hod_db::Db,
+    hash: &str,
+    client: SessionClient,
+    at: Timestamp,
+    idle: SignedDuration,
+) -> hod_db::Result<Option<sessions::SessionRow>> {
+    db.write(async |tx| sessions::touch(tx, hash, client, at, idle).await)
+        .await
+}
+
 fn mins(n: i64) -> SignedDuration {
     SignedDuration::from_mins(n)
 }
@@ -322,7 +334,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     while now + mins(14) < t0() + SignedDuration::from_hours(12) {
         now += mins(14);
         assert!(
-            sessions::touch(&t.db, "h1", SessionClient::Web, now, idle)
+            touch(&t.db, "h1", SessionClient::Web, now, idle)
                 .await
                 .unwrap()
                 .is_some(),
@@ -330,7 +342,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
         );
     }
     assert!(
-        sessions::touch(
+        touch(
             &t.db,
             "h1",
             SessionClient::Web,
@@ -343,20 +355,20 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     );
     // h2 was never used again: dead after 15 idle minutes, and touching does not revive it.
     assert!(
-        sessions::touch(&t.db, "h2", SessionClient::Web, t0() + mins(15), idle)
+        touch(&t.db, "h2", SessionClient::Web, t0() + mins(15), idle)
             .await
             .unwrap()
             .is_none()
     );
     // A browser session is not an app token (and the other way round).
     assert!(
-        sessions::touch(&t.db, "h3", SessionClient::App, t0() + mins(1), idle)
+        touch(&t.db, "h3", SessionClient::App, t0() + mins(1), idle)
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        sessions::touch(&t.db, "h3", SessionClient::Web, t0() + mins(14), idle)
+        touch(&t.db, "h3", SessionClient::Web, t0() + mins(14), idle)
             .await
             .unwrap()
             .is_some()
@@ -376,7 +388,7 @@ async fn sessions_expire_when_idle_or_old(t: TestDb) {
     );
     tx.commit().await.unwrap();
     assert!(
-        sessions::touch(&t.db, "h3", SessionClient::Web, t0() + mins(20), idle)
+        touch(&t.db, "h3", SessionClient::Web, t0() + mins(20), idle)
             .await
             .unwrap()
             .is_none()
