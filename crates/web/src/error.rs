@@ -176,6 +176,13 @@ impl ApiError {
     }
 }
 
+/// Failures of ours, whatever the use case: logged, answered 500 with a reference.
+impl From<hod_app::AppError> for ApiError {
+    fn from(e: hod_app::AppError) -> Self {
+        Self::internal(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } });

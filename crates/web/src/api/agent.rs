@@ -92,11 +92,7 @@ pub async fn token(
 
 /// `GET /api/v1/agent/terms`.
 pub async fn terms(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
-    let state = s
-        .app
-        .terms_for(me.agent_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let state = s.app.terms_for(me.agent_id).await?;
     Ok(axum::Json(json!({
         "complete": state.complete(),
         "declined": state.declined,
@@ -155,26 +151,25 @@ fn offer_json(o: &OpenOffer) -> Value {
 
 /// `GET /api/v1/agent/offers`.
 pub async fn offers(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
-    let offers = s
-        .app
-        .open_offers(me.agent_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let offers = s.app.open_offers(me.agent_id).await?;
     Ok(axum::Json(offers.iter().map(offer_json).collect::<Vec<_>>()).into_response())
 }
 
-pub(crate) fn offer_error(e: OfferError) -> ApiError {
-    match e {
-        OfferError::NotFound => not_found("offer or referral"),
-        e @ OfferError::Gone => ApiError::new(StatusCode::CONFLICT, "gone", e.to_string()),
-        e @ OfferError::AtCapacity { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "at_capacity", e.to_string())
+/// How a refused answer to an offer, or a refused status, is answered on the API.
+impl From<OfferError> for ApiError {
+    fn from(e: OfferError) -> Self {
+        match e {
+            OfferError::NotFound => not_found("offer or referral"),
+            e @ OfferError::Gone => ApiError::new(StatusCode::CONFLICT, "gone", e.to_string()),
+            e @ OfferError::AtCapacity { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "at_capacity", e.to_string())
+            }
+            OfferError::StepConflict(e) => {
+                ApiError::new(StatusCode::CONFLICT, "status_conflict", e.to_string())
+            }
+            OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            OfferError::App(e) => ApiError::internal(e),
         }
-        OfferError::StepConflict(e) => {
-            ApiError::new(StatusCode::CONFLICT, "status_conflict", e.to_string())
-        }
-        OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
-        OfferError::App(e) => ApiError::internal(e),
     }
 }
 
@@ -184,11 +179,7 @@ pub async fn accept(
     me: AppAgent,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let rid = s
-        .app
-        .accept_offer(me.agent_id, id)
-        .await
-        .map_err(offer_error)?;
+    let rid = s.app.accept_offer(me.agent_id, id).await?;
     Ok(axum::Json(json!({ "referral_id": rid, "status": "accepted" })).into_response())
 }
 
@@ -205,10 +196,7 @@ pub async fn decline(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Decline>,
 ) -> Result<Response, ApiError> {
-    s.app
-        .decline_offer(me.agent_id, id, &body.reason)
-        .await
-        .map_err(offer_error)?;
+    s.app.decline_offer(me.agent_id, id, &body.reason).await?;
     Ok(axum::Json(json!({ "status": "declined" })).into_response())
 }
 
@@ -233,11 +221,7 @@ pub(crate) fn referral_json(r: &ReferralRow, c: &Contact) -> Value {
 
 /// `GET /api/v1/agent/referrals`.
 pub async fn my_referrals(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
-    let list = s
-        .app
-        .my_referrals(me.agent_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let list = s.app.my_referrals(me.agent_id).await?;
     Ok(axum::Json(
         list.iter()
             .map(|(r, c)| referral_json(r, c))
@@ -308,8 +292,7 @@ pub async fn record_status(
             body.note.as_deref().unwrap_or_default(),
             body.account_number.as_deref().unwrap_or_default(),
         )
-        .await
-        .map_err(offer_error)?;
+        .await?;
     Ok(axum::Json(json!({ "id": id, "status": status.id() })).into_response())
 }
 
@@ -337,10 +320,7 @@ pub async fn availability(
             .into(),
         ));
     };
-    s.app
-        .set_availability_mode(me.agent_id, mode)
-        .await
-        .map_err(ApiError::internal)?;
+    s.app.set_availability_mode(me.agent_id, mode).await?;
     Ok(axum::Json(json!({ "mode": mode.id() })).into_response())
 }
 
@@ -353,18 +333,21 @@ pub struct ProfileBody {
     states: Option<Vec<String>>,
 }
 
-fn profile_error(e: hod_app::profile::ProfileError) -> ApiError {
-    match e {
-        hod_app::profile::ProfileError::Fields(problems) => ApiError::with_fields(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fields",
-            "some fields need correcting",
-            problems
-                .iter()
-                .map(|(f, p)| ((*f).to_owned(), p.message()))
-                .collect(),
-        ),
-        hod_app::profile::ProfileError::App(e) => ApiError::internal(e),
+/// Profile fields to correct, on the API.
+impl From<hod_app::profile::ProfileError> for ApiError {
+    fn from(e: hod_app::profile::ProfileError) -> Self {
+        match e {
+            hod_app::profile::ProfileError::Fields(problems) => ApiError::with_fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                "some fields need correcting",
+                problems
+                    .iter()
+                    .map(|(f, p)| ((*f).to_owned(), p.message()))
+                    .collect(),
+            ),
+            hod_app::profile::ProfileError::App(e) => ApiError::internal(e),
+        }
     }
 }
 
@@ -376,11 +359,7 @@ pub async fn update_profile(
     ApiJson(body): ApiJson<ProfileBody>,
 ) -> Result<Response, ApiError> {
     if body.phone.is_some() || body.contact_method.is_some() || body.zip.is_some() {
-        let current = s
-            .app
-            .profile(me.agent_id)
-            .await
-            .map_err(ApiError::internal)?;
+        let current = s.app.profile(me.agent_id).await?;
         let phone = body.phone.or(current.agent.phone).unwrap_or_default();
         let method = body
             .contact_method
@@ -389,36 +368,21 @@ pub async fn update_profile(
         let zip = body.zip.or(current.agent.zip).unwrap_or_default();
         s.app
             .update_contact(me.agent_id, &phone, &method, &zip)
-            .await
-            .map_err(profile_error)?;
+            .await?;
     }
     if let Some(languages) = &body.languages {
-        s.app
-            .update_languages(me.agent_id, languages)
-            .await
-            .map_err(profile_error)?;
+        s.app.update_languages(me.agent_id, languages).await?;
     }
     if let Some(states) = &body.states {
-        s.app
-            .update_states(me.agent_id, states)
-            .await
-            .map_err(profile_error)?;
+        s.app.update_states(me.agent_id, states).await?;
     }
     profile(State(s), me).await
 }
 
 /// `GET /api/v1/agent/profile`.
 pub async fn profile(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
-    let p = s
-        .app
-        .profile(me.agent_id)
-        .await
-        .map_err(ApiError::internal)?;
-    let terms = s
-        .app
-        .terms_for(me.agent_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let p = s.app.profile(me.agent_id).await?;
+    let terms = s.app.terms_for(me.agent_id).await?;
     Ok(axum::Json(json!({
         "npn": p.agent.npn,
         "first_name": p.agent.first_name,

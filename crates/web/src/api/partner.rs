@@ -87,49 +87,51 @@ impl ReferralBody {
     }
 }
 
-/// How a refused submission is answered, on the API and (mapped to pages) on the web.
-pub(crate) fn submit_error(e: SubmitError) -> ApiError {
-    match e {
-        SubmitError::Fields(problems) => ApiError::with_fields(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fields",
-            "some fields need correcting",
-            problems
-                .iter()
-                .map(|(f, p)| ((*f).to_owned(), p.message()))
-                .collect(),
-        ),
-        SubmitError::OtherMarketplace { state, marketplace } => {
-            let message = match marketplace {
-                Some((name, url)) => format!(
-                    "{} runs its own Marketplace, {name} ({url}); Help On Demand serves the HealthCare.gov states",
-                    state.info().name
-                ),
-                None => format!(
-                    "{} is not served through HealthCare.gov; Help On Demand serves the HealthCare.gov states",
-                    state.info().name
-                ),
-            };
-            ApiError::new(
+/// How a refused submission is answered on the API (the request page has its own notices).
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Fields(problems) => ApiError::with_fields(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "outside_healthcare_gov",
-                message,
-            )
+                "invalid_fields",
+                "some fields need correcting",
+                problems
+                    .iter()
+                    .map(|(f, p)| ((*f).to_owned(), p.message()))
+                    .collect(),
+            ),
+            SubmitError::OtherMarketplace { state, marketplace } => {
+                let message = match marketplace {
+                    Some((name, url)) => format!(
+                        "{} runs its own Marketplace, {name} ({url}); Help On Demand serves the HealthCare.gov states",
+                        state.info().name
+                    ),
+                    None => format!(
+                        "{} is not served through HealthCare.gov; Help On Demand serves the HealthCare.gov states",
+                        state.info().name
+                    ),
+                };
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "outside_healthcare_gov",
+                    message,
+                )
+            }
+            e @ SubmitError::IntakeClosed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "intake_closed",
+                e.to_string(),
+            ),
+            e @ SubmitError::AlreadyRequested => {
+                ApiError::new(StatusCode::CONFLICT, "already_requested", e.to_string())
+            }
+            e @ SubmitError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                e.to_string(),
+            ),
+            SubmitError::App(e) => ApiError::internal(e),
         }
-        e @ SubmitError::IntakeClosed => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "intake_closed",
-            e.to_string(),
-        ),
-        e @ SubmitError::AlreadyRequested => {
-            ApiError::new(StatusCode::CONFLICT, "already_requested", e.to_string())
-        }
-        e @ SubmitError::IdempotencyKeyReused => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            e.to_string(),
-        ),
-        SubmitError::App(e) => ApiError::internal(e),
     }
 }
 
@@ -196,7 +198,7 @@ pub async fn submit(
     };
     match s.app.submit_request(&body.into_form(), origin).await {
         Ok(done) => Ok(submitted(&s, &done)),
-        Err(e) => Err(submit_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
