@@ -260,3 +260,61 @@ mod tests {
         assert_eq!(short_name("Cher", ""), "Cher");
     }
 }
+
+/// Where an offer of a referral to one agent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferStatus {
+    /// Waiting for the agent's answer until it expires.
+    Open,
+    Accepted,
+    Declined,
+    /// Lapsed unanswered.
+    Expired,
+    /// Closed because someone else accepted, or the request gave up.
+    Withdrawn,
+}
+
+impl OfferStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::Accepted,
+        Self::Declined,
+        Self::Expired,
+        Self::Withdrawn,
+    ];
+
+    /// The stored name (`referral_offers.status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Expired => "expired",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl TryFrom<String> for OfferStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not an offer status"))
+    }
+}
+
+#[cfg(test)]
+mod offer_status_tests {
+    use super::OfferStatus;
+
+    #[test]
+    fn names_round_trip() {
+        for s in OfferStatus::ALL {
+            assert_eq!(OfferStatus::try_from(s.as_str().to_owned()), Ok(s));
+        }
+        assert!(OfferStatus::try_from("gone".to_owned()).is_err());
+    }
+}

@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use crate::{App, Result};
 
 use super::messages::ConsumerMessage;
+use hod_domain::referral::OfferStatus;
+
 use super::*;
 
 impl App {
@@ -57,14 +59,15 @@ impl App {
         if db::lock_agent_open_referrals(tx, agent_id).await? >= i64::from(capacity) {
             return Err(OfferError::AtCapacity { capacity });
         }
-        let Some(offer) = db::decide_offer(tx, offer_id, agent_id, "accepted", None, now).await?
+        let Some(offer) =
+            db::decide_offer(tx, offer_id, agent_id, OfferStatus::Accepted, None, now).await?
         else {
             return Err(OfferError::Gone);
         };
         if !db::assign(tx, rid, agent_id, now, now + FOLLOW_UP_WITHIN).await? {
             return Err(OfferError::Gone);
         }
-        db::close_open_offers(tx, rid, "withdrawn", None, now).await?;
+        db::close_open_offers(tx, rid, OfferStatus::Withdrawn, None, now).await?;
         let (rate, secs) = db::responsiveness(tx, agent_id).await?;
         let after = Responsiveness {
             accept_rate: rate,
@@ -141,9 +144,16 @@ impl App {
         let Some(rid) = db::lock_for_offer(tx, offer_id, agent_id).await? else {
             return Err(OfferError::NotFound);
         };
-        if db::decide_offer(tx, offer_id, agent_id, "declined", Some(reason), now)
-            .await?
-            .is_none()
+        if db::decide_offer(
+            tx,
+            offer_id,
+            agent_id,
+            OfferStatus::Declined,
+            Some(reason),
+            now,
+        )
+        .await?
+        .is_none()
         {
             return Err(OfferError::Gone);
         }

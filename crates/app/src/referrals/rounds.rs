@@ -14,6 +14,8 @@ use jiff::Timestamp;
 use crate::{App, Result};
 
 use super::messages::ConsumerMessage;
+use hod_domain::referral::OfferStatus;
+
 use super::*;
 
 /// How many ranked agents the decision log keeps.
@@ -49,7 +51,9 @@ impl App {
             return Ok(RoundOutcome::default());
         };
         let mut out = RoundOutcome::default();
-        for offer in db::close_open_offers(&mut tx, id, "expired", Some(now), now).await? {
+        for offer in
+            db::close_open_offers(&mut tx, id, OfferStatus::Expired, Some(now), now).await?
+        {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(&mut tx, &offer).await?;
         }
@@ -57,7 +61,7 @@ impl App {
         let open: Vec<_> = db::offers_of(&mut tx, id)
             .await?
             .into_iter()
-            .filter(|o| o.status == "open")
+            .filter(|o| o.status == OfferStatus::Open)
             .collect();
         if now >= created + program.policy.max_wait {
             self.give_up(&mut tx, &r, "max_wait").await?;
@@ -295,7 +299,7 @@ impl App {
     /// call-center fallback, operators see it in the unserved queue.
     pub(super) async fn give_up(&self, tx: &mut Tx, r: &ReferralRow, why: &str) -> Result<()> {
         let now = self.now();
-        db::close_open_offers(tx, r.id, "withdrawn", None, now).await?;
+        db::close_open_offers(tx, r.id, OfferStatus::Withdrawn, None, now).await?;
         db::mark_unserved(tx, r.id, why, now).await?;
         db::add_event(
             tx,

@@ -1,6 +1,7 @@
 //! Offers of a referral to agents: made, decided (accepted, declined), closed (expired,
 //! withdrawn), and what an agent sees of the ones open to them.
 
+use hod_domain::referral::OfferStatus;
 use sqlx::FromRow;
 
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
@@ -10,7 +11,8 @@ pub struct OfferRow {
     pub id: i64,
     pub referral_id: i64,
     pub agent_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OfferStatus,
     pub offered_at: i64,
     pub expires_at: i64,
     pub decided_at: Option<i64>,
@@ -40,7 +42,7 @@ pub async fn offers_of(tx: &mut Tx, referral_id: i64) -> Result<Vec<OfferRow>> {
 pub async fn close_open_offers(
     tx: &mut Tx,
     referral_id: i64,
-    to: &str,
+    to: OfferStatus,
     lapsed_by: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<Vec<OfferRow>> {
@@ -50,7 +52,7 @@ pub async fn close_open_offers(
          RETURNING {OFFER_RETURNING}"
     )))
     .bind(referral_id)
-    .bind(to)
+    .bind(to.as_str())
     .bind(to_millis(now))
     .bind(lapsed_by.map(to_millis))
     .fetch_all(c)
@@ -123,7 +125,7 @@ pub async fn decide_offer(
     tx: &mut Tx,
     offer_id: i64,
     agent_id: i64,
-    to: &str,
+    to: OfferStatus,
     reason: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Option<OfferRow>> {
@@ -134,7 +136,7 @@ pub async fn decide_offer(
     )))
     .bind(offer_id)
     .bind(agent_id)
-    .bind(to)
+    .bind(to.as_str())
     .bind(to_millis(now))
     .bind(reason)
     .fetch_optional(c)
