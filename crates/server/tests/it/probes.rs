@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::referrals::{api, offers, partner_key, request, set, spec, submit, world};
+use crate::referrals::{Agent, api, offers, partner_key, request, set, spec, submit, world};
 use crate::support::{PASSWORD, post};
 
 app_tests!(
@@ -167,6 +167,14 @@ async fn submit_as(t: &TestApp, key: &str, body: &Value) -> (u16, Value) {
     .await
 }
 
+/// The agent accepts the first offer open to them.
+async fn accept_first_offer(t: &TestApp, agent: &Agent) {
+    let offer = offers(t, agent).await[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/agent/offers/{offer}/accept");
+    let (status, v) = api(t, "POST", &path, Some(&agent.token), None).await;
+    assert_eq!(status, 200, "{v}");
+}
+
 /// Reads until the server closes the connection (or `limit` passes); what it sent.
 async fn read_to_close(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
     let mut got = Vec::new();
@@ -297,16 +305,7 @@ async fn control_and_invisible_characters_are_refused(t: TestApp) {
     let mut body = request("77002", "en", "713-555-0182");
     body["first_name"] = json!("Jose\u{301}");
     let rid = submit(&t, &key, body).await;
-    let offer = offers(&t, &agents[0]).await[0]["id"].as_i64().unwrap();
-    let (status, _) = api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{offer}/accept"),
-        Some(&agents[0].token),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
+    accept_first_offer(&t, &agents[0]).await;
     let (_, referral) = api(
         &t,
         "GET",
@@ -555,15 +554,7 @@ async fn every_answer_carries_the_security_headers(t: TestApp) {
     has_security_headers(&r, "404");
     // Answers with tokens or contact details are never stored by a cache.
     let rid = submit(&t, &key, request("77002", "en", "713-555-0151")).await;
-    let offer = offers(&t, &agents[0]).await[0]["id"].as_i64().unwrap();
-    api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{offer}/accept"),
-        Some(&agents[0].token),
-        None,
-    )
-    .await;
+    accept_first_offer(&t, &agents[0]).await;
     let r = t
         .client
         .get(t.url(&format!("/api/v1/agent/referrals/{rid}")))
@@ -593,15 +584,7 @@ async fn metrics_are_described_and_cover_the_system(t: TestApp) {
     let agents = world(&t, &[spec("3100071", "Ana", "77002")]).await;
     let key = partner_key(&t).await;
     submit(&t, &key, request("77002", "en", "713-555-0141")).await;
-    let offer = offers(&t, &agents[0]).await[0]["id"].as_i64().unwrap();
-    api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{offer}/accept"),
-        Some(&agents[0].token),
-        None,
-    )
-    .await;
+    accept_first_offer(&t, &agents[0]).await;
     let r = t.get("/metrics").await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
