@@ -152,7 +152,9 @@ impl App {
             Some(py) => *py,
             None => {
                 let py = PlanYear::standard_for(today);
-                reference::put_plan_year(&self.db, &py).await?;
+                self.db
+                    .write(async |tx| reference::put_plan_year(tx, &py).await)
+                    .await?;
                 py
             }
         };

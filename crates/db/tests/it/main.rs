@@ -103,9 +103,14 @@ async fn seeded_state_table_and_plan_years(t: TestDb) {
 
 async fn plan_years_can_be_added_and_changed(t: TestDb) {
     let mut py = PlanYear::standard(2028);
-    reference::put_plan_year(&t.db, &py).await.unwrap();
+    let put = async |py: &PlanYear| {
+        t.db.write(async |tx| reference::put_plan_year(tx, py).await)
+            .await
+            .unwrap();
+    };
+    put(&py).await;
     py.ends_on = jiff::civil::date(2028, 12, 15);
-    reference::put_plan_year(&t.db, &py).await.unwrap();
+    put(&py).await;
     let years = reference::plan_years(&t.db).await.unwrap();
     assert_eq!(years.last(), Some(&py));
     assert_eq!(years.len(), 4);
