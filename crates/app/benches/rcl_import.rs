@@ -73,7 +73,7 @@ async fn run(url: &DatabaseUrl, path: &std::path::Path, label: &str) {
             ImportKind::Rcl,
             Source::open(path).unwrap(),
             ImportOptions {
-                actor: "bench".into(),
+                actor: hod_domain::actor::Actor::Cli,
                 ..ImportOptions::default()
             },
         )

@@ -1,6 +1,7 @@
 //! Logging in and account recovery (SPEC.md §4): sessions in the database, lockout per
 //! account, "Forgot Username?", "Forgot Password?" with a single-use 60-minute link, and the
 //! phone code of the test text. Nothing here tells whether an account exists.
+use hod_domain::actor::Actor;
 use std::sync::OnceLock;
 
 use hod_db::outbox::{self, Channel, NewMessage};
@@ -121,13 +122,13 @@ impl App {
         client: Client<'_>,
         detail: serde_json::Value,
     ) -> Result<()> {
-        let who = format!("agent:{agent_id}");
+        let who = Actor::Agent(agent_id);
         audit::append(
             tx,
             &audit::Entry {
-                actor: &who,
+                actor: who,
                 action,
-                subject: &who,
+                subject: &who.to_string(),
                 ip: client.ip,
                 detail,
             },

@@ -1,6 +1,7 @@
 //! The demo program: today's plan year, the shipped state table, an administrator, the
 //! demo CMS files of `data/demo/` imported like any others, and six registered agents in
 //! several states and languages. Loading it twice changes nothing.
+use hod_domain::actor::Actor;
 use hod_db::agents::{self, Registration};
 use hod_db::operators::{self, Role};
 use hod_db::reference;
@@ -181,7 +182,7 @@ impl App {
                 )),
             };
             let opts = ImportOptions {
-                actor: "demo".into(),
+                actor: Actor::Demo,
                 ..ImportOptions::default()
             };
             self.import(kind, source, opts).await?;

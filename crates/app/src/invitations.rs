@@ -1,5 +1,6 @@
 //! Invitations (SPEC.md §3): an email from the noreply address with a single-use link that
 //! works for 48 hours. The token exists only in the email; the database keeps its SHA-256.
+use hod_domain::actor::Actor;
 use hod_db::agents::{self, AgentRow};
 use hod_db::invitations::{self, InvitationRow, NewInvitation};
 use hod_db::outbox::{self, Channel, NewMessage};
@@ -40,7 +41,7 @@ impl App {
         tx: &mut Tx,
         agent: &AgentRow,
         plan_year: i16,
-        sent_by: Option<&str>,
+        sent_by: Option<Actor>,
     ) -> Result<bool> {
         let now = self.now();
         let token = random_token()?;
@@ -53,7 +54,7 @@ impl App {
                 email: &agent.email,
                 token_hash: &token_hash(&token),
                 expires_at,
-                sent_by,
+                sent_by: sent_by.map(|a| a.to_string()).as_deref(),
             },
             now,
         )
@@ -81,7 +82,7 @@ impl App {
         audit::append(
             tx,
             &audit::Entry {
-                actor: sent_by.unwrap_or("system"),
+                actor: sent_by.unwrap_or(Actor::System),
                 action: if sent_by.is_some() { "invitation.resent" } else { "invitation.sent" },
                 subject: &subject,
                 ip: None,
@@ -130,7 +131,7 @@ impl App {
 
     /// Help desk: sends a fresh link to an eligible agent who has not registered; every
     /// earlier link stops working.
-    pub async fn resend_invitation(&self, npn: &Npn, operator: &str) -> Result<()> {
+    pub async fn resend_invitation(&self, npn: &Npn, operator: Actor) -> Result<()> {
         let agent = agents::find_by_npn(&self.db, npn).await?.ok_or_else(|| {
             AppError::Invalid(format!(
                 "NPN {npn} is not in the MLMS file; there is no email to invite"

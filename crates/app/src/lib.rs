@@ -21,6 +21,7 @@ pub mod program;
 pub mod referrals;
 pub mod registration;
 pub mod settings;
+pub mod system;
 pub mod terms;
 mod tokens;
 
@@ -42,7 +43,8 @@ pub struct Settings {
 /// The application: storage, time and settings. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub db: Db,
+    /// Private: everything outside reads and writes through the use cases.
+    db: Db,
     pub clock: Arc<dyn Clock>,
     pub zips: &'static ZipDirectory,
     pub settings: Arc<Settings>,
@@ -61,6 +63,9 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for does not exist (or is not the asker's to see); names what.
+    #[error("no such {0}")]
+    NotFound(String),
     #[error(transparent)]
     Db(#[from] hod_db::DbError),
     #[error(transparent)]
@@ -70,6 +75,12 @@ pub enum AppError {
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl App {
+    /// The storage, for the wiring in `hod-server` and for tests that check what was stored.
+    /// Handlers never need it (and `hod-web` cannot name its type: it has no `hod-db` dependency).
+    pub fn storage(&self) -> &Db {
+        &self.db
+    }
+
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self {
             db,
@@ -106,10 +117,5 @@ impl App {
 
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
-    }
-
-    /// Readiness: the database answers.
-    pub async fn ready(&self) -> Result<()> {
-        Ok(self.db.ping().await?)
     }
 }

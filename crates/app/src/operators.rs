@@ -1,5 +1,7 @@
 //! Operator accounts.
-use hod_db::operators::{self, NewOperator, Role};
+use hod_domain::actor::Actor;
+use hod_db::operators::{self, NewOperator};
+pub use hod_db::operators::Role;
 use hod_db::{DbError, audit};
 
 use crate::{App, AppError, Result, passwords};
@@ -52,7 +54,7 @@ impl App {
         audit::append(
             &mut tx,
             &audit::Entry {
-                actor: "cli",
+                actor: Actor::Cli,
                 action: "operator.created",
                 subject: &subject,
                 ip: None,

@@ -1,5 +1,6 @@
 //! Partner systems (SPEC.md §1): API keys for `POST /api/v1/referrals`. A key is shown once
 //! (`hod api-key create`); the database keeps its SHA-256.
+use hod_domain::actor::Actor;
 use hod_db::{api_keys, audit};
 
 use crate::tokens::{random_token, token_hash};
@@ -13,7 +14,7 @@ pub struct Partner {
 
 impl App {
     /// Creates a key named `name`; returns the key (`hod_` and 64 hex characters).
-    pub async fn create_api_key(&self, name: &str, actor: &str) -> Result<String> {
+    pub async fn create_api_key(&self, name: &str, actor: Actor) -> Result<String> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::Invalid(

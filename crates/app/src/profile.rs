@@ -1,7 +1,8 @@
 //! The agent's profile (SPEC.md §5): contact details, languages, state preferences (only
 //! where eligible), availability, password and sessions.
 use hod_db::DbError;
-use hod_db::agents::{self, AgentRow};
+use hod_db::agents;
+pub use hod_db::agents::AgentRow;
 use hod_db::availability::{self as avail, Availability};
 use hod_db::sessions::{self, PrincipalKind};
 use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, is_available, parse_time};
@@ -79,10 +80,11 @@ pub struct ProfileView {
 }
 
 impl App {
-    async fn agent(&self, agent_id: i64) -> Result<AgentRow> {
+    /// The agent's account.
+    pub async fn agent(&self, agent_id: i64) -> Result<AgentRow> {
         agents::find_by_id(&self.db, agent_id)
             .await?
-            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))
+            .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))
     }
 
     async fn audit_change(&self, tx: &mut hod_db::Tx, agent_id: i64, what: &str) -> Result<()> {
@@ -97,10 +99,17 @@ impl App {
         Ok(())
     }
 
+    /// The languages the agent speaks and the states they take referrals in (codes).
+    pub async fn preferences(&self, agent_id: i64) -> Result<(Vec<String>, Vec<String>)> {
+        Ok((
+            agents::languages(&self.db, agent_id).await?,
+            agents::state_preferences(&self.db, agent_id).await?,
+        ))
+    }
+
     pub async fn profile(&self, agent_id: i64) -> Result<ProfileView> {
         let agent = self.agent(agent_id).await?;
-        let languages = agents::languages(&self.db, agent_id).await?;
-        let states = agents::state_preferences(&self.db, agent_id).await?;
+        let (languages, states) = self.preferences(agent_id).await?;
         let npn = Npn::parse(&agent.npn).map_err(|e| AppError::Other(e.into()))?;
         let eligible_states = match self.eligibility_of(&npn, self.today()).await {
             Ok(r) => r.states,
@@ -109,7 +118,7 @@ impl App {
         };
         let availability = avail::get(&self.db, agent_id)
             .await?
-            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))?;
+            .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))?;
         let time_zone = self.time_zone_of(&agent, &availability);
         let local = self
             .now()
@@ -160,7 +169,7 @@ impl App {
         let agent = self.agent(agent_id).await?;
         let a = avail::get(&self.db, agent_id)
             .await?
-            .ok_or_else(|| AppError::Invalid(format!("no agent {agent_id}")))?;
+            .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))?;
         let name = self.time_zone_of(&agent, &a);
         Ok(jiff::tz::TimeZone::get(&name)
             .unwrap_or_else(|_| self.settings.program_time_zone.clone()))

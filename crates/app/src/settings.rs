@@ -1,5 +1,6 @@
 //! Program settings with their meaning and defaults: the routing policy (SPEC.md §6.3) and
 //! the intake calendar (§6.1). Stored as text in `program_settings`; refused when invalid.
+use hod_domain::actor::Actor;
 use std::collections::HashMap;
 
 use hod_db::{audit, settings};
@@ -152,7 +153,7 @@ impl App {
     }
 
     /// Changes one setting (checked together with the others), on behalf of `actor`.
-    pub async fn set_program_setting(&self, key: &str, value: &str, actor: &str) -> Result<()> {
+    pub async fn set_program_setting(&self, key: &str, value: &str, actor: Actor) -> Result<()> {
         if !KEYS.iter().any(|(k, _)| *k == key) {
             let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             return Err(AppError::Invalid(format!(

@@ -2,9 +2,9 @@
 //! to a transport by a dispatcher that claims due rows with a lease (so a crashed node's
 //! claims come back, and two nodes never send the same row at once).
 use serde::Serialize;
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::time::{from_row, instant, parsed};
+use crate::{Db, DbError, Result, Tx, from_millis, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,12 +15,63 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Self; 3] = [Self::Email, Self::Sms, Self::Push];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
             Self::Sms => "sms",
             Self::Push => "push",
         }
+    }
+}
+
+impl TryFrom<String> for Channel {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a channel"))
+    }
+}
+
+/// Where a message stands (`outbox.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for a transport (or for its next attempt).
+    Pending,
+    /// Handed to a provider.
+    Sent,
+    /// Kept in the local outbox: no provider is configured for its channel.
+    Stored,
+    /// Given up on after the last attempt, or refused for good.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Sent, Self::Stored, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Stored => "stored",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for DeliveryStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a delivery status"))
     }
 }
 
@@ -45,19 +96,32 @@ pub struct NewMessage<'a> {
     pub dedup_key: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MessageRow {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub sender: String,
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
-    pub created_at: i64,
+    pub status: DeliveryStatus,
+    pub created_at: jiff::Timestamp,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
+
+from_row!(MessageRow, |r| Ok(MessageRow {
+    id: r.try_get("id")?,
+    channel: parsed(r, "channel")?,
+    sender: r.try_get("sender")?,
+    recipient: r.try_get("recipient")?,
+    subject: r.try_get("subject")?,
+    body: r.try_get("body")?,
+    status: parsed(r, "status")?,
+    created_at: instant(r, "created_at")?,
+    attempts: r.try_get("attempts")?,
+    last_error: r.try_get("last_error")?,
+}));
 
 const COLUMNS: &str =
     "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error";
@@ -140,9 +204,10 @@ pub async fn finish(
     now: jiff::Timestamp,
 ) -> Result<bool> {
     let status = match outcome {
-        Outcome::Sent => "sent",
-        Outcome::Stored => "stored",
-    };
+        Outcome::Sent => DeliveryStatus::Sent,
+        Outcome::Stored => DeliveryStatus::Stored,
+    }
+    .as_str();
     let done = on_tx!(tx, c => sqlx::query(
         "UPDATE outbox SET status = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL
          WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
@@ -199,22 +264,27 @@ pub async fn pending_count(db: &Db) -> Result<i64> {
 /// waiting for a transport was written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutboxStats {
-    pub by_status: Vec<(String, i64)>,
-    pub oldest_pending: Option<i64>,
+    pub by_status: Vec<(DeliveryStatus, i64)>,
+    pub oldest_pending: Option<jiff::Timestamp>,
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn stats(db: &Db) -> Result<OutboxStats> {
-    let by_status = on_pool!(db, p => sqlx::query_as(
+    let counts: Vec<(String, i64)> = on_pool!(db, p => sqlx::query_as(
         "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status",
     )
     .fetch_all(p)
     .await)?;
-    let oldest_pending = on_pool!(db, p => sqlx::query_scalar(
+    let by_status = counts
+        .into_iter()
+        .map(|(s, n)| Ok((DeliveryStatus::try_from(s).map_err(DbError::Corrupt)?, n)))
+        .collect::<Result<_>>()?;
+    let oldest_pending: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
         "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'",
     )
     .fetch_one(p)
     .await)?;
+    let oldest_pending = oldest_pending.map(from_millis).transpose()?;
     Ok(OutboxStats {
         by_status,
         oldest_pending,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod actor;
 pub mod availability;
 pub mod eligibility;
 pub mod geo;

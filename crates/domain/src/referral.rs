@@ -318,3 +318,95 @@ mod offer_status_tests {
         assert!(OfferStatus::try_from("gone".to_owned()).is_err());
     }
 }
+
+/// What a referral's timeline entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The request arrived (form or API), with its consent.
+    Submitted,
+    /// A routing round's decision log: who was considered, filtered out and offered.
+    Decision,
+    /// The referral's status changed (the entry carries the new status).
+    Status,
+    OfferExpired,
+    OfferDeclined,
+    /// The accepting agent was reminded to make contact.
+    Reminder,
+    /// The agent recorded the consumer's consent.
+    Consent,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 7] = [
+        Self::Submitted,
+        Self::Decision,
+        Self::Status,
+        Self::OfferExpired,
+        Self::OfferDeclined,
+        Self::Reminder,
+        Self::Consent,
+    ];
+
+    /// The stored name (`referral_events.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Decision => "decision",
+            Self::Status => "status",
+            Self::OfferExpired => "offer_expired",
+            Self::OfferDeclined => "offer_declined",
+            Self::Reminder => "reminder",
+            Self::Consent => "consent",
+        }
+    }
+}
+
+impl TryFrom<String> for EventKind {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a timeline entry kind"))
+    }
+}
+
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.id() == s)
+            .ok_or_else(|| format!("{s:?} is not a referral status"))
+    }
+}
+
+macro_rules! serialize_as_str {
+    ($($ty:ty => $name:ident),*) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.$name())
+            }
+        }
+    )*};
+}
+serialize_as_str!(Status => id, OfferStatus => as_str, EventKind => as_str);
+
+#[cfg(test)]
+mod event_kind_tests {
+    use super::{EventKind, Status};
+
+    #[test]
+    fn names_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::try_from(k.as_str().to_owned()), Ok(k));
+        }
+        for s in Status::ALL {
+            assert_eq!(Status::try_from(s.id().to_owned()), Ok(s));
+        }
+        assert!(EventKind::try_from("note".to_owned()).is_err());
+        assert!(Status::try_from(" sold".to_owned()).is_err());
+    }
+}

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hod_db::operators::Role;
+use hod_app::operators::Role;
+use hod_app::referrals::ReferralRow;
+use hod_domain::actor::Actor;
+use hod_domain::referral::{EventKind, Status};
 
 use crate::config::{Config, Overrides};
 
@@ -254,7 +257,8 @@ impl Command {
             }
             Command::Outbox(OutboxCommand::List { to, json }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let messages = hod_db::outbox::list(&db, to.as_deref()).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr));
+                let messages = app.outbox(to.as_deref()).await?;
                 // Messages carry what consumers typed: never let it drive the terminal.
                 let mut out = Visible::new(std::io::stdout().lock(), json);
                 if json {
@@ -268,7 +272,7 @@ impl Command {
                                 "to": m.recipient,
                                 "subject": m.subject,
                                 "body": m.body,
-                                "created_at": hod_db::from_millis(m.created_at).map(|t| t.to_string()).unwrap_or_default(),
+                                "created_at": m.created_at,
                             })
                         })
                         .collect();
@@ -277,16 +281,14 @@ impl Command {
                     writeln!(out, "no messages")?;
                 } else {
                     for m in &messages {
-                        let at = hod_db::from_millis(m.created_at)
-                            .map(|t| t.to_string())
-                            .unwrap_or_default();
                         writeln!(
                             out,
-                            "#{} {at} {} to {} [{}]\n  {}\n  {}\n",
+                            "#{} {} {} to {} [{}]\n  {}\n  {}\n",
                             m.id,
-                            m.channel,
+                            m.created_at,
+                            m.channel.as_str(),
                             m.recipient,
-                            m.status,
+                            m.status.as_str(),
                             m.subject,
                             m.body.replace('\n', "\n  ")
                         )?;
@@ -298,7 +300,7 @@ impl Command {
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));
-                let key = app.create_api_key(&name, "cli").await?;
+                let key = app.create_api_key(&name, Actor::Cli).await?;
                 println!("{key}");
                 Ok(())
             }
@@ -306,7 +308,7 @@ impl Command {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr));
                 if let SettingsCommand::Set { key, value } = &cmd {
-                    app.set_program_setting(key, value, "cli").await?;
+                    app.set_program_setting(key, value, Actor::Cli).await?;
                 }
                 for (key, value) in app.program_setting_values().await? {
                     println!("{key} = {value}");
@@ -337,7 +339,7 @@ impl Command {
                                     out,
                                     "#{} {} {}, {} {} ({}, {}): {}",
                                     r.id,
-                                    millis_text(r.created_at),
+                                    r.created_at,
                                     r.city,
                                     r.state,
                                     r.zip,
@@ -360,13 +362,13 @@ impl Command {
                                 .iter()
                                 .map(|e| {
                                     serde_json::json!({
-                                        "at": millis_text(e.at),
+                                        "at": e.at,
                                         "actor": e.actor,
                                         "kind": e.kind,
                                         "status": e.status,
                                         "note": e.note,
                                         "account_number": e.account_number,
-                                        "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(),
+                                        "detail": e.detail,
                                     })
                                 })
                                 .collect();
@@ -385,15 +387,15 @@ impl Command {
                                 r.plan_year
                             )?;
                             for e in &events {
-                                let what = e.status.as_deref().unwrap_or(&e.kind);
+                                let what = e.status.map_or(e.kind.as_str(), Status::id);
                                 writeln!(
                                     out,
                                     "  {} {:<16} {what} {}",
-                                    millis_text(e.at),
-                                    e.actor,
+                                    e.at,
+                                    e.actor.to_string(),
                                     e.note
                                 )?;
-                                if e.kind == "decision" {
+                                if e.kind == EventKind::Decision {
                                     writeln!(out, "      {}", e.detail)?;
                                 }
                             }
@@ -486,7 +488,7 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let app = crate::app(db, crate::settings(config, config.addr));
     let opts = ImportOptions {
         dry_run: args.dry_run,
-        actor: "cli".into(),
+        actor: Actor::Cli,
         ..ImportOptions::default()
     };
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
@@ -548,19 +550,13 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn millis_text(ms: i64) -> String {
-    hod_db::from_millis(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
 /// A referral for operators: where and what, never the consumer's contact details.
-fn referral_json(r: &hod_db::referrals::ReferralRow) -> serde_json::Value {
+fn referral_json(r: &ReferralRow) -> serde_json::Value {
     serde_json::json!({
         "id": r.id,
         "status": r.status,
         "plan_year": r.plan_year,
-        "created_at": millis_text(r.created_at),
+        "created_at": r.created_at,
         "city": r.city,
         "state": r.state,
         "zip": r.zip,

@@ -316,7 +316,7 @@ impl TestApp {
         // Messages written by work done after an answer (forgotten passwords) count too.
         self.app.settle().await;
         let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
-        let fresh: Vec<_> = hod_db::outbox::list(&self.app.db, None)
+        let fresh: Vec<_> = hod_db::outbox::list(&self.app.storage(), None)
             .await
             .expect("list the outbox")
             .into_iter()
@@ -351,7 +351,7 @@ impl Drop for TestApp {
                 .expect("list the outbox")
                 .into_iter()
                 .filter(|m| m.id > seen)
-                .map(|m| format!("#{} {} to {}: {}", m.id, m.channel, m.recipient, m.subject))
+                .map(|m| format!("#{} {} to {}: {}", m.id, m.channel.as_str(), m.recipient, m.subject))
                 .collect();
             db.close().await;
             unread

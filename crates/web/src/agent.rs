@@ -6,6 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use hod_app::AppError;
 use hod_app::auth::{Client, LoginOutcome, PhoneCheck, ResetError};
 use hod_app::fields::FieldProblem;
 use hod_domain::password::Rule;
@@ -426,9 +427,9 @@ async fn dashboard_page(
     phone_message: Option<String>,
 ) -> Response {
     let t = Tr(lang);
-    let agent = match hod_db::agents::find_by_id(&s.app.db, me.agent_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return Redirect::to("/agent/login").into_response(),
+    let agent = match s.app.agent(me.agent_id).await {
+        Ok(a) => a,
+        Err(AppError::NotFound(_)) => return Redirect::to("/agent/login").into_response(),
         Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
     };
     let day = s.app.today();
@@ -532,20 +533,18 @@ async fn terms_page(
         Ok(state) => state,
         Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
     };
-    let languages = match hod_db::agents::languages(&s.app.db, me.agent_id).await {
-        Ok(codes) => codes
-            .iter()
-            .filter_map(|c| hod_domain::Lang::parse(c).ok())
-            // Each language in its own name, as language pickers show them.
-            .map(|l| l.info().native_name.to_owned())
-            .collect::<Vec<_>>()
-            .join(", "),
+    let (languages, states) = match s.app.preferences(me.agent_id).await {
+        Ok(p) => p,
         Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
     };
-    let states = match hod_db::agents::state_preferences(&s.app.db, me.agent_id).await {
-        Ok(codes) => codes.join(", "),
-        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
-    };
+    let languages = languages
+        .iter()
+        .filter_map(|c| hod_domain::Lang::parse(c).ok())
+        // Each language in its own name, as language pickers show them.
+        .map(|l| l.info().native_name.to_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let states = states.join(", ");
     let documents = state
         .documents
         .into_iter()

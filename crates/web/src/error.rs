@@ -47,6 +47,24 @@ impl PageError {
     }
 }
 
+/// A use case's failure on a page: what does not exist is a 404 page, the rest is ours (500).
+/// Handlers returning `Result<Response, PageError>` write `s.app.x().await.or_page(lang, path)?`.
+pub trait OrPage<T> {
+    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError>;
+}
+
+impl<T> OrPage<T> for Result<T, hod_app::AppError> {
+    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError> {
+        self.map_err(|e| match e {
+            hod_app::AppError::NotFound(_) => PageError::NotFound {
+                lang,
+                path: path.to_owned(),
+            },
+            e => PageError::internal(lang, path, e),
+        })
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, lang, path, title, text, reference) = match self {
@@ -176,10 +194,19 @@ impl ApiError {
     }
 }
 
-/// Failures of ours, whatever the use case: logged, answered 500 with a reference.
+/// A use case's failure on the API: 404 for what does not exist, 422 for input to fix, 409
+/// for a conflict with what is stored; the rest is ours (logged, 500 with a reference).
 impl From<hod_app::AppError> for ApiError {
     fn from(e: hod_app::AppError) -> Self {
-        Self::internal(e)
+        use hod_app::AppError;
+        match e {
+            AppError::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+            }
+            AppError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            e => Self::internal(e),
+        }
     }
 }
 

@@ -483,7 +483,7 @@ async fn healthz() -> &'static str {
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.app.ready().await {
         Ok(()) => Json(
-            serde_json::json!({ "status": "ready", "database": s.app.db.backend().to_string() }),
+            serde_json::json!({ "status": "ready", "database": s.app.storage_backend() }),
         )
         .into_response(),
         Err(e) => {

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hod_app::metrics as names;
+use hod_app::system::DeliveryStatus;
 use metrics_exporter_prometheus::{Matcher, PrometheusHandle};
 
 use crate::AppState;
@@ -155,25 +156,23 @@ pub async fn scrape(
         .into_response();
     }
     metrics_process::Collector::default().collect();
-    let (in_use, idle, max) = s.app.db.pool_stats();
-    metrics::gauge!(names::DB_CONNECTIONS, "state" => "in_use").set(f64::from(in_use));
-    metrics::gauge!(names::DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
-    metrics::gauge!(names::DB_MAX_CONNECTIONS).set(f64::from(max));
-    match hod_db::outbox::stats(&s.app.db).await {
+    let pool = s.app.pool_stats();
+    metrics::gauge!(names::DB_CONNECTIONS, "state" => "in_use").set(f64::from(pool.in_use));
+    metrics::gauge!(names::DB_CONNECTIONS, "state" => "idle").set(f64::from(pool.idle));
+    metrics::gauge!(names::DB_MAX_CONNECTIONS).set(f64::from(pool.max));
+    match s.app.outbox_stats().await {
         Ok(stats) => {
-            for status in ["pending", "sent", "stored", "failed"] {
+            for status in DeliveryStatus::ALL {
                 let n = stats
                     .by_status
                     .iter()
-                    .find(|(st, _)| st == status)
+                    .find(|(st, _)| *st == status)
                     .map_or(0, |(_, n)| *n);
                 #[allow(clippy::cast_precision_loss)]
-                metrics::gauge!(names::OUTBOX_MESSAGES, "status" => status).set(n as f64);
+                metrics::gauge!(names::OUTBOX_MESSAGES, "status" => status.as_str()).set(n as f64);
             }
             let age = stats.oldest_pending.map_or(0.0, |created| {
-                #[allow(clippy::cast_precision_loss)]
-                let ms = (s.app.now().as_millisecond() - created).max(0) as f64;
-                ms / 1000.0
+                s.app.now().duration_since(created).as_secs_f64().max(0.0)
             });
             metrics::gauge!(names::OUTBOX_OLDEST_PENDING).set(age);
         }

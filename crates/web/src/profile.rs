@@ -15,7 +15,7 @@ use jiff::civil::Weekday;
 
 use crate::AppState;
 use crate::agent::{CurrentAgent, SESSION_COOKIE, cookie};
-use crate::error::{PageError, render};
+use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::register::problem_text;
 use crate::views::{
@@ -370,27 +370,18 @@ async fn security_page(
     me: &CurrentAgent,
     headers: &HeaderMap,
     result: Option<Outcome>,
-) -> Response {
+) -> Result<Response, PageError> {
+    const PATH: &str = "/agent/security";
     let t = Tr(lang);
-    let agent = match hod_db::agents::find_by_id(&s.app.db, me.agent_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            return PageError::NotFound {
-                lang,
-                path: "/agent/security".into(),
-            }
-            .into_response();
-        }
-        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
-    };
+    let agent = s.app.agent(me.agent_id).await.or_page(lang, PATH)?;
     let mine = cookie(headers, SESSION_COOKIE).unwrap_or_default();
-    let sessions = match s.app.sessions_of(me.agent_id, &mine).await {
-        Ok(list) => list,
-        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
-    };
-    let passkeys = match s.app.passkeys_of(me.agent_id).await {
-        Ok(list) => list
-            .into_iter()
+    let sessions = s.app.sessions_of(me.agent_id, &mine).await.or_page(lang, PATH)?;
+    let passkeys = s
+        .app
+        .passkeys_of(me.agent_id)
+        .await
+        .or_page(lang, PATH)?
+        .into_iter()
             .map(|p| {
                 let tz = s.app.settings.program_time_zone.clone();
                 let day = |ts: jiff::Timestamp| ts.to_zoned(tz.clone()).date().to_string();
@@ -408,9 +399,7 @@ async fn security_page(
                     ),
                 )
             })
-            .collect(),
-        Err(e) => return PageError::internal(lang, "/agent/security", e).into_response(),
-    };
+        .collect();
     let failed = result
         .as_ref()
         .and_then(|r| r.as_ref().err())
@@ -421,9 +410,7 @@ async fn security_page(
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = SecurityPage {
         t,
-        page: PageMeta {
-            path: "/agent/security".into(),
-        },
+        page: PageMeta { path: PATH.into() },
         email: agent.email,
         first_name: agent.first_name,
         last_name: agent.last_name,
@@ -444,7 +431,7 @@ async fn security_page(
         message,
         errors,
     };
-    with_status(render(&page, lang, "/agent/security"), status)
+    Ok(with_status(render(&page, lang, PATH), status))
 }
 
 pub async fn security(
@@ -453,7 +440,7 @@ pub async fn security(
     me: CurrentAgent,
     headers: HeaderMap,
 ) -> Response {
-    security_page(&s, lang, &me, &headers, None).await
+    security_page(&s, lang, &me, &headers, None).await.into_response()
 }
 
 pub async fn change_password(
@@ -485,7 +472,7 @@ pub async fn change_password(
         )
         .await;
     match outcome(Tr(lang), r, "security-password-changed") {
-        Ok(o) => security_page(&s, lang, &me, &headers, Some(o)).await,
+        Ok(o) => security_page(&s, lang, &me, &headers, Some(o)).await.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -500,7 +487,7 @@ pub async fn end_other_sessions(
     match s.app.end_other_sessions(me.agent_id, &token).await {
         Ok(n) => {
             let message = Tr(lang).get_with("security-ended", &[("count", n.to_string())]);
-            security_page(&s, lang, &me, &headers, Some(Ok(message))).await
+            security_page(&s, lang, &me, &headers, Some(Ok(message))).await.into_response()
         }
         Err(e) => PageError::internal(lang, "/agent/security", e).into_response(),
     }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::Stream;
 use hod_app::referrals::{ConsentForm, OfferError, RecordError};
 use hod_domain::Lang;
-use hod_domain::referral::Status;
+use hod_domain::referral::{EventKind, Status};
 
 use crate::AppState;
 use crate::agent::CurrentAgent;
@@ -37,8 +37,8 @@ pub(crate) fn with_status(mut r: Response, status: StatusCode) -> Response {
     r
 }
 
-pub(crate) fn status_label(t: Tr, status: &str) -> String {
-    t.get(&format!("status-{}", status.replace('_', "-")))
+pub(crate) fn status_label(t: Tr, status: Status) -> String {
+    t.get(&format!("status-{}", status.id().replace('_', "-")))
 }
 
 pub(crate) fn reason_label(t: Tr, reason: &str) -> String {
@@ -63,11 +63,9 @@ fn phone_display(e164: &str) -> String {
     hod_domain::PhoneE164::parse(e164).map_or_else(|_| e164.to_owned(), |p| p.national())
 }
 
-fn local_time(lang: UiLang, ms: i64, tz: &jiff::tz::TimeZone) -> (String, String) {
-    match hod_db::from_millis(ms) {
-        Ok(at) => (at.to_string(), crate::i18n::long_instant(lang, at, tz)),
-        Err(_) => (String::new(), String::new()),
-    }
+/// An instant for a `<time>` element: machine-readable, and in the agent's time zone.
+fn local_time(lang: UiLang, at: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> (String, String) {
+    (at.to_string(), crate::i18n::long_instant(lang, at, tz))
 }
 
 /// A stream that sends `event: change` with `look()`'s value whenever it changes: checked
@@ -180,10 +178,10 @@ pub async fn referrals_page(
                 name: format!("{} {}", c.first_name, c.last_name),
                 phone: c.phone.clone(),
                 phone_display: phone_display(&c.phone),
-                status: status_label(t, &r.status),
+                status: status_label(t, r.status),
                 accepted: r
                     .accepted_at
-                    .map(|ms| local_time(lang, ms, &tz).1)
+                    .map(|at| local_time(lang, at, &tz).1)
                     .unwrap_or_default(),
             })
             .collect(),
@@ -314,14 +312,14 @@ async fn referral_page(
         ),
         language: language_label(&r.referral.language),
         reason: reason_label(t, &r.referral.reason),
-        status_label: status_label(t, r.status.id()),
+        status_label: status_label(t, r.status),
         can_update: r.status.is_with_agent(),
         steps: Status::AGENT_STEPS
             .iter()
             .filter(|x| **x != r.status)
             .map(|x| Opt {
                 id: x.id().into(),
-                label: status_label(t, x.id()),
+                label: status_label(t, *x),
                 checked: false,
             })
             .collect(),
@@ -336,12 +334,17 @@ async fn referral_page(
         history: r
             .events
             .iter()
-            .filter(|e| matches!(e.kind.as_str(), "status" | "consent" | "reminder"))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Status | EventKind::Consent | EventKind::Reminder
+                )
+            })
             .map(|e| {
                 let (iso, local) = local_time(lang, e.at, &tz);
-                let what = match (e.kind.as_str(), &e.status) {
-                    ("status", Some(st)) => status_label(t, st),
-                    ("consent", _) => t.get("referral-history-consent"),
+                let what = match (e.kind, e.status) {
+                    (EventKind::Status, Some(st)) => status_label(t, st),
+                    (EventKind::Consent, _) => t.get("referral-history-consent"),
                     _ => t.get("referral-history-reminder"),
                 };
                 let note = [e.note.as_str(), e.account_number.as_str()]

@@ -405,7 +405,7 @@ pub struct ReferralPage {
     pub status_label: String,
     pub can_update: bool,
     pub steps: Vec<Opt>,
-    pub consents: Vec<hod_db::referrals::ConsentRow>,
+    pub consents: Vec<hod_app::referrals::ConsentRow>,
     pub consent_scope: String,
     pub consent_duration: String,
     pub consent_withdraw: String,

@@ -2,6 +2,7 @@
 //! blocking thread, which sends batches of parsed rows to a writer holding one transaction:
 //! the file lands whole (its valid rows, with a report of the others) or not at all. After
 //! a file lands, eligibility is worked out again.
+use hod_domain::actor::Actor;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -112,8 +113,8 @@ pub(crate) fn fail(file: &str, line: Option<u64>, message: String) -> ImportErro
 pub struct ImportOptions {
     /// Read and check the file, write nothing.
     pub dry_run: bool,
-    /// Who imports (an operator's username, or `cli`), for the audit log.
-    pub actor: String,
+    /// Who imports (an operator, or `cli`), for the audit log.
+    pub actor: Actor,
     /// Bytes read so far, for a progress display.
     pub progress: Arc<AtomicU64>,
 }
@@ -283,7 +284,7 @@ impl App {
                 rows: report.rows,
                 applied: report.applied,
                 rejected_json: &rejected_json,
-                actor: &opts.actor,
+                actor: &opts.actor.to_string(),
             },
             now,
         )
@@ -291,7 +292,7 @@ impl App {
         audit::append(
             &mut t,
             &audit::Entry {
-                actor: &opts.actor,
+                actor: opts.actor,
                 action: "import.applied",
                 subject: &file,
                 ip: None,

@@ -1,7 +1,9 @@
 //! After acceptance: what the agent reads (contact details, audited) and records (statuses,
 //! consent), and what partners and operators read of a referral.
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_db::referrals::{self as db, Contact, NewEvent, ReferralRow};
-use hod_db::{audit, from_millis};
+use hod_db::audit;
 use hod_domain::referral::{Status, StepError, check_step, short_name};
 
 use crate::fields::{FieldProblem, FieldProblems};
@@ -27,12 +29,12 @@ impl App {
             return Ok(None);
         };
         let mut tx = self.db.begin().await?;
-        let who = actor_agent(agent_id);
+        let who = Actor::Agent(agent_id);
         let subject = format!("referral:{id}");
         audit::append(
             &mut tx,
             &audit::Entry {
-                actor: &who,
+                actor: who,
                 action: "referral.contact_viewed",
                 subject: &subject,
                 ip,
@@ -42,12 +44,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let status = Status::parse(&referral.status).ok_or_else(|| {
-            AppError::Other(anyhow::anyhow!(
-                "referral {id} has status {:?}",
-                referral.status
-            ))
-        })?;
+        let status = referral.status;
         Ok(Some(AgentReferral {
             referral,
             contact,
@@ -68,7 +65,7 @@ impl App {
         let Some((referral, _)) = db::contact_for_agent(&self.db, id, agent_id).await? else {
             return Err(OfferError::NotFound);
         };
-        let from = Status::parse(&referral.status).ok_or(OfferError::NotFound)?;
+        let from = referral.status;
         let note = hod_domain::text::multi_line(note)
             .map_err(|e| OfferError::Invalid(format!("the note {e}")))?;
         let account_number = hod_domain::text::single_line(account_number)
@@ -91,14 +88,14 @@ impl App {
         if !db::set_status(&mut tx, id, agent_id, from.id(), to.id(), now).await? {
             return Err(OfferError::Gone);
         }
-        let actor = actor_agent(agent_id);
+        let actor = Actor::Agent(agent_id);
         db::add_event(
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: &actor,
-                kind: "status",
-                status: Some(to.id()),
+                actor: actor,
+                kind: EventKind::Status,
+                status: Some(to),
                 note,
                 account_number,
                 detail: serde_json::json!({}),
@@ -178,13 +175,13 @@ impl App {
             now,
         )
         .await?;
-        let actor = actor_agent(agent_id);
+        let actor = Actor::Agent(agent_id);
         db::add_event(
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: &actor,
-                kind: "consent",
+                actor: actor,
+                kind: EventKind::Consent,
                 status: None,
                 note: "",
                 account_number: "",
@@ -222,11 +219,11 @@ impl App {
         };
         Ok(Some(PublicStatus {
             id,
-            status: Status::parse(&r.status).unwrap_or(Status::Searching),
-            created_at: from_millis(r.created_at)?,
+            status: r.status,
+            created_at: r.created_at,
             ui_lang: r.ui_lang,
             agent,
-            accepted_at: r.accepted_at.map(from_millis).transpose()?,
+            accepted_at: r.accepted_at,
             city: r.city,
             state: r.state,
         }))
@@ -243,7 +240,7 @@ impl App {
     }
 
     /// The referral's timeline with decision logs (operators; tests).
-    pub async fn referral_timeline(&self, id: i64) -> Result<Vec<hod_db::referrals::EventRow>> {
+    pub async fn referral_timeline(&self, id: i64) -> Result<Vec<EventRow>> {
         Ok(db::events(&self.db, id).await?)
     }
 }

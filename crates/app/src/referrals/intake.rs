@@ -1,5 +1,7 @@
 //! A consumer's request: its checks, a partner's Idempotency-Key, the same person again within
 //! the window, and the first routing round right after.
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_db::referrals::{self as db, NewEvent, NewReferral};
 use hod_domain::account::plausible_email;
 use hod_domain::referral::{ContactBy, HelpReason, Status};
@@ -179,16 +181,16 @@ impl App {
             }
         }
         let actor = match origin.partner {
-            Some((k, _)) => format!("partner:{k}"),
-            None => "consumer".to_owned(),
+            Some((k, _)) => Actor::Partner(k),
+            None => Actor::Consumer,
         };
         db::add_event(
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: &actor,
-                kind: "submitted",
-                status: Some(Status::Searching.id()),
+                actor: actor,
+                kind: EventKind::Submitted,
+                status: Some(Status::Searching),
                 note: "",
                 account_number: "",
                 detail: serde_json::json!({ "consent_version": CONSENT_VERSION, "ip": origin.ip }),

@@ -1,5 +1,6 @@
 //! What consumers and agents are sent about a referral, written to the outbox in the
 //! transaction that decides it.
+use hod_domain::actor::Actor;
 use hod_db::Tx;
 use hod_db::outbox::{self, Channel, NewMessage};
 use hod_db::referrals::{self as db, CandidateRow, ReferralRow};
@@ -127,7 +128,7 @@ impl App {
             .await?;
         }
         if method.is_some_and(ContactMethod::pushes) {
-            let to = actor_agent(agent.agent_id);
+            let to = Actor::Agent(agent.agent_id).to_string();
             self.message(
                 tx,
                 Channel::Push,

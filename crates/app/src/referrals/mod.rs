@@ -3,7 +3,7 @@
 //! `rounds` (routing rounds, decision logs, the sweeper), `offers` (accept, decline), `casework`
 //! (what agents and partners read and record afterwards), `messages` (what consumers and agents
 //! are sent), `status_link` (the consumer's signed link).
-use hod_db::referrals::{Contact, ReferralRow};
+pub use hod_db::referrals::{Contact, ConsentRow, EventRow, OpenOffer, ReferralRow};
 use hod_domain::UsState;
 use hod_domain::referral::{Status, StepError};
 use jiff::{SignedDuration, Timestamp};
@@ -168,7 +168,7 @@ pub struct AgentReferral {
     pub referral: ReferralRow,
     pub contact: Contact,
     pub status: Status,
-    pub events: Vec<hod_db::referrals::EventRow>,
+    pub events: Vec<EventRow>,
 }
 
 /// The consumer's consent in the terms of the CMS model consent form, as the agent records it.
@@ -204,9 +204,6 @@ pub struct Sweep {
     pub reminders: usize,
 }
 
-fn actor_agent(agent_id: i64) -> String {
-    format!("agent:{agent_id}")
-}
 
 impl App {
     /// Tells live pages (server-sent events) on this node that something changed; pages also

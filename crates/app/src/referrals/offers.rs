@@ -1,6 +1,8 @@
 //! An agent answers an offer: accept (first accept wins, within the capacity) or decline.
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_db::referrals::{self as db, NewEvent};
-use hod_db::{Tx, from_millis};
+use hod_db::Tx;
 use hod_domain::referral::{Status, short_name};
 use hod_domain::routing::Responsiveness;
 use jiff::Timestamp;
@@ -30,7 +32,7 @@ impl App {
                 self.changed();
                 metrics::counter!(crate::metrics::REFERRALS_ACCEPTED).increment(1);
                 if let Some(r) = db::get(&self.db, rid).await? {
-                    let waited = now.duration_since(from_millis(r.created_at)?);
+                    let waited = now.duration_since(r.created_at);
                     metrics::histogram!(crate::metrics::TIME_TO_ACCEPT)
                         .record(waited.as_secs_f64().max(0.0));
                 }
@@ -73,16 +75,16 @@ impl App {
             accept_rate: rate,
             accept_secs: secs,
         }
-        .after_accept(now.duration_since(from_millis(offer.offered_at)?));
+        .after_accept(now.duration_since(offer.offered_at));
         db::note_answer(tx, agent_id, false, after.accept_rate, after.accept_secs).await?;
-        let actor = actor_agent(agent_id);
+        let actor = Actor::Agent(agent_id);
         db::add_event(
             tx,
             &NewEvent {
                 referral_id: rid,
-                actor: &actor,
-                kind: "status",
-                status: Some(Status::Accepted.id()),
+                actor: actor,
+                kind: EventKind::Status,
+                status: Some(Status::Accepted),
                 note: "",
                 account_number: "",
                 detail: serde_json::json!({ "offer": offer_id }),
@@ -164,13 +166,13 @@ impl App {
         }
         .after_refusal();
         db::note_answer(tx, agent_id, false, after.accept_rate, after.accept_secs).await?;
-        let actor = actor_agent(agent_id);
+        let actor = Actor::Agent(agent_id);
         db::add_event(
             tx,
             &NewEvent {
                 referral_id: rid,
-                actor: &actor,
-                kind: "offer_declined",
+                actor: actor,
+                kind: EventKind::OfferDeclined,
                 status: None,
                 note: reason,
                 account_number: "",

@@ -1,8 +1,10 @@
 //! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
 //! the timeline, and the sweeper every node runs.
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_db::outbox::Channel;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
-use hod_db::{Tx, audit, availability, from_millis, terms};
+use hod_db::{Tx, audit, availability, terms};
 use hod_domain::availability::{Mode, is_available};
 use hod_domain::referral::Status;
 use hod_domain::routing::{
@@ -57,7 +59,7 @@ impl App {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(&mut tx, &offer).await?;
         }
-        let created = from_millis(r.created_at)?;
+        let created = r.created_at;
         let open: Vec<_> = db::offers_of(&mut tx, id)
             .await?
             .into_iter()
@@ -70,12 +72,12 @@ impl App {
             self.changed();
             return Ok(out);
         }
-        let last_offer = r.last_offer_at.map(from_millis).transpose()?;
+        let last_offer = r.last_offer_at;
         let due = program.policy.offers_due(open.len(), last_offer, now);
         let mut expiries: Vec<Timestamp> = open
             .iter()
-            .map(|o| from_millis(o.expires_at))
-            .collect::<hod_db::Result<_>>()?;
+            .map(|o| o.expires_at)
+            .collect();
         let mut last_offer_at = None;
         // Nobody left to add: wait for the open offers, not for the next cascade step.
         let mut exhausted = false;
@@ -116,8 +118,8 @@ impl App {
                 &mut tx,
                 &NewEvent {
                     referral_id: id,
-                    actor: "system",
-                    kind: "decision",
+                    actor: Actor::System,
+                    kind: EventKind::Decision,
                     status: None,
                     note: "",
                     account_number: "",
@@ -244,8 +246,8 @@ impl App {
             tx,
             &NewEvent {
                 referral_id: offer.referral_id,
-                actor: "system",
-                kind: "offer_expired",
+                actor: Actor::System,
+                kind: EventKind::OfferExpired,
                 status: None,
                 note: "",
                 account_number: "",
@@ -261,13 +263,13 @@ impl App {
             }
             availability::set_mode(tx, offer.agent_id, Mode::Unavailable).await?;
             hod_db::referrals::reset_missed(tx, offer.agent_id).await?;
-            let who = actor_agent(offer.agent_id);
+            let who = Actor::Agent(offer.agent_id);
             audit::append(
                 tx,
                 &audit::Entry {
-                    actor: "system",
+                    actor: Actor::System,
                     action: "agent.auto_paused",
-                    subject: &who,
+                    subject: &who.to_string(),
                     ip: None,
                     detail: serde_json::json!({ "missed_offers": streak }),
                 },
@@ -305,9 +307,9 @@ impl App {
             tx,
             &NewEvent {
                 referral_id: r.id,
-                actor: "system",
-                kind: "status",
-                status: Some(Status::Unserved.id()),
+                actor: Actor::System,
+                kind: EventKind::Status,
+                status: Some(Status::Unserved),
                 note: why,
                 account_number: "",
                 detail: serde_json::json!({}),
@@ -373,8 +375,8 @@ impl App {
                 &mut tx,
                 &NewEvent {
                     referral_id: *rid,
-                    actor: "system",
-                    kind: "reminder",
+                    actor: Actor::System,
+                    kind: EventKind::Reminder,
                     status: None,
                     note: "",
                     account_number: "",

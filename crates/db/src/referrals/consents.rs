@@ -1,6 +1,7 @@
 //! Consumers' consent records (the CMS model form's terms), kept 10 years.
 
-use sqlx::FromRow;
+
+use crate::time::{from_row, instant};
 
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
@@ -41,7 +42,7 @@ pub async fn add_consent(tx: &mut Tx, c: &NewConsent<'_>, now: jiff::Timestamp) 
     .await)?)
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRow {
     pub id: i64,
     pub consumer_name: String,
@@ -51,9 +52,22 @@ pub struct ConsentRow {
     pub consented_on: String,
     pub withdraw_how: String,
     pub method: String,
-    pub recorded_at: i64,
-    pub keep_until: i64,
+    pub recorded_at: jiff::Timestamp,
+    pub keep_until: jiff::Timestamp,
 }
+
+from_row!(ConsentRow, |r| Ok(ConsentRow {
+    id: r.try_get("id")?,
+    consumer_name: r.try_get("consumer_name")?,
+    agent_name: r.try_get("agent_name")?,
+    scope: r.try_get("scope")?,
+    duration: r.try_get("duration")?,
+    consented_on: r.try_get("consented_on")?,
+    withdraw_how: r.try_get("withdraw_how")?,
+    method: r.try_get("method")?,
+    recorded_at: instant(r, "recorded_at")?,
+    keep_until: instant(r, "keep_until")?,
+}));
 
 /// The consents recorded for a referral by `agent_id` (the accepting agent).
 #[tracing::instrument(skip_all)]

@@ -1,16 +1,18 @@
 //! A referral's timeline: submissions, decision logs, offers and their outcomes, statuses.
 
-use sqlx::FromRow;
+use hod_domain::actor::Actor;
+use hod_domain::referral::{EventKind, Status};
 
+use crate::time::{from_row, instant, maybe_parsed, parsed, parsed_str};
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
 /// An entry of the timeline.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub referral_id: i64,
-    pub actor: &'a str,
-    pub kind: &'a str,
-    pub status: Option<&'a str>,
+    pub actor: Actor,
+    pub kind: EventKind,
+    pub status: Option<Status>,
     pub note: &'a str,
     pub account_number: &'a str,
     pub detail: serde_json::Value,
@@ -24,9 +26,9 @@ pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> R
     )
     .bind(e.referral_id)
     .bind(to_millis(now))
-    .bind(e.actor)
-    .bind(e.kind)
-    .bind(e.status)
+    .bind(e.actor.to_string())
+    .bind(e.kind.as_str())
+    .bind(e.status.map(Status::id))
     .bind(e.note)
     .bind(e.account_number)
     .bind(e.detail.to_string())
@@ -36,17 +38,29 @@ pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> R
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
     pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub kind: String,
-    pub status: Option<String>,
+    pub at: jiff::Timestamp,
+    pub actor: Actor,
+    pub kind: EventKind,
+    pub status: Option<Status>,
     pub note: String,
     pub account_number: String,
-    pub detail: String,
+    pub detail: serde_json::Value,
 }
+
+from_row!(EventRow, |r| Ok(EventRow {
+    id: r.try_get("id")?,
+    at: instant(r, "at")?,
+    actor: parsed_str(r, "actor")?,
+    kind: parsed(r, "kind")?,
+    status: maybe_parsed(r, "status")?,
+    note: r.try_get("note")?,
+    account_number: r.try_get("account_number")?,
+    detail: serde_json::from_str(&r.try_get::<String, _>("detail")?)
+        .map_err(|e| sqlx::Error::Decode(e.into()))?,
+}));
 
 #[tracing::instrument(skip_all)]
 pub async fn events(db: &Db, referral_id: i64) -> Result<Vec<EventRow>> {

@@ -5,8 +5,11 @@
 //! contact details are read only through [`contact_for_agent`], whose query checks that the
 //! agent is the one who accepted, and [`consumer_address`], for messages to the consumer.
 
+use hod_domain::referral::Status;
+use jiff::Timestamp;
 use sqlx::FromRow;
 
+use crate::time::{from_row, instant, maybe_instant, parsed};
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
 mod candidates;
@@ -46,11 +49,11 @@ pub struct NewReferral<'a> {
 }
 
 /// A referral without the consumer's contact details.
-#[derive(Debug, Clone, FromRow, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReferralRow {
     pub id: i64,
     pub plan_year: i64,
-    pub status: String,
+    pub status: Status,
     pub zip: String,
     pub city: String,
     pub state: String,
@@ -61,13 +64,35 @@ pub struct ReferralRow {
     pub source: String,
     pub api_key_id: Option<i64>,
     pub agent_id: Option<i64>,
-    pub accepted_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub due_at: Option<i64>,
-    pub last_offer_at: Option<i64>,
+    pub accepted_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub due_at: Option<Timestamp>,
+    pub last_offer_at: Option<Timestamp>,
     pub unserved_reason: Option<String>,
 }
+
+from_row!(ReferralRow, |r| Ok(ReferralRow {
+    id: r.try_get("id")?,
+    plan_year: r.try_get("plan_year")?,
+    status: parsed(r, "status")?,
+    zip: r.try_get("zip")?,
+    city: r.try_get("city")?,
+    state: r.try_get("state")?,
+    language: r.try_get("language")?,
+    reason: r.try_get("reason")?,
+    contact_by: r.try_get("contact_by")?,
+    ui_lang: r.try_get("ui_lang")?,
+    source: r.try_get("source")?,
+    api_key_id: r.try_get("api_key_id")?,
+    agent_id: r.try_get("agent_id")?,
+    accepted_at: maybe_instant(r, "accepted_at")?,
+    created_at: instant(r, "created_at")?,
+    updated_at: instant(r, "updated_at")?,
+    due_at: maybe_instant(r, "due_at")?,
+    last_offer_at: maybe_instant(r, "last_offer_at")?,
+    unserved_reason: r.try_get("unserved_reason")?,
+}));
 
 pub(super) const COLUMNS: &str = "r.id, r.plan_year, r.status, r.zip, r.city, r.state, r.language, r.reason, r.contact_by,
     r.ui_lang, r.source, r.api_key_id, r.agent_id, r.accepted_at, r.created_at, r.updated_at, r.due_at,

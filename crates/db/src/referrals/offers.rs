@@ -2,22 +2,33 @@
 //! withdrawn), and what an agent sees of the ones open to them.
 
 use hod_domain::referral::OfferStatus;
-use sqlx::FromRow;
+use jiff::Timestamp;
 
+use crate::time::{from_row, instant, maybe_instant, parsed};
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferRow {
     pub id: i64,
     pub referral_id: i64,
     pub agent_id: i64,
-    #[sqlx(try_from = "String")]
     pub status: OfferStatus,
-    pub offered_at: i64,
-    pub expires_at: i64,
-    pub decided_at: Option<i64>,
+    pub offered_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
     pub decline_reason: Option<String>,
 }
+
+from_row!(OfferRow, |r| Ok(OfferRow {
+    id: r.try_get("id")?,
+    referral_id: r.try_get("referral_id")?,
+    agent_id: r.try_get("agent_id")?,
+    status: parsed(r, "status")?,
+    offered_at: instant(r, "offered_at")?,
+    expires_at: instant(r, "expires_at")?,
+    decided_at: maybe_instant(r, "decided_at")?,
+    decline_reason: r.try_get("decline_reason")?,
+}));
 
 const OFFER: &str = "o.id, o.referral_id, o.agent_id, o.status, o.offered_at, o.expires_at, o.decided_at, o.decline_reason";
 
@@ -144,7 +155,7 @@ pub async fn decide_offer(
 }
 
 /// An open offer as its agent sees it: where and what, never who.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OpenOffer {
     pub id: i64,
     pub referral_id: i64,
@@ -153,9 +164,22 @@ pub struct OpenOffer {
     pub state: String,
     pub language: String,
     pub reason: String,
-    pub offered_at: i64,
-    pub expires_at: i64,
+    #[serde(skip)]
+    pub offered_at: Timestamp,
+    pub expires_at: Timestamp,
 }
+
+from_row!(OpenOffer, |r| Ok(OpenOffer {
+    id: r.try_get("id")?,
+    referral_id: r.try_get("referral_id")?,
+    city: r.try_get("city")?,
+    zip: r.try_get("zip")?,
+    state: r.try_get("state")?,
+    language: r.try_get("language")?,
+    reason: r.try_get("reason")?,
+    offered_at: instant(r, "offered_at")?,
+    expires_at: instant(r, "expires_at")?,
+}));
 
 #[tracing::instrument(skip_all)]
 pub async fn open_offers_for(

@@ -153,8 +153,8 @@ async fn outbox_deduplicates_and_lists(t: TestDb) {
         to_b.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![b.unwrap(), c.unwrap()]
     );
-    assert_eq!(to_b[0].channel, "email");
-    assert_eq!(to_b[0].status, "pending");
+    assert_eq!(to_b[0].channel, outbox::Channel::Email);
+    assert_eq!(to_b[0].status, outbox::DeliveryStatus::Pending);
     assert_eq!(outbox::pending_count(&t.db).await.unwrap(), 3);
 
     // A rolled-back transaction leaves nothing behind.
@@ -237,7 +237,7 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
     tx.commit().await.unwrap();
 
     let listed = outbox::list(&t.db, None).await.unwrap();
-    assert_eq!(listed[0].status, "stored");
+    assert_eq!(listed[0].status, outbox::DeliveryStatus::Stored);
     assert_eq!(outbox::pending_count(&t.db).await.unwrap(), 0);
 
     // Giving up for good.
@@ -256,7 +256,7 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
     );
     tx.commit().await.unwrap();
     let failed = outbox::list(&t.db, Some("z@x.test")).await.unwrap();
-    assert_eq!(failed[0].status, "failed");
+    assert_eq!(failed[0].status, outbox::DeliveryStatus::Failed);
 }
 
 /// Claimers racing on the same rows never both get one (the lease pattern every worker uses).
@@ -300,7 +300,7 @@ async fn outbox_claims_never_overlap(t: TestDb) {
 async fn audit_log_is_append_only(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
     let entry = audit::Entry {
-        actor: "cli",
+        actor: hod_domain::actor::Actor::Cli,
         action: "operator.created",
         subject: "operator:1",
         ip: None,

@@ -1,4 +1,6 @@
 //! Agent accounts (issue 4) over HTTP, on SQLite and PostgreSQL.
+use hod_app::system::Channel;
+use hod_domain::actor::Actor;
 use hod_test_support::{TestApp, app_tests};
 use serde_json::{Value, json};
 
@@ -192,8 +194,8 @@ async fn registration_form_reports_every_problem_and_keeps_input(t: TestApp) {
     );
 
     // A common password and a taken username (ignoring case).
-    let mut tx = t.app.db.begin().await.unwrap();
-    let other = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000002").unwrap())
+    let mut tx = t.app.storage().begin().await.unwrap();
+    let other = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000002").unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -246,7 +248,7 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
 
     let mail = t.take_outbox().await;
     assert_eq!(mail.len(), 2, "{mail:?}");
-    let sms = mail.iter().find(|m| m.channel == "sms").unwrap();
+    let sms = mail.iter().find(|m| m.channel == Channel::Sms).unwrap();
     assert_eq!(sms.recipient, "+17135550101");
     let code: String = sms
         .body
@@ -261,7 +263,7 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
         "{}",
         sms.body
     );
-    let email = mail.iter().find(|m| m.channel == "email").unwrap();
+    let email = mail.iter().find(|m| m.channel == Channel::Email).unwrap();
     assert_eq!(
         (email.recipient.as_str(), email.sender.as_str()),
         ("ana.alvarez@agency.test", "noreply@hod.test")
@@ -273,7 +275,7 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
                 .contains(&format!("{}/agent/login", t.app.settings.public_url))
     );
 
-    let agent = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000001").unwrap())
+    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -287,13 +289,13 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
     assert!(used.text().await.unwrap().contains("already been used"));
     let again = post_form(&t, &path, &good_form("ana.two"), "en").await;
     assert_eq!(again.status(), 410);
-    let audit = hod_db::audit::recent(&t.app.db, 5).await.unwrap();
+    let audit = hod_db::audit::recent(&t.app.storage(), 5).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "agent.registered"));
 
     // Email only: no test text.
     let gigi = {
-        let mut tx = t.app.db.begin().await.unwrap();
-        let a = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000007").unwrap())
+        let mut tx = t.app.storage().begin().await.unwrap();
+        let a = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000007").unwrap())
             .await
             .unwrap()
             .unwrap();
@@ -305,7 +307,7 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
     };
     assert!(gigi.registered_at.is_none());
     t.app
-        .resend_invitation(&hod_domain::Npn::parse("2000007").unwrap(), "operator:1")
+        .resend_invitation(&hod_domain::Npn::parse("2000007").unwrap(), Actor::Operator(1))
         .await
         .unwrap();
     let link = crate::eligibility::link_path(&t.take_outbox().await[0].body);
@@ -392,7 +394,7 @@ async fn invitation_is_redeemed_once_under_100_concurrent_attempts(t: TestApp) {
     );
     let registered = t
         .app
-        .db
+        .storage()
         .count_for_tests("SELECT COUNT(*) FROM agents WHERE username LIKE 'racer%'")
         .await
         .unwrap();

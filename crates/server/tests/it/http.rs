@@ -112,7 +112,7 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert_eq!(res.text().await.unwrap(), "ok");
     let ready: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["database"], app.app.db.backend().to_string());
+    assert_eq!(ready["database"], app.app.storage().backend().to_string());
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
     assert!(
@@ -133,7 +133,7 @@ async fn health_readiness_and_metrics(app: TestApp) {
     );
 
     // With the database gone, the node is alive but not ready.
-    app.app.db.close().await;
+    app.app.storage().close().await;
     assert_eq!(app.get("/healthz").await.status(), 200);
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
@@ -200,7 +200,7 @@ async fn stylesheet_is_served(app: TestApp) {
 }
 
 async fn queue_an_email(app: &TestApp) {
-    let mut tx = app.app.db.begin().await.unwrap();
+    let mut tx = app.app.storage().begin().await.unwrap();
     let msg = hod_db::outbox::NewMessage {
         channel: hod_db::outbox::Channel::Email,
         sender: "",

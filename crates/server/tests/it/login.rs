@@ -1,4 +1,5 @@
 //! Logging in, sessions, lockout and recovery (SPEC.md §4) over HTTP, on both databases.
+use hod_app::system::Channel;
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 
@@ -11,7 +12,7 @@ pub(crate) async fn registered(t: &TestApp) -> String {
     crate::support::register(t, &token, "ana.alvarez", "77002", "email_text").await;
     let sent = t.take_outbox().await;
     sent.iter()
-        .find(|m| m.channel == "sms")
+        .find(|m| m.channel == Channel::Sms)
         .unwrap()
         .body
         .clone()
@@ -223,7 +224,7 @@ async fn five_failures_lock_the_account_for_an_hour(t: TestApp) {
         login(&t, "ana.alvarez", PASSWORD).await.is_some(),
         "the lock ends after 60 minutes"
     );
-    let audit = hod_db::audit::recent(&t.app.db, 50).await.unwrap();
+    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "agent.locked"));
     assert!(
         audit
@@ -416,7 +417,7 @@ async fn the_texted_code_confirms_the_phone(t: TestApp) {
         r.contains("Your phone number is confirmed.") && !r.contains("Confirm your phone"),
         "{r}"
     );
-    let agent = hod_db::agents::find_by_npn(&t.app.db, &hod_domain::Npn::parse("2000001").unwrap())
+    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -541,7 +542,7 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
             .unwrap()
             .registration_complete
     );
-    let stored = hod_db::eligibility::get(&t.app.db, 2027, &npn)
+    let stored = hod_db::eligibility::get(&t.app.storage(), 2027, &npn)
         .await
         .unwrap()
         .unwrap();
@@ -561,7 +562,7 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
 
     // A new version of the Help On Demand terms: asked again; the old version is not enough.
     t.app
-        .db
+        .storage()
         .execute_raw_for_tests(
             "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
              VALUES ('hod', '2', 'Help On Demand Terms of Use', 'Condiciones de uso de Help On Demand', 'New text.', 'Texto nuevo.', 1800000000000)",
@@ -604,7 +605,7 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
             .unwrap()
             .registration_complete
     );
-    let audit = hod_db::audit::recent(&t.app.db, 50).await.unwrap();
+    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
     assert_eq!(
         audit
             .iter()
@@ -667,7 +668,7 @@ async fn a_reset_link_is_used_once_under_100_concurrent_attempts(t: TestApp) {
             .count(),
         1
     );
-    let audit = hod_db::audit::recent(&t.app.db, 200).await.unwrap();
+    let audit = hod_db::audit::recent(&t.app.storage(), 200).await.unwrap();
     assert_eq!(
         audit
             .iter()

@@ -390,7 +390,7 @@ async fn password_recovery_answers_without_doing_the_work_first(t: TestApp) {
     // Hold what the work for a known account needs (SQLite: the writer's turn; PostgreSQL:
     // the agent's row, which the reset token refers to). A page that did the work before
     // answering would wait; one that answers at once for everybody does not.
-    let mut tx = t.app.db.begin().await.unwrap();
+    let mut tx = t.app.storage().begin().await.unwrap();
     if let hod_db::Tx::Postgres(pg) = &mut tx {
         sqlx::query("SELECT id FROM agents FOR UPDATE")
             .execute(&mut **pg)

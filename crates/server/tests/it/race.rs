@@ -1,6 +1,7 @@
 //! First accept wins, with real processes: `hod serve` nodes on one database, referrals each
 //! offered to several agents who race to accept through different nodes. Exactly one winner
 //! per referral, every loser gets 409, and the database agrees with the responses.
+use hod_domain::actor::Actor;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -78,9 +79,9 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
         ("routing.max_wait_minutes", "600"),
         ("routing.offer_minutes", "600"),
     ] {
-        app.set_program_setting(key, value, "test").await.unwrap();
+        app.set_program_setting(key, value, Actor::Cli).await.unwrap();
     }
-    let key = app.create_api_key("Race", "test").await.unwrap();
+    let key = app.create_api_key("Race", Actor::Cli).await.unwrap();
 
     // Submissions, spread over the nodes.
     let urls: Vec<String> = servers.iter().map(|n| n.url.clone()).collect();

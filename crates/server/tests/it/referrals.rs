@@ -2,6 +2,8 @@
 //! matching rule, the ranking, the three strategies, accept/decline, timeouts, the missed-offer
 //! pause, unserved requests, idempotent submission, statuses. Time moves with the fake clock;
 //! the sweeper is run by hand where a node would run it every second.
+use hod_domain::referral::EventKind;
+use hod_domain::actor::Actor;
 use hod_app::import::{ImportKind, ImportOptions, Source};
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
@@ -39,7 +41,7 @@ async fn import_text(app: &hod_app::App, kind: ImportKind, name: &str, text: Str
         reader: Box::new(std::io::Cursor::new(text.into_bytes())),
     };
     let opts = ImportOptions {
-        actor: "test".into(),
+        actor: Actor::Cli,
         ..ImportOptions::default()
     };
     let report = app.import(kind, source, opts).await.unwrap();
@@ -82,7 +84,7 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
     import_text(site.app, ImportKind::Mlms, "mlms.csv", mlms).await;
     import_text(site.app, ImportKind::Rcl, "rcl.csv", rcl).await;
     import_text(site.app, ImportKind::Nipr, "nipr.csv", nipr).await;
-    let mail = hod_db::outbox::list(&site.app.db, None).await.unwrap();
+    let mail = hod_db::outbox::list(&site.app.storage(), None).await.unwrap();
     let mut agents = Vec::new();
     for s in specs {
         let email = format!("{}@agency.test", s.first.to_lowercase());
@@ -111,7 +113,7 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
         .await;
         assert_eq!(accepted.0, 200, "{:?}", accepted.1);
         assert_eq!(accepted.1["complete"], true);
-        let id = hod_db::agents::find_by_npn(&site.app.db, &hod_domain::Npn::parse(s.npn).unwrap())
+        let id = hod_db::agents::find_by_npn(&site.app.storage(), &hod_domain::Npn::parse(s.npn).unwrap())
             .await
             .unwrap()
             .unwrap()
@@ -184,7 +186,7 @@ pub(crate) fn request(zip: &str, language: &str, phone: &str) -> Value {
 
 pub(crate) async fn partner_key(t: &TestApp) -> String {
     t.app
-        .create_api_key("Find Local Help", "test")
+        .create_api_key("Find Local Help", Actor::Cli)
         .await
         .unwrap()
 }
@@ -214,7 +216,7 @@ async fn offered(t: &TestApp, agents: &[Agent], rid: i64) -> Vec<i64> {
 }
 
 pub(crate) async fn set(t: &TestApp, key: &str, value: &str) {
-    t.app.set_program_setting(key, value, "test").await.unwrap();
+    t.app.set_program_setting(key, value, Actor::Cli).await.unwrap();
 }
 
 /// The last decision log of a referral.
@@ -223,9 +225,9 @@ async fn decision(t: &TestApp, rid: i64) -> Value {
     let last = events
         .iter()
         .rev()
-        .find(|e| e.kind == "decision")
+        .find(|e| e.kind == EventKind::Decision)
         .expect("a decision was logged");
-    serde_json::from_str(&last.detail).unwrap()
+    last.detail.clone()
 }
 
 fn filtered_ids(log: &Value, reason: &str) -> Vec<i64> {
@@ -356,7 +358,7 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
             .any(|m| m.recipient == "+17135550199" && m.body.contains("1-800-318-2596")),
         "{mail:?}"
     );
-    let queue = hod_db::referrals::unserved(&t.app.db, 10).await.unwrap();
+    let queue = hod_db::referrals::unserved(&t.app.storage(), 10).await.unwrap();
     assert_eq!(queue.iter().map(|r| r.id).collect::<Vec<_>>(), [rid]);
 }
 
@@ -403,7 +405,7 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     }
     // Terms of a new version the agent has not accepted: registration incomplete.
     t.app
-        .db
+        .storage()
         .execute_raw_for_tests(
             "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
              VALUES ('hod', '2', 'Help On Demand Terms of Use', 'Condiciones de uso de Help On Demand', 'New text.', 'Texto nuevo.', 1800000000000)",
@@ -684,7 +686,7 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
     );
     assert!(partner.get("phone").is_none() && partner.get("first_name").is_none());
     // Another partner's key does not see it.
-    let other = t.app.create_api_key("Other", "test").await.unwrap();
+    let other = t.app.create_api_key("Other", Actor::Cli).await.unwrap();
     assert_eq!(
         api(
             &t,
@@ -812,7 +814,7 @@ async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
     assert!(
         events
             .iter()
-            .any(|e| e.kind == "offer_declined" && e.note == "In a meeting until 3")
+            .any(|e| e.kind == EventKind::OfferDeclined && e.note == "In a meeting until 3")
     );
     t.take_outbox().await;
 }
@@ -1079,7 +1081,7 @@ async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
     );
     assert!(
         t.app
-            .set_program_setting("intake.closed_dates", "tomorrow", "test")
+            .set_program_setting("intake.closed_dates", "tomorrow", Actor::Cli)
             .await
             .is_err()
     );
@@ -1167,7 +1169,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     // The consent is recorded with its version, IP and user agent.
     let consent = t
         .app
-        .db
+        .storage()
         .text_for_tests("SELECT consent_version || ' ' || consent_ip || ' ' || consent_user_agent FROM referrals")
         .await
         .unwrap()
@@ -1285,7 +1287,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     );
     let keep: i64 = t
         .app
-        .db
+        .storage()
         .count_for_tests("SELECT keep_until - recorded_at FROM referral_consents")
         .await
         .unwrap();
@@ -1302,7 +1304,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     // Looking at the contact details is in the audit log.
     let seen = t
         .app
-        .db
+        .storage()
         .count_for_tests("SELECT COUNT(*) FROM audit_log WHERE action = 'referral.contact_viewed'")
         .await
         .unwrap();
@@ -1370,7 +1372,7 @@ async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
     assert_eq!(codes.iter().filter(|c| **c == 422).count(), 28);
     assert_eq!(codes.last(), Some(&429), "the 31st post from one address");
     t.app
-        .set_program_setting("intake.paused", "true", "test")
+        .set_program_setting("intake.paused", "true", Actor::Cli)
         .await
         .unwrap();
     let (code, body) = page(&t, "/get-help", None).await;

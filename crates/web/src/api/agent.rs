@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hod_app::auth::{Client, LoginOutcome};
-use hod_app::referrals::{AgentReferral, OfferError};
-use hod_db::referrals::{Contact, OpenOffer, ReferralRow};
+use hod_app::referrals::{AgentReferral, Contact, OfferError, OpenOffer, ReferralRow};
+use hod_domain::referral::{EventKind, OfferStatus, Status};
 use hod_domain::availability::Mode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -136,23 +136,10 @@ pub async fn accept_terms(
     }
 }
 
-fn offer_json(o: &OpenOffer) -> Value {
-    json!({
-        "id": o.id,
-        "referral_id": o.referral_id,
-        "city": o.city,
-        "zip": o.zip,
-        "state": o.state,
-        "language": o.language,
-        "reason": o.reason,
-        "expires_at": hod_db::from_millis(o.expires_at).map(|t| t.to_string()).unwrap_or_default(),
-    })
-}
-
 /// `GET /api/v1/agent/offers`.
 pub async fn offers(State(s): State<AppState>, me: AppAgent) -> Result<Response, ApiError> {
-    let offers = s.app.open_offers(me.agent_id).await?;
-    Ok(axum::Json(offers.iter().map(offer_json).collect::<Vec<_>>()).into_response())
+    let offers: Vec<OpenOffer> = s.app.open_offers(me.agent_id).await?;
+    Ok(axum::Json(offers).into_response())
 }
 
 /// How a refused answer to an offer, or a refused status, is answered on the API.
@@ -180,7 +167,7 @@ pub async fn accept(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let rid = s.app.accept_offer(me.agent_id, id).await?;
-    Ok(axum::Json(json!({ "referral_id": rid, "status": "accepted" })).into_response())
+    Ok(axum::Json(json!({ "referral_id": rid, "status": Status::Accepted })).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,7 +184,7 @@ pub async fn decline(
     ApiJson(body): ApiJson<Decline>,
 ) -> Result<Response, ApiError> {
     s.app.decline_offer(me.agent_id, id, &body.reason).await?;
-    Ok(axum::Json(json!({ "status": "declined" })).into_response())
+    Ok(axum::Json(json!({ "status": OfferStatus::Declined })).into_response())
 }
 
 pub(crate) fn referral_json(r: &ReferralRow, c: &Contact) -> Value {
@@ -215,7 +202,7 @@ pub(crate) fn referral_json(r: &ReferralRow, c: &Contact) -> Value {
         "email": c.email,
         "contact_by": r.contact_by,
         "best_time": c.best_time,
-        "accepted_at": r.accepted_at.and_then(|ms| hod_db::from_millis(ms).ok()).map(|t| t.to_string()),
+        "accepted_at": r.accepted_at,
     })
 }
 
@@ -248,10 +235,10 @@ pub async fn my_referral(
             let mut v = referral_json(&referral, &contact);
             v["history"] = events
                 .iter()
-                .filter(|e| e.kind == "status")
+                .filter(|e| e.kind == EventKind::Status)
                 .map(|e| {
                     json!({
-                        "at": hod_db::from_millis(e.at).map(|t| t.to_string()).unwrap_or_default(),
+                        "at": e.at,
                         "status": e.status,
                         "note": e.note,
                         "account_number": e.account_number,
