@@ -1,10 +1,11 @@
 //! The demo program: today's plan year, the shipped state table, an administrator, the
 //! demo CMS files of `data/demo/` imported like any others, and six registered agents in
 //! several states and languages. Loading it twice changes nothing.
-use hod_domain::actor::Actor;
 use hod_db::agents::{self, Registration};
 use hod_db::operators::{self, Role};
 use hod_db::reference;
+use hod_domain::actor::Actor;
+use hod_domain::referral::Status;
 use hod_domain::{Lang, Npn, PlanYear, UsState};
 
 use crate::import::{ImportKind, ImportOptions, Source};
@@ -127,7 +128,7 @@ struct Sample {
     reason: &'static str,
     /// The agent who accepts it (`None`: left to the router).
     taker: Option<&'static str>,
-    steps: &'static [(&'static str, &'static str)],
+    steps: &'static [(Status, &'static str)],
 }
 
 /// Writes the plan years into a demo file: `{PY}` is the demo's plan year, `{PY-1}` the one
@@ -214,7 +215,7 @@ impl App {
                 contact_by: "text",
                 reason: "new_coverage",
                 taker: Some("maria.garcia"),
-                steps: &[("follow_up_completed", "")],
+                steps: &[(Status::FollowUpCompleted, "")],
             },
             Sample {
                 zip: "33130",
@@ -226,9 +227,9 @@ impl App {
                 reason: "special_enrollment",
                 taker: Some("james.carter"),
                 steps: &[
-                    ("follow_up_completed", ""),
-                    ("quote_completed", ""),
-                    ("sold", "FFM-2027-000417"),
+                    (Status::FollowUpCompleted, ""),
+                    (Status::QuoteCompleted, ""),
+                    (Status::Sold, "FFM-2027-000417"),
                 ],
             },
             Sample {
@@ -304,7 +305,7 @@ impl App {
                     .await
                     .map_err(|e| AppError::Other(anyhow::anyhow!("demo referral: {e}")))?;
                 for (status, account) in steps {
-                    self.record_status(agent.id, submitted.id, status, "", account)
+                    self.record_status(agent.id, submitted.id, status.id(), "", account)
                         .await
                         .map_err(|e| AppError::Other(anyhow::anyhow!("demo referral: {e}")))?;
                 }

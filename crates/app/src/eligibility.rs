@@ -1,8 +1,8 @@
 //! Working out eligibility (SPEC.md §2) for one NPN or for everyone, storing the verdicts
 //! routing reads, and inviting the newly eligible.
-use hod_domain::actor::Actor;
 use hod_db::eligibility::{self as stored, StoredVerdict};
 use hod_db::{agents, audit, cms, invitations, licences, reference, terms};
+use hod_domain::actor::Actor;
 use hod_domain::eligibility::{Facts, ProgramOn, Verdict, evaluate};
 use hod_domain::{Npn, PlanYear};
 use jiff::civil::Date;

@@ -1,11 +1,11 @@
 //! Invitations (SPEC.md §3): an email from the noreply address with a single-use link that
 //! works for 48 hours. The token exists only in the email; the database keeps its SHA-256.
-use hod_domain::actor::Actor;
 use hod_db::agents::{self, AgentRow};
 use hod_db::invitations::{self, InvitationRow, NewInvitation};
 use hod_db::outbox::{self, Channel, NewMessage};
 use hod_db::{Tx, audit, from_millis};
 use hod_domain::Npn;
+use hod_domain::actor::Actor;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::tokens::{random_token, token_hash};

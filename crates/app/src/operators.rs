@@ -1,8 +1,8 @@
 //! Operator accounts.
-use hod_domain::actor::Actor;
-use hod_db::operators::{self, NewOperator};
 pub use hod_db::operators::Role;
+use hod_db::operators::{self, NewOperator};
 use hod_db::{DbError, audit};
+use hod_domain::actor::Actor;
 
 use crate::{App, AppError, Result, passwords};
 

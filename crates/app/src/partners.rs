@@ -1,7 +1,7 @@
 //! Partner systems (SPEC.md §1): API keys for `POST /api/v1/referrals`. A key is shown once
 //! (`hod api-key create`); the database keeps its SHA-256.
-use hod_domain::actor::Actor;
 use hod_db::{api_keys, audit};
+use hod_domain::actor::Actor;
 
 use crate::tokens::{random_token, token_hash};
 use crate::{App, AppError, Result};

@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod reference;
 pub mod referrals;
+pub mod scratch;
 pub mod sessions;
 pub mod settings;
 mod sql;

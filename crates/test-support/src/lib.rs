@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hod_app::{App, FakeClock, Settings};
+use hod_db::scratch::PgAdmin;
 use hod_db::{Backend, ConnectOptions, DatabaseUrl, Db};
-use sqlx::Connection;
 
 mod macros;
 
@@ -100,23 +100,20 @@ impl TestDb {
     async fn fresh_postgres(admin_url: &str) -> Self {
         let template = format!("hod_tpl_{}", &hod_db::schema_fingerprint()[..16]);
         let name = format!("hod_test_{}", random_hex(8));
-        let mut admin = sqlx::PgConnection::connect(admin_url)
+        let mut admin = PgAdmin::connect(admin_url)
             .await
             .expect("connect to HOD_TEST_PG_URL");
-        // One creator at a time across test processes: copying a template needs it idle.
-        sqlx::query("SELECT pg_advisory_lock(7270002)")
-            .execute(&mut admin)
+        admin.lock_creators().await.expect("lock");
+        if !admin
+            .exists(&template)
             .await
-            .expect("lock");
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-                .bind(&template)
-                .fetch_optional(&mut admin)
-                .await
-                .expect("look for the template");
-        if exists.is_none() {
+            .expect("look for the template")
+        {
             let building = format!("{template}_build_{}", random_hex(4));
-            exec(&mut admin, &format!("CREATE DATABASE {building}")).await;
+            admin
+                .create(&building, None)
+                .await
+                .expect("create the template");
             let url = DatabaseUrl::new(database_url(admin_url, &building));
             let db = Db::connect(&url, &ConnectOptions::default())
                 .await
@@ -125,22 +122,17 @@ impl TestDb {
                 .await
                 .expect("migrate the template");
             db.close().await;
-            exec(
-                &mut admin,
-                &format!("ALTER DATABASE {building} RENAME TO {template}"),
-            )
-            .await;
+            admin
+                .rename(&building, &template)
+                .await
+                .expect("publish the template");
         }
-        exec(
-            &mut admin,
-            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
-        )
-        .await;
-        sqlx::query("SELECT pg_advisory_unlock(7270002)")
-            .execute(&mut admin)
+        admin
+            .create(&name, Some(&template))
             .await
-            .expect("unlock");
-        let _ = admin.close().await;
+            .expect("copy the template");
+        admin.unlock_creators().await.expect("unlock");
+        admin.close().await;
         let url = DatabaseUrl::new(database_url(admin_url, &name));
         let cleanup = Cleanup::Postgres {
             admin_url: admin_url.to_owned(),
@@ -148,13 +140,6 @@ impl TestDb {
         };
         Self::open(url, cleanup).await
     }
-}
-
-async fn exec(conn: &mut sqlx::PgConnection, sql: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// `admin_url` with its database name replaced.
@@ -204,11 +189,9 @@ impl Drop for TestDb {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             on_own_runtime(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop_db))
-                        .execute(&mut admin)
-                        .await;
+                if let Ok(mut admin) = PgAdmin::connect(&admin_url).await {
+                    let _ = admin.drop_database(&name).await;
+                    admin.close().await;
                 }
             });
         }
@@ -316,7 +299,7 @@ impl TestApp {
         // Messages written by work done after an answer (forgotten passwords) count too.
         self.app.settle().await;
         let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
-        let fresh: Vec<_> = hod_db::outbox::list(&self.app.storage(), None)
+        let fresh: Vec<_> = hod_db::outbox::list(self.app.storage(), None)
             .await
             .expect("list the outbox")
             .into_iter()
@@ -351,7 +334,15 @@ impl Drop for TestApp {
                 .expect("list the outbox")
                 .into_iter()
                 .filter(|m| m.id > seen)
-                .map(|m| format!("#{} {} to {}: {}", m.id, m.channel.as_str(), m.recipient, m.subject))
+                .map(|m| {
+                    format!(
+                        "#{} {} to {}: {}",
+                        m.id,
+                        m.channel.as_str(),
+                        m.recipient,
+                        m.subject
+                    )
+                })
                 .collect();
             db.close().await;
             unread

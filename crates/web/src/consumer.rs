@@ -241,13 +241,15 @@ fn status_words(t: Tr, p: &PublicStatus) -> (String, String) {
     }
 }
 
-/// What the consumer's page shows, as one word: the page reloads when it changes.
+/// What the consumer's page shows, as one word (the status that starts the phase): the
+/// page reloads when it changes.
 fn consumer_phase(p: &PublicStatus) -> &'static str {
     match p.status {
-        Status::Searching | Status::Offered => "searching",
-        Status::Unserved | Status::Cancelled => "unserved",
-        _ => "accepted",
+        Status::Searching | Status::Offered => Status::Searching,
+        Status::Unserved | Status::Cancelled => Status::Unserved,
+        _ => Status::Accepted,
     }
+    .id()
 }
 
 /// `GET /requests/{token}`.

@@ -200,9 +200,11 @@ impl From<hod_app::AppError> for ApiError {
     fn from(e: hod_app::AppError) -> Self {
         use hod_app::AppError;
         match e {
-            AppError::NotFound(what) => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
-            }
+            AppError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such {what}"),
+            ),
             AppError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             e => Self::internal(e),

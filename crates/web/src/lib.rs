@@ -482,10 +482,10 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.app.ready().await {
-        Ok(()) => Json(
-            serde_json::json!({ "status": "ready", "database": s.app.storage_backend() }),
-        )
-        .into_response(),
+        Ok(()) => {
+            Json(serde_json::json!({ "status": "ready", "database": s.app.storage_backend() }))
+                .into_response()
+        }
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "not ready");
             ApiError::new(

@@ -375,30 +375,34 @@ async fn security_page(
     let t = Tr(lang);
     let agent = s.app.agent(me.agent_id).await.or_page(lang, PATH)?;
     let mine = cookie(headers, SESSION_COOKIE).unwrap_or_default();
-    let sessions = s.app.sessions_of(me.agent_id, &mine).await.or_page(lang, PATH)?;
+    let sessions = s
+        .app
+        .sessions_of(me.agent_id, &mine)
+        .await
+        .or_page(lang, PATH)?;
     let passkeys = s
         .app
         .passkeys_of(me.agent_id)
         .await
         .or_page(lang, PATH)?
         .into_iter()
-            .map(|p| {
-                let tz = s.app.settings.program_time_zone.clone();
-                let day = |ts: jiff::Timestamp| ts.to_zoned(tz.clone()).date().to_string();
-                let used = p
-                    .last_used_at
-                    .map(|u| format!(" · {} {}", t.get("security-passkey-used"), day(u)))
-                    .unwrap_or_default();
-                (
-                    p.id,
-                    format!(
-                        "{} · {} {}{used}",
-                        p.name,
-                        t.get("security-passkey-added"),
-                        day(p.created_at)
-                    ),
-                )
-            })
+        .map(|p| {
+            let tz = s.app.settings.program_time_zone.clone();
+            let day = |ts: jiff::Timestamp| ts.to_zoned(tz.clone()).date().to_string();
+            let used = p
+                .last_used_at
+                .map(|u| format!(" · {} {}", t.get("security-passkey-used"), day(u)))
+                .unwrap_or_default();
+            (
+                p.id,
+                format!(
+                    "{} · {} {}{used}",
+                    p.name,
+                    t.get("security-passkey-added"),
+                    day(p.created_at)
+                ),
+            )
+        })
         .collect();
     let failed = result
         .as_ref()
@@ -440,7 +444,9 @@ pub async fn security(
     me: CurrentAgent,
     headers: HeaderMap,
 ) -> Response {
-    security_page(&s, lang, &me, &headers, None).await.into_response()
+    security_page(&s, lang, &me, &headers, None)
+        .await
+        .into_response()
 }
 
 pub async fn change_password(
@@ -472,7 +478,9 @@ pub async fn change_password(
         )
         .await;
     match outcome(Tr(lang), r, "security-password-changed") {
-        Ok(o) => security_page(&s, lang, &me, &headers, Some(o)).await.into_response(),
+        Ok(o) => security_page(&s, lang, &me, &headers, Some(o))
+            .await
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -487,7 +495,9 @@ pub async fn end_other_sessions(
     match s.app.end_other_sessions(me.agent_id, &token).await {
         Ok(n) => {
             let message = Tr(lang).get_with("security-ended", &[("count", n.to_string())]);
-            security_page(&s, lang, &me, &headers, Some(Ok(message))).await.into_response()
+            security_page(&s, lang, &me, &headers, Some(Ok(message)))
+                .await
+                .into_response()
         }
         Err(e) => PageError::internal(lang, "/agent/security", e).into_response(),
     }

@@ -1,9 +1,9 @@
 //! After acceptance: what the agent reads (contact details, audited) and records (statuses,
 //! consent), and what partners and operators read of a referral.
+use hod_db::audit;
+use hod_db::referrals::{self as db, Contact, NewEvent, ReferralRow};
 use hod_domain::actor::Actor;
 use hod_domain::referral::EventKind;
-use hod_db::referrals::{self as db, Contact, NewEvent, ReferralRow};
-use hod_db::audit;
 use hod_domain::referral::{Status, StepError, check_step, short_name};
 
 use crate::fields::{FieldProblem, FieldProblems};
@@ -93,7 +93,7 @@ impl App {
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: actor,
+                actor,
                 kind: EventKind::Status,
                 status: Some(to),
                 note,
@@ -180,7 +180,7 @@ impl App {
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: actor,
+                actor,
                 kind: EventKind::Consent,
                 status: None,
                 note: "",

@@ -1,9 +1,9 @@
 //! A consumer's request: its checks, a partner's Idempotency-Key, the same person again within
 //! the window, and the first routing round right after.
-use hod_domain::actor::Actor;
-use hod_domain::referral::EventKind;
 use hod_db::referrals::{self as db, NewEvent, NewReferral};
 use hod_domain::account::plausible_email;
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_domain::referral::{ContactBy, HelpReason, Status};
 use hod_domain::{Lang, PhoneE164, Zip};
 use sha2::{Digest, Sha256};
@@ -188,7 +188,7 @@ impl App {
             &mut tx,
             &NewEvent {
                 referral_id: id,
-                actor: actor,
+                actor,
                 kind: EventKind::Submitted,
                 status: Some(Status::Searching),
                 note: "",

@@ -1,9 +1,9 @@
 //! What consumers and agents are sent about a referral, written to the outbox in the
 //! transaction that decides it.
-use hod_domain::actor::Actor;
 use hod_db::Tx;
 use hod_db::outbox::{self, Channel, NewMessage};
 use hod_db::referrals::{self as db, CandidateRow, ReferralRow};
+use hod_domain::actor::Actor;
 use hod_domain::referral::{ContactBy, HelpReason};
 use hod_domain::{ContactMethod, Lang};
 use jiff::Timestamp;

@@ -3,7 +3,7 @@
 //! `rounds` (routing rounds, decision logs, the sweeper), `offers` (accept, decline), `casework`
 //! (what agents and partners read and record afterwards), `messages` (what consumers and agents
 //! are sent), `status_link` (the consumer's signed link).
-pub use hod_db::referrals::{Contact, ConsentRow, EventRow, OpenOffer, ReferralRow};
+pub use hod_db::referrals::{ConsentRow, Contact, EventRow, OpenOffer, ReferralRow};
 use hod_domain::UsState;
 use hod_domain::referral::{Status, StepError};
 use jiff::{SignedDuration, Timestamp};
@@ -203,7 +203,6 @@ pub struct Sweep {
     pub unserved: usize,
     pub reminders: usize,
 }
-
 
 impl App {
     /// Tells live pages (server-sent events) on this node that something changed; pages also

@@ -1,8 +1,8 @@
 //! An agent answers an offer: accept (first accept wins, within the capacity) or decline.
+use hod_db::Tx;
+use hod_db::referrals::{self as db, NewEvent};
 use hod_domain::actor::Actor;
 use hod_domain::referral::EventKind;
-use hod_db::referrals::{self as db, NewEvent};
-use hod_db::Tx;
 use hod_domain::referral::{Status, short_name};
 use hod_domain::routing::Responsiveness;
 use jiff::Timestamp;
@@ -82,7 +82,7 @@ impl App {
             tx,
             &NewEvent {
                 referral_id: rid,
-                actor: actor,
+                actor,
                 kind: EventKind::Status,
                 status: Some(Status::Accepted),
                 note: "",
@@ -171,7 +171,7 @@ impl App {
             tx,
             &NewEvent {
                 referral_id: rid,
-                actor: actor,
+                actor,
                 kind: EventKind::OfferDeclined,
                 status: None,
                 note: reason,

@@ -1,11 +1,11 @@
 //! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
 //! the timeline, and the sweeper every node runs.
-use hod_domain::actor::Actor;
-use hod_domain::referral::EventKind;
 use hod_db::outbox::Channel;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
 use hod_db::{Tx, audit, availability, terms};
+use hod_domain::actor::Actor;
 use hod_domain::availability::{Mode, is_available};
+use hod_domain::referral::EventKind;
 use hod_domain::referral::Status;
 use hod_domain::routing::{
     self, Candidate, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
@@ -74,10 +74,7 @@ impl App {
         }
         let last_offer = r.last_offer_at;
         let due = program.policy.offers_due(open.len(), last_offer, now);
-        let mut expiries: Vec<Timestamp> = open
-            .iter()
-            .map(|o| o.expires_at)
-            .collect();
+        let mut expiries: Vec<Timestamp> = open.iter().map(|o| o.expires_at).collect();
         let mut last_offer_at = None;
         // Nobody left to add: wait for the open offers, not for the next cascade step.
         let mut exhausted = false;

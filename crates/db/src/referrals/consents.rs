@@ -1,6 +1,5 @@
 //! Consumers' consent records (the CMS model form's terms), kept 10 years.
 
-
 use crate::time::{from_row, instant};
 
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};

@@ -195,10 +195,13 @@ async fn registration_form_reports_every_problem_and_keeps_input(t: TestApp) {
 
     // A common password and a taken username (ignoring case).
     let mut tx = t.app.storage().begin().await.unwrap();
-    let other = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000002").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let other = hod_db::agents::find_by_npn(
+        t.app.storage(),
+        &hod_domain::Npn::parse("2000002").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let reg = hod_db::agents::Registration {
         username: "Taken.Name",
         password_hash: "x",
@@ -275,10 +278,13 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
                 .contains(&format!("{}/agent/login", t.app.settings.public_url))
     );
 
-    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let agent = hod_db::agents::find_by_npn(
+        t.app.storage(),
+        &hod_domain::Npn::parse("2000001").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(agent.username.as_deref(), Some("ana.alvarez"));
     assert_eq!(
         (agent.phone.as_deref(), agent.zip.as_deref()),
@@ -289,16 +295,19 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
     assert!(used.text().await.unwrap().contains("already been used"));
     let again = post_form(&t, &path, &good_form("ana.two"), "en").await;
     assert_eq!(again.status(), 410);
-    let audit = hod_db::audit::recent(&t.app.storage(), 5).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 5).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "agent.registered"));
 
     // Email only: no test text.
     let gigi = {
         let mut tx = t.app.storage().begin().await.unwrap();
-        let a = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000007").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let a = hod_db::agents::find_by_npn(
+            t.app.storage(),
+            &hod_domain::Npn::parse("2000007").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         hod_db::invitations::revoke_open(&mut tx, "2000007", t.app.now())
             .await
             .unwrap();
@@ -307,7 +316,10 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
     };
     assert!(gigi.registered_at.is_none());
     t.app
-        .resend_invitation(&hod_domain::Npn::parse("2000007").unwrap(), Actor::Operator(1))
+        .resend_invitation(
+            &hod_domain::Npn::parse("2000007").unwrap(),
+            Actor::Operator(1),
+        )
         .await
         .unwrap();
     let link = crate::eligibility::link_path(&t.take_outbox().await[0].body);

@@ -130,7 +130,7 @@ async fn other_files_report_their_bad_rows(t: TestApp) {
         vec![(16, "Email \"not-an-email\" is not an email address")]
     );
     // Name and email come from the latest plan year's row, wherever it is in the file.
-    let ana = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000001"))
+    let ana = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000001"))
         .await
         .unwrap()
         .unwrap();
@@ -138,7 +138,7 @@ async fn other_files_report_their_bad_rows(t: TestApp) {
         (ana.last_name.as_str(), ana.email.as_str()),
         ("Alvarez", "ana.alvarez@agency.test")
     );
-    let gigi = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000007"))
+    let gigi = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000007"))
         .await
         .unwrap()
         .unwrap();
@@ -310,7 +310,7 @@ async fn fixture_agents_get_the_right_verdicts(t: TestApp) {
         assert_eq!(report.reasons, want, "{n}");
         assert!(!report.registration_complete);
         // What routing reads agrees with what the help desk is told.
-        let stored = hod_db::eligibility::get(&t.app.storage(), 2027, &npn(n))
+        let stored = hod_db::eligibility::get(t.app.storage(), 2027, &npn(n))
             .await
             .unwrap();
         match stored {
@@ -366,7 +366,7 @@ async fn reimporting_the_same_files_changes_nothing(t: TestApp) {
     for table in tables {
         before.push(count(&t, table).await);
     }
-    let snapshot = hod_db::eligibility::for_year(&t.app.storage(), 2027)
+    let snapshot = hod_db::eligibility::for_year(t.app.storage(), 2027)
         .await
         .unwrap();
     import_all(&t.app).await;
@@ -378,7 +378,7 @@ async fn reimporting_the_same_files_changes_nothing(t: TestApp) {
         assert_eq!(count(&t, table).await, n, "{table}");
     }
     assert_eq!(
-        hod_db::eligibility::for_year(&t.app.storage(), 2027)
+        hod_db::eligibility::for_year(t.app.storage(), 2027)
             .await
             .unwrap(),
         snapshot
@@ -529,7 +529,7 @@ async fn nipr_import_replaces_what_was_known_for_its_npns(t: TestApp) {
             .states,
         vec!["AL"]
     );
-    let lic = hod_db::licences::for_npns(&t.app.storage(), &[npn("2000001"), npn("2000007")])
+    let lic = hod_db::licences::for_npns(t.app.storage(), &[npn("2000001"), npn("2000007")])
         .await
         .unwrap();
     let states: Vec<&str> = lic[&npn("2000001")]
@@ -560,7 +560,7 @@ async fn loa_table_import_replaces_the_table(t: TestApp) {
         "Sickness is in the seeded table"
     );
     import(&t.app, ImportKind::Loa, "loa.csv").await;
-    let rows = hod_db::cms::valid_loa_rows(&t.app.storage()).await.unwrap();
+    let rows = hod_db::cms::valid_loa_rows(t.app.storage()).await.unwrap();
     let listed: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -586,7 +586,7 @@ async fn loa_table_import_replaces_the_table(t: TestApp) {
         "NPN 2000007 holds no active state licence with an active health line of authority on 2026-11-26"
     );
     assert!(
-        !hod_db::eligibility::get(&t.app.storage(), 2027, &npn("2000007"))
+        !hod_db::eligibility::get(t.app.storage(), 2027, &npn("2000007"))
             .await
             .unwrap()
             .unwrap()
@@ -598,7 +598,7 @@ async fn losing_eligibility_takes_effect_at_once(t: TestApp) {
     import_all(&t.app).await;
     t.take_outbox().await;
     assert!(
-        hod_db::eligibility::get(&t.app.storage(), 2027, &npn("2000001"))
+        hod_db::eligibility::get(t.app.storage(), 2027, &npn("2000001"))
             .await
             .unwrap()
             .unwrap()
@@ -614,7 +614,7 @@ async fn losing_eligibility_takes_effect_at_once(t: TestApp) {
     .unwrap();
     let run = report.evaluation.expect("evaluated after the import");
     assert_eq!((run.lost_eligibility, run.became_eligible), (1, 0));
-    let stored = hod_db::eligibility::get(&t.app.storage(), 2027, &npn("2000001"))
+    let stored = hod_db::eligibility::get(t.app.storage(), 2027, &npn("2000001"))
         .await
         .unwrap()
         .unwrap();
@@ -623,7 +623,7 @@ async fn losing_eligibility_takes_effect_at_once(t: TestApp) {
         stored.reasons[0],
         "NPN 2000001 is on the Suspension and Termination List for plan year 2027: T3 (fraud) since 2026-11-20, with no reinstatement after it"
     );
-    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 50).await.unwrap();
     assert!(
         audit
             .iter()
@@ -713,7 +713,7 @@ async fn invitation_link_works_once_for_48_hours(t: TestApp) {
 
     // Once the agent has an account the link counts as used.
     let mut tx = t.app.storage().begin().await.unwrap();
-    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000007"))
+    let agent = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000007"))
         .await
         .unwrap()
         .unwrap();
@@ -791,7 +791,7 @@ async fn help_desk_resend_invalidates_the_old_link(t: TestApp) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not in the MLMS file"), "{err}");
-    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 50).await.unwrap();
     assert_eq!(
         audit
             .iter()
@@ -805,7 +805,11 @@ async fn daily_run_happens_once_a_day_across_nodes(t: TestApp) {
     import_all(&t.app).await;
     t.take_outbox().await;
     // A second node on the same database and clock.
-    let other = App::new(t.app.storage().clone(), t.clock.clone(), (*t.app.settings).clone());
+    let other = App::new(
+        t.app.storage().clone(),
+        t.clock.clone(),
+        (*t.app.settings).clone(),
+    );
     assert!(matches!(
         t.app.run_daily_eligibility("node-a").await.unwrap(),
         DailyRun::Ran(_)

@@ -224,7 +224,7 @@ async fn five_failures_lock_the_account_for_an_hour(t: TestApp) {
         login(&t, "ana.alvarez", PASSWORD).await.is_some(),
         "the lock ends after 60 minutes"
     );
-    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 50).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "agent.locked"));
     assert!(
         audit
@@ -417,10 +417,13 @@ async fn the_texted_code_confirms_the_phone(t: TestApp) {
         r.contains("Your phone number is confirmed.") && !r.contains("Confirm your phone"),
         "{r}"
     );
-    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let agent = hod_db::agents::find_by_npn(
+        t.app.storage(),
+        &hod_domain::Npn::parse("2000001").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(agent.phone_confirmed_at.is_some());
     // Not logged in: no way to confirm anything.
     assert_eq!(
@@ -542,7 +545,7 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
             .unwrap()
             .registration_complete
     );
-    let stored = hod_db::eligibility::get(&t.app.storage(), 2027, &npn)
+    let stored = hod_db::eligibility::get(t.app.storage(), 2027, &npn)
         .await
         .unwrap()
         .unwrap();
@@ -605,7 +608,7 @@ async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
             .unwrap()
             .registration_complete
     );
-    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 50).await.unwrap();
     assert_eq!(
         audit
             .iter()
@@ -668,7 +671,7 @@ async fn a_reset_link_is_used_once_under_100_concurrent_attempts(t: TestApp) {
             .count(),
         1
     );
-    let audit = hod_db::audit::recent(&t.app.storage(), 200).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 200).await.unwrap();
     assert_eq!(
         audit
             .iter()

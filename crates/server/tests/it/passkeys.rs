@@ -138,7 +138,7 @@ async fn a_passkey_is_added_used_and_removed(t: TestApp) {
         "it holds no allowed credential"
     );
 
-    let audit = hod_db::audit::recent(&t.app.storage(), 50).await.unwrap();
+    let audit = hod_db::audit::recent(t.app.storage(), 50).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "agent.passkey_added"));
     assert!(
         audit
@@ -146,13 +146,21 @@ async fn a_passkey_is_added_used_and_removed(t: TestApp) {
             .any(|e| e.action == "agent.login" && e.detail.contains("passkey"))
     );
 
-    let id = hod_db::passkeys::for_agent(&t.app.storage(), 1).await.unwrap();
+    let id = hod_db::passkeys::for_agent(t.app.storage(), 1)
+        .await
+        .unwrap();
     let id = if id.is_empty() {
-        let a = hod_db::agents::find_by_npn(&t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
+        let a = hod_db::agents::find_by_npn(
+            t.app.storage(),
+            &hod_domain::Npn::parse("2000001").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        hod_db::passkeys::for_agent(t.app.storage(), a.id)
             .await
-            .unwrap()
-            .unwrap();
-        hod_db::passkeys::for_agent(&t.app.storage(), a.id).await.unwrap()[0].id
+            .unwrap()[0]
+            .id
     } else {
         id[0].id
     };
@@ -181,7 +189,7 @@ async fn a_passkey_is_added_used_and_removed(t: TestApp) {
         "the removed key is no longer offered"
     );
     assert!(
-        hod_db::audit::recent(&t.app.storage(), 50)
+        hod_db::audit::recent(t.app.storage(), 50)
             .await
             .unwrap()
             .iter()

@@ -118,7 +118,7 @@ async fn profile_contact_languages_and_states(t: TestApp) {
     .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Saved."));
-    let agent = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000001"))
+    let agent = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000001"))
         .await
         .unwrap()
         .unwrap();
@@ -153,7 +153,7 @@ async fn profile_contact_languages_and_states(t: TestApp) {
         200
     );
     assert_eq!(
-        hod_db::agents::languages(&t.app.storage(), agent.id)
+        hod_db::agents::languages(t.app.storage(), agent.id)
             .await
             .unwrap(),
         vec!["en", "es"]
@@ -174,7 +174,7 @@ async fn profile_contact_languages_and_states(t: TestApp) {
         200
     );
     assert_eq!(
-        hod_db::agents::state_preferences(&t.app.storage(), agent.id)
+        hod_db::agents::state_preferences(t.app.storage(), agent.id)
             .await
             .unwrap(),
         vec!["TX"]
@@ -263,7 +263,7 @@ async fn availability_hours_switch_and_absence(t: TestApp) {
         "Monday is now empty"
     );
     // An hour later (the session would have gone idle: ask the use case) the break is over.
-    let agent_id = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000001"))
+    let agent_id = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000001"))
         .await
         .unwrap()
         .unwrap()
@@ -441,7 +441,7 @@ async fn one_agent_cannot_read_or_change_another(t: TestApp) {
         Some(&gigi),
     )
     .await;
-    let a = hod_db::agents::find_by_npn(&t.app.storage(), &npn("2000001"))
+    let a = hod_db::agents::find_by_npn(t.app.storage(), &npn("2000001"))
         .await
         .unwrap()
         .unwrap();

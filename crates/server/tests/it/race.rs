@@ -79,7 +79,9 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
         ("routing.max_wait_minutes", "600"),
         ("routing.offer_minutes", "600"),
     ] {
-        app.set_program_setting(key, value, Actor::Cli).await.unwrap();
+        app.set_program_setting(key, value, Actor::Cli)
+            .await
+            .unwrap();
     }
     let key = app.create_api_key("Race", Actor::Cli).await.unwrap();
 

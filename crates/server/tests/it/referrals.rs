@@ -2,9 +2,9 @@
 //! matching rule, the ranking, the three strategies, accept/decline, timeouts, the missed-offer
 //! pause, unserved requests, idempotent submission, statuses. Time moves with the fake clock;
 //! the sweeper is run by hand where a node would run it every second.
-use hod_domain::referral::EventKind;
-use hod_domain::actor::Actor;
 use hod_app::import::{ImportKind, ImportOptions, Source};
+use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
@@ -84,7 +84,9 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
     import_text(site.app, ImportKind::Mlms, "mlms.csv", mlms).await;
     import_text(site.app, ImportKind::Rcl, "rcl.csv", rcl).await;
     import_text(site.app, ImportKind::Nipr, "nipr.csv", nipr).await;
-    let mail = hod_db::outbox::list(&site.app.storage(), None).await.unwrap();
+    let mail = hod_db::outbox::list(site.app.storage(), None)
+        .await
+        .unwrap();
     let mut agents = Vec::new();
     for s in specs {
         let email = format!("{}@agency.test", s.first.to_lowercase());
@@ -113,11 +115,14 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
         .await;
         assert_eq!(accepted.0, 200, "{:?}", accepted.1);
         assert_eq!(accepted.1["complete"], true);
-        let id = hod_db::agents::find_by_npn(&site.app.storage(), &hod_domain::Npn::parse(s.npn).unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let id = hod_db::agents::find_by_npn(
+            site.app.storage(),
+            &hod_domain::Npn::parse(s.npn).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
         agents.push(Agent { id, token });
     }
     agents
@@ -216,7 +221,10 @@ async fn offered(t: &TestApp, agents: &[Agent], rid: i64) -> Vec<i64> {
 }
 
 pub(crate) async fn set(t: &TestApp, key: &str, value: &str) {
-    t.app.set_program_setting(key, value, Actor::Cli).await.unwrap();
+    t.app
+        .set_program_setting(key, value, Actor::Cli)
+        .await
+        .unwrap();
 }
 
 /// The last decision log of a referral.
@@ -358,7 +366,9 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
             .any(|m| m.recipient == "+17135550199" && m.body.contains("1-800-318-2596")),
         "{mail:?}"
     );
-    let queue = hod_db::referrals::unserved(&t.app.storage(), 10).await.unwrap();
+    let queue = hod_db::referrals::unserved(t.app.storage(), 10)
+        .await
+        .unwrap();
     assert_eq!(queue.iter().map(|r| r.id).collect::<Vec<_>>(), [rid]);
 }
 

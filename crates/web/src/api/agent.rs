@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hod_app::auth::{Client, LoginOutcome};
 use hod_app::referrals::{AgentReferral, Contact, OfferError, OpenOffer, ReferralRow};
-use hod_domain::referral::{EventKind, OfferStatus, Status};
 use hod_domain::availability::Mode;
+use hod_domain::referral::{EventKind, OfferStatus, Status};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
