@@ -66,7 +66,9 @@ async fn run(url: &DatabaseUrl, path: &std::path::Path, label: &str) {
         noreply_address: "noreply@hod.test".into(),
         program_time_zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
     };
-    let app = App::new(db.clone(), Arc::new(FakeClock::new(start)), settings);
+    let app = App::new(db.clone(), Arc::new(FakeClock::new(start)), settings)
+        .await
+        .unwrap();
     let started = Instant::now();
     let report = app
         .import(

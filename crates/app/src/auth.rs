@@ -183,22 +183,24 @@ impl App {
             .transpose()?
             .is_some_and(|until| until > now);
         let matches = passwords::verify(password, &account.password_hash);
-        let mut tx = self.db.begin().await?;
+        // The outcome, and for a failed password whether it locked the account.
+        let (outcome, failed) = self
+            .db
+            .write(async |tx| -> Result<_> {
         if locked {
             self.audit(
-                &mut tx,
+                tx,
                 account.id,
                 "agent.login_refused_locked",
                 client,
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await?;
-            return Ok(LoginOutcome::Refused);
+            return Ok((LoginOutcome::Refused, None));
         }
         if !matches {
             let failures = accounts::record_login_failure(
-                &mut tx,
+                tx,
                 account.id,
                 client.ip,
                 now,
@@ -206,7 +208,7 @@ impl App {
             )
             .await?;
             self.audit(
-                &mut tx,
+                tx,
                 account.id,
                 "agent.login_failed",
                 client,
@@ -215,9 +217,9 @@ impl App {
             .await?;
             let locks = failures >= LOCK_AFTER;
             if locks {
-                accounts::lock(&mut tx, account.id, now + LOCK_FOR).await?;
+                accounts::lock(tx, account.id, now + LOCK_FOR).await?;
                 self.audit(
-                    &mut tx,
+                    tx,
                     account.id,
                     "agent.locked",
                     client,
@@ -234,7 +236,7 @@ impl App {
                 );
                 let dedup = format!("locked:{}:{}", account.id, now.as_millisecond());
                 self.email(
-                    &mut tx,
+                    tx,
                     &account.email,
                     "Your Help On Demand account is locked / Su cuenta está bloqueada",
                     &body,
@@ -242,21 +244,27 @@ impl App {
                 )
                 .await?;
             }
-            tx.commit().await?;
+            return Ok((LoginOutcome::Refused, Some(locks)));
+        }
+        let token = self
+            .open_session(tx, account.id, client, session, "password")
+            .await?;
+        Ok((
+            LoginOutcome::LoggedIn {
+                token,
+                agent_id: account.id,
+            },
+            None,
+        ))
+            })
+            .await?;
+        if let Some(locks) = failed {
             metrics::counter!(crate::metrics::LOGIN_FAILURES).increment(1);
             if locks {
                 metrics::counter!(crate::metrics::LOCKOUTS).increment(1);
             }
-            return Ok(LoginOutcome::Refused);
         }
-        let token = self
-            .open_session(&mut tx, account.id, client, session, "password")
-            .await?;
-        tx.commit().await?;
-        Ok(LoginOutcome::LoggedIn {
-            token,
-            agent_id: account.id,
-        })
+        Ok(outcome)
     }
 
     /// A new session for a successful login (password or passkey); failures are forgotten.
@@ -331,9 +339,12 @@ impl App {
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        sessions::delete(&mut tx, &token_hash(token)).await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                sessions::delete(tx, &token_hash(token)).await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -346,33 +357,36 @@ impl App {
         }
         let now = self.now();
         let login = format!("{}/agent/login", self.settings.public_url);
-        let mut tx = self.db.begin().await?;
-        for a in &found {
-            let username = a.username.as_deref().unwrap_or_default();
-            let body = format!(
-                "Hello {},\n\nYour Help On Demand username is {username}. Log in here: {login}\n\n---\n\n\
-                 Su nombre de usuario de Help On Demand es {username}. Inicie sesión aquí: {login}\n",
-                a.first_name
-            );
-            let dedup = format!("forgot-username:{}:{}", a.id, now.as_millisecond());
-            self.email(
-                &mut tx,
-                &a.email,
-                "Your Help On Demand username / Su nombre de usuario",
-                &body,
-                &dedup,
-            )
+        self.db
+            .write(async |tx| -> Result<_> {
+            for a in &found {
+                let username = a.username.as_deref().unwrap_or_default();
+                let body = format!(
+                    "Hello {},\n\nYour Help On Demand username is {username}. Log in here: {login}\n\n---\n\n\
+                     Su nombre de usuario de Help On Demand es {username}. Inicie sesión aquí: {login}\n",
+                    a.first_name
+                );
+                let dedup = format!("forgot-username:{}:{}", a.id, now.as_millisecond());
+                self.email(
+                    tx,
+                    &a.email,
+                    "Your Help On Demand username / Su nombre de usuario",
+                    &body,
+                    &dedup,
+                )
+                .await?;
+                self.audit(
+                    tx,
+                    a.id,
+                    "agent.username_reminder",
+                    Client::default(),
+                    serde_json::json!({}),
+                )
+                .await?;
+            }
+                Ok(())
+            })
             .await?;
-            self.audit(
-                &mut tx,
-                a.id,
-                "agent.username_reminder",
-                Client::default(),
-                serde_json::json!({}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -387,40 +401,43 @@ impl App {
         };
         let now = self.now();
         let token = random_token()?;
-        let mut tx = self.db.begin().await?;
-        accounts::create_reset(
-            &mut tx,
-            &token_hash(&token),
-            account.id,
-            now,
-            now + RESET_LIFETIME,
-        )
-        .await?;
-        let link = format!("{}/agent/reset/{token}", self.settings.public_url);
-        let body = format!(
-            "Hello {},\n\nTo choose a new Help On Demand password, open this link within 60 minutes. It works once.\n\n{link}\n\n\
-             If you did not ask for this, ignore this email: your password stays as it is.\n\n---\n\n\
-             Para elegir una contraseña nueva, abra este vínculo en los próximos 60 minutos. Funciona una sola vez.\n\n{link}\n",
-            account.first_name
-        );
-        let dedup = format!("reset:{}", token_hash(&token));
-        self.email(
-            &mut tx,
-            &account.email,
-            "Reset your Help On Demand password / Restablezca su contraseña",
-            &body,
-            &dedup,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            account.id,
-            "agent.reset_requested",
-            client,
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_, AppError> {
+            accounts::create_reset(
+                tx,
+                &token_hash(&token),
+                account.id,
+                now,
+                now + RESET_LIFETIME,
+            )
+            .await?;
+            let link = format!("{}/agent/reset/{token}", self.settings.public_url);
+            let body = format!(
+                "Hello {},\n\nTo choose a new Help On Demand password, open this link within 60 minutes. It works once.\n\n{link}\n\n\
+                 If you did not ask for this, ignore this email: your password stays as it is.\n\n---\n\n\
+                 Para elegir una contraseña nueva, abra este vínculo en los próximos 60 minutos. Funciona una sola vez.\n\n{link}\n",
+                account.first_name
+            );
+            let dedup = format!("reset:{}", token_hash(&token));
+            self.email(
+                tx,
+                &account.email,
+                "Reset your Help On Demand password / Restablezca su contraseña",
+                &body,
+                &dedup,
+            )
+            .await?;
+            self.audit(
+                tx,
+                account.id,
+                "agent.reset_requested",
+                client,
+                serde_json::json!({}),
+            )
+            .await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -475,41 +492,44 @@ impl App {
             return Err(ResetError::Fields(problems));
         }
         let hash = passwords::hash(password).map_err(AppError::Other)?;
-        let mut tx = self.db.begin().await?;
-        if accounts::redeem_reset(&mut tx, &token_hash(token), now)
-            .await?
-            .is_none()
-        {
-            return Err(ResetError::Link);
-        }
-        agents::set_password(&mut tx, agent_id, &hash, now).await?;
-        accounts::clear_failures(&mut tx, agent_id).await?;
-        let ended = sessions::delete_all_for(&mut tx, PrincipalKind::Agent, agent_id).await?;
-        let body = format!(
-            "Hello {},\n\nYour Help On Demand password was changed, and you were logged out everywhere. \
-             If you did not do this, contact the help desk at once.\n\n---\n\n\
-             Se cambió su contraseña de Help On Demand y se cerró su sesión en todos los dispositivos. \
-             Si no fue usted, comuníquese de inmediato con la Mesa de Ayuda.\n",
-            agent.first_name
-        );
-        let dedup = format!("password-changed:{agent_id}:{}", now.as_millisecond());
-        self.email(
-            &mut tx,
-            &agent.email,
-            "Your Help On Demand password was changed / Se cambió su contraseña",
-            &body,
-            &dedup,
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.password_reset",
-            client,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_, ResetError> {
+            if accounts::redeem_reset(tx, &token_hash(token), now)
+                .await?
+                .is_none()
+            {
+                return Err(ResetError::Link);
+            }
+            agents::set_password(tx, agent_id, &hash, now).await?;
+            accounts::clear_failures(tx, agent_id).await?;
+            let ended = sessions::delete_all_for(tx, PrincipalKind::Agent, agent_id).await?;
+            let body = format!(
+                "Hello {},\n\nYour Help On Demand password was changed, and you were logged out everywhere. \
+                 If you did not do this, contact the help desk at once.\n\n---\n\n\
+                 Se cambió su contraseña de Help On Demand y se cerró su sesión en todos los dispositivos. \
+                 Si no fue usted, comuníquese de inmediato con la Mesa de Ayuda.\n",
+                agent.first_name
+            );
+            let dedup = format!("password-changed:{agent_id}:{}", now.as_millisecond());
+            self.email(
+                tx,
+                &agent.email,
+                "Your Help On Demand password was changed / Se cambió su contraseña",
+                &body,
+                &dedup,
+            )
+            .await?;
+            self.audit(
+                tx,
+                agent_id,
+                "agent.password_reset",
+                client,
+                serde_json::json!({ "sessions_ended": ended }),
+            )
+            .await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -524,46 +544,50 @@ impl App {
         if from_millis(expires_at)? <= now || tries >= PHONE_CODE_TRIES {
             return Ok(PhoneCheck::NoCode);
         }
-        let mut tx = self.db.begin().await?;
         let agent = agents::find_by_id(&self.db, agent_id).await?;
-        if hash == code_hash(agent_id, code.trim())
-            && agent.and_then(|a| a.phone).as_deref() == Some(phone.as_str())
-        {
-            agents::confirm_phone(&mut tx, agent_id, now).await?;
-            accounts::delete_phone_code(&mut tx, agent_id).await?;
-            self.audit(
-                &mut tx,
-                agent_id,
-                "agent.phone_confirmed",
-                Client::default(),
-                serde_json::json!({}),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(PhoneCheck::Confirmed);
-        }
-        let tries = accounts::phone_code_tried(&mut tx, agent_id).await?;
-        tx.commit().await?;
-        Ok(if tries >= PHONE_CODE_TRIES {
-            PhoneCheck::NoCode
-        } else {
-            PhoneCheck::Wrong {
-                tries_left: PHONE_CODE_TRIES - tries,
-            }
-        })
+        let right = hash == code_hash(agent_id, code.trim())
+            && agent.and_then(|a| a.phone).as_deref() == Some(phone.as_str());
+        self.db
+            .write(async |tx| -> Result<_> {
+                if right {
+                    agents::confirm_phone(tx, agent_id, now).await?;
+                    accounts::delete_phone_code(tx, agent_id).await?;
+                    self.audit(
+                        tx,
+                        agent_id,
+                        "agent.phone_confirmed",
+                        Client::default(),
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                    return Ok(PhoneCheck::Confirmed);
+                }
+                let tries = accounts::phone_code_tried(tx, agent_id).await?;
+                Ok(if tries >= PHONE_CODE_TRIES {
+                    PhoneCheck::NoCode
+                } else {
+                    PhoneCheck::Wrong {
+                        tries_left: PHONE_CODE_TRIES - tries,
+                    }
+                })
+            })
+            .await
     }
 
     /// Texts a new code to the agent's phone (the old one stops working).
     pub async fn resend_phone_code(&self, agent_id: i64) -> Result<()> {
         let agent = agents::find_by_id(&self.db, agent_id)
             .await?
-            .ok_or_else(|| AppError::Invalid("no such agent".into()))?;
+            .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))?;
         let phone = agent
             .phone
             .ok_or_else(|| AppError::Invalid("no phone number on file".into()))?;
-        let mut tx = self.db.begin().await?;
-        self.text_phone_code(&mut tx, agent_id, &phone).await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                self.text_phone_code(tx, agent_id, &phone).await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 }

@@ -337,32 +337,35 @@ impl App {
             })?;
             if agent.registered_at.is_none() {
                 let hash = passwords::hash(AGENT_PASSWORD)?;
-                let mut tx = self.db.begin().await?;
-                let reg = Registration {
-                    username: a.username,
-                    password_hash: &hash,
-                    phone: a.phone,
-                    contact_method: "email_text_app",
-                    zip: a.zip,
-                };
-                agents::register(&mut tx, agent.id, &reg, now).await?;
-                agents::set_languages(&mut tx, agent.id, &langs).await?;
-                agents::set_state_preferences(&mut tx, agent.id, &states).await?;
-                hod_db::availability::set_hours(
-                    &mut tx,
-                    agent.id,
-                    &crate::profile::default_hours(),
-                    None,
-                )
-                .await?;
-                // Green, so that a demo shows offers at any hour (the hours are still there).
-                hod_db::availability::set_mode(
-                    &mut tx,
-                    agent.id,
-                    hod_domain::availability::Mode::Available,
-                )
-                .await?;
-                tx.commit().await?;
+                self.db
+                    .write(async |tx| -> Result<_> {
+                        let reg = Registration {
+                            username: a.username,
+                            password_hash: &hash,
+                            phone: a.phone,
+                            contact_method: "email_text_app",
+                            zip: a.zip,
+                        };
+                        agents::register(tx, agent.id, &reg, now).await?;
+                        agents::set_languages(tx, agent.id, &langs).await?;
+                        agents::set_state_preferences(tx, agent.id, &states).await?;
+                        hod_db::availability::set_hours(
+                            tx,
+                            agent.id,
+                            &crate::profile::default_hours(),
+                            None,
+                        )
+                        .await?;
+                        // Green, so that a demo shows offers at any hour (the hours are still there).
+                        hod_db::availability::set_mode(
+                            tx,
+                            agent.id,
+                            hod_domain::availability::Mode::Available,
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                    .await?;
                 let versions: Vec<String> = hod_db::terms::current(&self.db)
                     .await?
                     .iter()

@@ -185,33 +185,36 @@ impl App {
         }
 
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        stored::put(&mut tx, py.year, &changed, now).await?;
-        for (npn, eligible) in gained_or_lost {
-            let subject = format!("npn:{npn}");
-            audit::append(
-                &mut tx,
-                &audit::Entry {
-                    actor: Actor::System,
-                    action: if eligible {
-                        "eligibility.gained"
-                    } else {
-                        "eligibility.lost"
+        self.db
+            .write(async |tx| -> Result<_> {
+                stored::put(tx, py.year, &changed, now).await?;
+                for (npn, eligible) in gained_or_lost {
+                    let subject = format!("npn:{npn}");
+                    audit::append(
+                    tx,
+                    &audit::Entry {
+                        actor: Actor::System,
+                        action: if eligible {
+                            "eligibility.gained"
+                        } else {
+                            "eligibility.lost"
+                        },
+                        subject: &subject,
+                        ip: None,
+                        detail: serde_json::json!({ "plan_year": py.year, "day": day.to_string() }),
                     },
-                    subject: &subject,
-                    ip: None,
-                    detail: serde_json::json!({ "plan_year": py.year, "day": day.to_string() }),
-                },
-                now,
-            )
+                    now,
+                )
+                .await?;
+                }
+                for agent in &due {
+                    if self.send_invitation(tx, agent, py.year, None).await? {
+                        summary.invitations_sent += 1;
+                    }
+                }
+                Ok(())
+            })
             .await?;
-        }
-        for agent in &due {
-            if self.send_invitation(&mut tx, agent, py.year, None).await? {
-                summary.invitations_sent += 1;
-            }
-        }
-        tx.commit().await?;
         tracing::info!(?summary, "eligibility evaluated");
         Ok(Some(summary))
     }
@@ -239,26 +242,33 @@ impl App {
             .to_zoned(self.settings.program_time_zone.clone())
             .map_err(|e| AppError::Other(e.into()))?
             .timestamp();
-        let mut tx = self.db.begin().await?;
-        let mine = hod_db::jobs::try_lease_if_not_run_since(
-            &mut tx,
-            DAILY_JOB,
-            node,
-            now,
-            now + jiff::SignedDuration::from_mins(30),
-            start_of_day,
-        )
-        .await?;
-        tx.commit().await?;
+        let mine = self
+            .db
+            .write(async |tx| -> Result<_> {
+                let mine = hod_db::jobs::try_lease_if_not_run_since(
+                    tx,
+                    DAILY_JOB,
+                    node,
+                    now,
+                    now + jiff::SignedDuration::from_mins(30),
+                    start_of_day,
+                )
+                .await?;
+                Ok(mine)
+            })
+            .await?;
         if !mine {
             return Ok(DailyRun::NotDue);
         }
         let summary = self.evaluate_eligibility(today).await?;
-        let mut tx = self.db.begin().await?;
-        // Housekeeping that needs no more than once a day: partners' expired Idempotency-Keys.
-        hod_db::referrals::purge_idempotency_keys(&mut tx, self.now()).await?;
-        hod_db::jobs::finish(&mut tx, DAILY_JOB, node, self.now()).await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                // Housekeeping that needs no more than once a day: partners' expired Idempotency-Keys.
+                hod_db::referrals::purge_idempotency_keys(tx, self.now()).await?;
+                hod_db::jobs::finish(tx, DAILY_JOB, node, self.now()).await?;
+                Ok(())
+            })
+            .await?;
         Ok(summary.map_or(DailyRun::NoPlanYear, DailyRun::Ran))
     }
 }

@@ -151,11 +151,14 @@ impl App {
             )));
         }
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        invitations::revoke_open(&mut tx, npn.as_str(), now).await?;
-        self.send_invitation(&mut tx, &agent, report.plan_year, Some(operator))
+        self.db
+            .write(async |tx| -> Result<_> {
+                invitations::revoke_open(tx, npn.as_str(), now).await?;
+                self.send_invitation(tx, &agent, report.plan_year, Some(operator))
+                    .await?;
+                Ok(())
+            })
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -50,8 +50,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Bumped on every change live pages show (offers, statuses); see [`App::changed`].
     pub changes: Arc<tokio::sync::watch::Sender<u64>>,
-    /// The key status links are signed with, read once from the database.
-    status_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The key status links are signed with, shared by every node.
+    status_key: Arc<[u8]>,
     /// Work done after the answer has gone (see [`App::in_background`]).
     background: tokio_util::task::TaskTracker,
 }
@@ -81,16 +81,19 @@ impl App {
         &self.db
     }
 
-    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self {
+    /// The application on a migrated database. Reads (or, on the first start, makes) the
+    /// secrets every node shares, so that no use case reads them inside a write.
+    pub async fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self> {
+        let status_key = referrals::load_status_key(&db, clock.now()).await?;
+        Ok(Self {
             db,
             clock,
             zips: ZipDirectory::bundled(),
             settings: Arc::new(settings),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
-            status_key: Arc::default(),
+            status_key: status_key.into(),
             background: tokio_util::task::TaskTracker::new(),
-        }
+        })
     }
 
     /// Runs `work` without making the caller wait: for answers that must not reveal, by how

@@ -33,37 +33,43 @@ impl App {
         }
         let hash = passwords::hash(password)?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let id = operators::create(
-            &mut tx,
-            &NewOperator {
-                username,
-                email,
-                password_hash: &hash,
-                role,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            DbError::Conflict(what) => AppError::Conflict(format!("{what} is already taken")),
-            e => e.into(),
-        })?;
-        let subject = format!("operator:{id}");
-        let detail = serde_json::json!({ "username": username, "role": role.as_str() });
-        audit::append(
-            &mut tx,
-            &audit::Entry {
-                actor: Actor::Cli,
-                action: "operator.created",
-                subject: &subject,
-                ip: None,
-                detail,
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let id = self
+            .db
+            .write(async |tx| -> Result<_> {
+                let id = operators::create(
+                    tx,
+                    &NewOperator {
+                        username,
+                        email,
+                        password_hash: &hash,
+                        role,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| match e {
+                    DbError::Conflict(what) => {
+                        AppError::Conflict(format!("{what} is already taken"))
+                    }
+                    e => e.into(),
+                })?;
+                let subject = format!("operator:{id}");
+                let detail = serde_json::json!({ "username": username, "role": role.as_str() });
+                audit::append(
+                    tx,
+                    &audit::Entry {
+                        actor: Actor::Cli,
+                        action: "operator.created",
+                        subject: &subject,
+                        ip: None,
+                        detail,
+                    },
+                    now,
+                )
+                .await?;
+                Ok(id)
+            })
+            .await?;
         Ok(id)
     }
 }

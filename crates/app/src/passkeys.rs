@@ -92,32 +92,36 @@ impl App {
             .ok_or_else(|| AppError::Invalid("no such agent".into()))?;
         let existing = self.stored_passkeys(agent_id).await?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let handle =
-            passkeys::ensure_webauthn_id(&mut tx, agent_id, &Uuid::new_v4().to_string()).await?;
-        let handle = Uuid::parse_str(&handle).map_err(other)?;
-        let username = agent.username.clone().unwrap_or_default();
-        let (options, state) = self
-            .webauthn()?
-            .start_passkey_registration(
-                handle,
-                &username,
-                &format!("{} {}", agent.first_name, agent.last_name),
-                Some(existing.iter().map(|(_, p)| p.cred_id().clone()).collect()),
-            )
-            .map_err(other)?;
-        let ceremony = random_token()?;
-        let state = serde_json::to_string(&state).map_err(other)?;
-        passkeys::put_ceremony(
-            &mut tx,
-            &ceremony,
-            Some(agent_id),
-            "register",
-            &state,
-            now + CEREMONY_LIFETIME,
-        )
-        .await?;
-        tx.commit().await?;
+        let (ceremony, options) = self
+            .db
+            .write(async |tx| -> Result<_, AppError> {
+                let handle =
+                    passkeys::ensure_webauthn_id(tx, agent_id, &Uuid::new_v4().to_string()).await?;
+                let handle = Uuid::parse_str(&handle).map_err(other)?;
+                let username = agent.username.clone().unwrap_or_default();
+                let (options, state) = self
+                    .webauthn()?
+                    .start_passkey_registration(
+                        handle,
+                        &username,
+                        &format!("{} {}", agent.first_name, agent.last_name),
+                        Some(existing.iter().map(|(_, p)| p.cred_id().clone()).collect()),
+                    )
+                    .map_err(other)?;
+                let ceremony = random_token()?;
+                let state = serde_json::to_string(&state).map_err(other)?;
+                passkeys::put_ceremony(
+                    tx,
+                    &ceremony,
+                    Some(agent_id),
+                    "register",
+                    &state,
+                    now + CEREMONY_LIFETIME,
+                )
+                .await?;
+                Ok((ceremony, options))
+            })
+            .await?;
         Ok((ceremony, options))
     }
 
@@ -130,57 +134,65 @@ impl App {
         name: &str,
     ) -> Result<i64> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let Some((Some(owner), state)) =
-            passkeys::take_ceremony(&mut tx, ceremony, "register", now).await?
-        else {
-            return Err(AppError::Invalid(
-                "the passkey request expired; try again".into(),
-            ));
-        };
-        if owner != agent_id {
-            return Err(AppError::Invalid(
-                "the passkey request expired; try again".into(),
-            ));
-        }
-        let state: PasskeyRegistration = serde_json::from_str(&state).map_err(other)?;
-        let passkey = self
-            .webauthn()?
-            .finish_passkey_registration(credential, &state)
-            .map_err(|e| AppError::Invalid(format!("the passkey was not accepted: {e}")))?;
-        let name = match name.trim() {
-            "" => "Passkey".to_owned(),
-            n => n.chars().take(60).collect(),
-        };
-        let cred_id = hex::encode(passkey.cred_id().as_slice());
-        let json = serde_json::to_string(&passkey).map_err(other)?;
-        let id = passkeys::add(&mut tx, agent_id, &cred_id, &name, &json, now).await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.passkey_added",
-            Client::default(),
-            serde_json::json!({ "passkey": id, "name": name }),
-        )
-        .await?;
-        tx.commit().await?;
+        let id = self
+            .db
+            .write(async |tx| -> Result<_, AppError> {
+                let Some((Some(owner), state)) =
+                    passkeys::take_ceremony(tx, ceremony, "register", now).await?
+                else {
+                    return Err(AppError::Invalid(
+                        "the passkey request expired; try again".into(),
+                    ));
+                };
+                if owner != agent_id {
+                    return Err(AppError::Invalid(
+                        "the passkey request expired; try again".into(),
+                    ));
+                }
+                let state: PasskeyRegistration = serde_json::from_str(&state).map_err(other)?;
+                let passkey = self
+                    .webauthn()?
+                    .finish_passkey_registration(credential, &state)
+                    .map_err(|e| AppError::Invalid(format!("the passkey was not accepted: {e}")))?;
+                let name = match name.trim() {
+                    "" => "Passkey".to_owned(),
+                    n => n.chars().take(60).collect(),
+                };
+                let cred_id = hex::encode(passkey.cred_id().as_slice());
+                let json = serde_json::to_string(&passkey).map_err(other)?;
+                let id = passkeys::add(tx, agent_id, &cred_id, &name, &json, now).await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.passkey_added",
+                    Client::default(),
+                    serde_json::json!({ "passkey": id, "name": name }),
+                )
+                .await?;
+                Ok(id)
+            })
+            .await?;
         Ok(id)
     }
 
     pub async fn remove_passkey(&self, agent_id: i64, passkey_id: i64) -> Result<bool> {
-        let mut tx = self.db.begin().await?;
-        let removed = passkeys::remove(&mut tx, agent_id, passkey_id).await?;
-        if removed {
-            self.audit(
-                &mut tx,
-                agent_id,
-                "agent.passkey_removed",
-                Client::default(),
-                serde_json::json!({ "passkey": passkey_id }),
-            )
+        let removed = self
+            .db
+            .write(async |tx| -> Result<_> {
+                let removed = passkeys::remove(tx, agent_id, passkey_id).await?;
+                if removed {
+                    self.audit(
+                        tx,
+                        agent_id,
+                        "agent.passkey_removed",
+                        Client::default(),
+                        serde_json::json!({ "passkey": passkey_id }),
+                    )
+                    .await?;
+                }
+                Ok(removed)
+            })
             .await?;
-        }
-        tx.commit().await?;
         Ok(removed)
     }
 
@@ -198,36 +210,40 @@ impl App {
         let webauthn = self.webauthn()?;
         let now = self.now();
         let ceremony = random_token()?;
-        let mut tx = self.db.begin().await?;
-        let options = if let (Some(account), false) = (&account, keys.is_empty()) {
-            let list: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
-            let (options, state) = webauthn
-                .start_passkey_authentication(&list)
-                .map_err(other)?;
-            let state = serde_json::to_string(&state).map_err(other)?;
-            passkeys::put_ceremony(
-                &mut tx,
-                &ceremony,
-                Some(account.id),
-                "login",
-                &state,
-                now + CEREMONY_LIFETIME,
-            )
+        let options = self
+            .db
+            .write(async |tx| -> Result<_> {
+                let options = if let (Some(account), false) = (&account, keys.is_empty()) {
+                    let list: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
+                    let (options, state) = webauthn
+                        .start_passkey_authentication(&list)
+                        .map_err(other)?;
+                    let state = serde_json::to_string(&state).map_err(other)?;
+                    passkeys::put_ceremony(
+                        tx,
+                        &ceremony,
+                        Some(account.id),
+                        "login",
+                        &state,
+                        now + CEREMONY_LIFETIME,
+                    )
+                    .await?;
+                    serde_json::to_value(&options).map_err(other)?
+                } else {
+                    passkeys::put_ceremony(
+                        tx,
+                        &ceremony,
+                        None,
+                        "login",
+                        "decoy",
+                        now + CEREMONY_LIFETIME,
+                    )
+                    .await?;
+                    decoy_request(&webauthn, username)?
+                };
+                Ok(options)
+            })
             .await?;
-            serde_json::to_value(&options).map_err(other)?
-        } else {
-            passkeys::put_ceremony(
-                &mut tx,
-                &ceremony,
-                None,
-                "login",
-                "decoy",
-                now + CEREMONY_LIFETIME,
-            )
-            .await?;
-            decoy_request(&webauthn, username)?
-        };
-        tx.commit().await?;
         Ok(LoginChallenge { ceremony, options })
     }
 
@@ -240,62 +256,56 @@ impl App {
         client: Client<'_>,
     ) -> Result<LoginOutcome> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let Some((Some(agent_id), state)) =
-            passkeys::take_ceremony(&mut tx, ceremony, "login", now).await?
-        else {
-            tx.commit().await?;
-            return Ok(LoginOutcome::Refused);
-        };
-        let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
-        let Ok(result) = self
-            .webauthn()?
-            .finish_passkey_authentication(credential, &state)
-        else {
-            self.audit(
-                &mut tx,
-                agent_id,
-                "agent.passkey_login_failed",
-                client,
-                serde_json::json!({}),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(LoginOutcome::Refused);
-        };
-        let locked = agents::find_for_login_by_id(&self.db, agent_id)
-            .await?
-            .and_then(|l| l.locked_until)
-            .map(hod_db::from_millis)
-            .transpose()?
-            .is_some_and(|until| until > now);
-        if locked {
-            tx.commit().await?;
-            return Ok(LoginOutcome::Refused);
-        }
-        for (id, mut key) in self.stored_passkeys(agent_id).await? {
-            if key.cred_id() == result.cred_id() {
-                key.update_credential(&result);
-                passkeys::used(
-                    &mut tx,
-                    id,
-                    &serde_json::to_string(&key).map_err(other)?,
-                    now,
-                )
-                .await?;
-            }
-        }
-        let token = self
-            .open_session(
-                &mut tx,
-                agent_id,
-                client,
-                hod_db::sessions::SessionClient::Web,
-                "passkey",
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(LoginOutcome::LoggedIn { token, agent_id })
+        self.db
+            .write(async |tx| -> Result<_> {
+                let Some((Some(agent_id), state)) =
+                    passkeys::take_ceremony(tx, ceremony, "login", now).await?
+                else {
+                    return Ok(LoginOutcome::Refused);
+                };
+                let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
+                let Ok(result) = self
+                    .webauthn()?
+                    .finish_passkey_authentication(credential, &state)
+                else {
+                    self.audit(
+                        tx,
+                        agent_id,
+                        "agent.passkey_login_failed",
+                        client,
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                    return Ok(LoginOutcome::Refused);
+                };
+                let locked = agents::find_for_login_by_id(&self.db, agent_id)
+                    .await?
+                    .and_then(|l| l.locked_until)
+                    .map(hod_db::from_millis)
+                    .transpose()?
+                    .is_some_and(|until| until > now);
+                if locked {
+                    return Ok(LoginOutcome::Refused);
+                }
+                for (id, mut key) in self.stored_passkeys(agent_id).await? {
+                    if key.cred_id() == result.cred_id() {
+                        key.update_credential(&result);
+                        passkeys::used(tx, id, &serde_json::to_string(&key).map_err(other)?, now)
+                            .await?;
+                    }
+                }
+                let token = self
+                    .open_session(
+                        tx,
+                        agent_id,
+                        client,
+                        hod_db::sessions::SessionClient::Web,
+                        "passkey",
+                    )
+                    .await?;
+                Ok(LoginOutcome::LoggedIn { token, agent_id })
+            })
+            .await
     }
 }
 

@@ -208,23 +208,25 @@ impl App {
             return Err(ProfileError::Fields(problems));
         };
         let changed_phone = agent.phone.as_deref() != Some(phone.as_str());
-        let mut tx = self.db.begin().await?;
-        agents::update_contact(
-            &mut tx,
-            agent_id,
-            phone.as_str(),
-            method.id(),
-            &zip.to_string(),
-            changed_phone,
-            self.now(),
-        )
-        .await?;
-        if changed_phone && method.texts() {
-            self.text_phone_code(&mut tx, agent_id, phone.as_str())
+        self.db
+            .write(async |tx| -> Result<_> {
+                agents::update_contact(
+                    tx,
+                    agent_id,
+                    phone.as_str(),
+                    method.id(),
+                    &zip.to_string(),
+                    changed_phone,
+                    self.now(),
+                )
                 .await?;
-        }
-        self.audit_change(&mut tx, agent_id, "contact").await?;
-        tx.commit().await?;
+                if changed_phone && method.texts() {
+                    self.text_phone_code(tx, agent_id, phone.as_str()).await?;
+                }
+                self.audit_change(tx, agent_id, "contact").await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -241,10 +243,13 @@ impl App {
             .map(|c| Lang::parse(c))
             .collect::<Result<_, _>>()
             .map_err(|_| one("languages", FieldProblem::LanguageUnknown))?;
-        let mut tx = self.db.begin().await?;
-        agents::set_languages(&mut tx, agent_id, &langs).await?;
-        self.audit_change(&mut tx, agent_id, "languages").await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                agents::set_languages(tx, agent_id, &langs).await?;
+                self.audit_change(tx, agent_id, "languages").await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -258,10 +263,13 @@ impl App {
                 _ => return Err(one("states", FieldProblem::StateNotEligible)),
             }
         }
-        let mut tx = self.db.begin().await?;
-        agents::set_state_preferences(&mut tx, agent_id, &states).await?;
-        self.audit_change(&mut tx, agent_id, "states").await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                agents::set_state_preferences(tx, agent_id, &states).await?;
+                self.audit_change(tx, agent_id, "states").await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -289,20 +297,25 @@ impl App {
             list.push((*day, Period { start, end }));
         }
         let hours = WeeklyHours::new(list).map_err(|_| one("hours", FieldProblem::HoursInvalid))?;
-        let mut tx = self.db.begin().await?;
-        avail::set_hours(&mut tx, agent_id, &hours, time_zone).await?;
-        self.audit_change(&mut tx, agent_id, "hours").await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                avail::set_hours(tx, agent_id, &hours, time_zone).await?;
+                self.audit_change(tx, agent_id, "hours").await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
     /// The override switch (also `PUT /api/v1/agent/availability`).
     pub async fn set_availability_mode(&self, agent_id: i64, mode: Mode) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        avail::set_mode(&mut tx, agent_id, mode).await?;
-        self.audit_change(&mut tx, agent_id, "availability_mode")
+        self.db
+            .write(async |tx| -> Result<_> {
+                avail::set_mode(tx, agent_id, mode).await?;
+                self.audit_change(tx, agent_id, "availability_mode").await?;
+                Ok(())
+            })
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -334,10 +347,13 @@ impl App {
             };
             Some(Absence { from, until })
         };
-        let mut tx = self.db.begin().await?;
-        avail::set_absence(&mut tx, agent_id, absence.as_ref()).await?;
-        self.audit_change(&mut tx, agent_id, "absence").await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                avail::set_absence(tx, agent_id, absence.as_ref()).await?;
+                self.audit_change(tx, agent_id, "absence").await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -378,24 +394,27 @@ impl App {
         }
         let hash = passwords::hash(new).map_err(AppError::Other)?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        agents::set_password(&mut tx, agent_id, &hash, now).await?;
-        let ended = sessions::delete_others(
-            &mut tx,
-            PrincipalKind::Agent,
-            agent_id,
-            &crate::tokens::token_hash(keep_token),
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.password_changed",
-            client,
-            serde_json::json!({ "other_sessions_ended": ended }),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                agents::set_password(tx, agent_id, &hash, now).await?;
+                let ended = sessions::delete_others(
+                    tx,
+                    PrincipalKind::Agent,
+                    agent_id,
+                    &crate::tokens::token_hash(keep_token),
+                )
+                .await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.password_changed",
+                    client,
+                    serde_json::json!({ "other_sessions_ended": ended }),
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 }
@@ -442,23 +461,27 @@ impl App {
 
     /// Logs out every other device; returns how many sessions ended.
     pub async fn end_other_sessions(&self, agent_id: i64, keep_token: &str) -> Result<u64> {
-        let mut tx = self.db.begin().await?;
-        let n = sessions::delete_others(
-            &mut tx,
-            PrincipalKind::Agent,
-            agent_id,
-            &crate::tokens::token_hash(keep_token),
-        )
-        .await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.sessions_ended",
-            Client::default(),
-            serde_json::json!({ "ended": n }),
-        )
-        .await?;
-        tx.commit().await?;
+        let n = self
+            .db
+            .write(async |tx| -> Result<_> {
+                let n = sessions::delete_others(
+                    tx,
+                    PrincipalKind::Agent,
+                    agent_id,
+                    &crate::tokens::token_hash(keep_token),
+                )
+                .await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.sessions_ended",
+                    Client::default(),
+                    serde_json::json!({ "ended": n }),
+                )
+                .await?;
+                Ok(n)
+            })
+            .await?;
         Ok(n)
     }
 }

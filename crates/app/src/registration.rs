@@ -192,49 +192,47 @@ impl App {
                     .unwrap_or_default(),
                 None => Vec::new(),
             };
-        let mut tx = self.db.begin().await?;
-        if invitations::redeem(&mut tx, &token_hash(&form.token), now)
-            .await?
-            .is_none()
-        {
-            drop(tx);
-            return Err(RegisterError::Link(self.invitation(&form.token).await?));
-        }
-        let reg = Registration {
-            username: username.as_str(),
-            password_hash: &hash,
-            phone: phone.as_str(),
-            contact_method: method.id(),
-            zip: &zip.to_string(),
-        };
-        match agents::register(&mut tx, agent.id, &reg, now).await {
-            Err(DbError::Conflict(_)) => {
-                return Err(RegisterError::Fields(FieldProblems::from([(
-                    "username",
-                    FieldProblem::UsernameTaken,
-                )])));
+        let work = async |tx: &mut hod_db::Tx| -> Result<Option<Option<String>>, RegisterError> {
+            if invitations::redeem(tx, &token_hash(&form.token), now)
+                .await?
+                .is_none()
+            {
+                return Ok(None);
             }
-            other => other?,
-        }
-        hod_db::availability::set_hours(&mut tx, agent.id, &crate::profile::default_hours(), None)
-            .await?;
-        agents::set_languages(
-            &mut tx,
-            agent.id,
-            &[hod_domain::Lang::parse("en").expect("en is a language")],
-        )
-        .await?;
-        agents::set_state_preferences(&mut tx, agent.id, &eligible_states).await?;
-        let code_sent_to = if method.texts() {
-            self.text_phone_code(&mut tx, agent.id, phone.as_str())
+            let reg = Registration {
+                username: username.as_str(),
+                password_hash: &hash,
+                phone: phone.as_str(),
+                contact_method: method.id(),
+                zip: &zip.to_string(),
+            };
+            match agents::register(tx, agent.id, &reg, now).await {
+                Err(DbError::Conflict(_)) => {
+                    return Err(RegisterError::Fields(FieldProblems::from([(
+                        "username",
+                        FieldProblem::UsernameTaken,
+                    )])));
+                }
+                other => other?,
+            }
+            hod_db::availability::set_hours(tx, agent.id, &crate::profile::default_hours(), None)
                 .await?;
-            Some(phone.national())
-        } else {
-            None
-        };
-        let login = format!("{}/agent/login", self.settings.public_url);
-        let body = format!(
-            "Hello {first_name} {last_name},\n\n\
+            agents::set_languages(
+                tx,
+                agent.id,
+                &[hod_domain::Lang::parse("en").expect("en is a language")],
+            )
+            .await?;
+            agents::set_state_preferences(tx, agent.id, &eligible_states).await?;
+            let code_sent_to = if method.texts() {
+                self.text_phone_code(tx, agent.id, phone.as_str()).await?;
+                Some(phone.national())
+            } else {
+                None
+            };
+            let login = format!("{}/agent/login", self.settings.public_url);
+            let body = format!(
+                "Hello {first_name} {last_name},\n\n\
              Your Help On Demand account is ready. Your username is {username}.\n\
              Log in here: {login}\n\n\
              When you first log in you will be asked to accept the Terms of Use, and then to review \
@@ -242,10 +240,10 @@ impl App {
              Hola, {first_name}:\n\n\
              Su cuenta de Help On Demand está lista. Su nombre de usuario es {username}.\n\
              Inicie sesión aquí: {login}\n"
-        );
-        let dedup = format!("registered:{}", agent.id);
-        outbox::enqueue(
-            &mut tx,
+            );
+            let dedup = format!("registered:{}", agent.id);
+            outbox::enqueue(
+            tx,
             &NewMessage {
                 channel: Channel::Email,
                 sender: &self.settings.noreply_address,
@@ -257,8 +255,13 @@ impl App {
             now,
         )
         .await?;
-        self.audit(&mut tx, agent.id, "agent.registered", Client::default(), serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() })).await?;
-        tx.commit().await?;
+            self.audit(tx, agent.id, "agent.registered", Client::default(), serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() })).await?;
+            Ok(Some(code_sent_to))
+        };
+        // `None`: the link was used or withdrawn meanwhile (nothing was written).
+        let Some(code_sent_to) = self.db.write(work).await? else {
+            return Err(RegisterError::Link(self.invitation(&form.token).await?));
+        };
         if let Err(e) = self.refresh_eligibility_of_agent(agent.id).await {
             tracing::warn!(
                 error = format!("{e:#}"),

@@ -56,33 +56,39 @@ impl App {
         }
         let now = self.now();
         let ids: Vec<i64> = current.iter().map(|d| d.id).collect();
-        let mut tx = self.db.begin().await?;
-        terms::accept(&mut tx, agent_id, &ids, now).await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.terms_accepted",
-            Client::default(),
-            serde_json::json!({ "versions": wanted }),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                terms::accept(tx, agent_id, &ids, now).await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.terms_accepted",
+                    Client::default(),
+                    serde_json::json!({ "versions": wanted }),
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
         self.refresh_eligibility_of_agent(agent_id).await
     }
 
     pub async fn decline_terms(&self, agent_id: i64) -> Result<()> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        terms::decline(&mut tx, agent_id, now).await?;
-        self.audit(
-            &mut tx,
-            agent_id,
-            "agent.terms_declined",
-            Client::default(),
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                terms::decline(tx, agent_id, now).await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.terms_declined",
+                    Client::default(),
+                    serde_json::json!({}),
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
@@ -102,15 +108,18 @@ impl App {
             .await?
             .pop()
             .expect("one verdict");
-        let mut tx = self.db.begin().await?;
-        stored::put(
-            &mut tx,
-            py.year,
-            &[(npn.clone(), stored_verdict(&npn, py.year, day, &verdict))],
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
+        self.db
+            .write(async |tx| -> Result<_> {
+                stored::put(
+                    tx,
+                    py.year,
+                    &[(npn.clone(), stored_verdict(&npn, py.year, day, &verdict))],
+                    self.now(),
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 }

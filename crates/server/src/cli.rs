@@ -206,7 +206,7 @@ impl Command {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let listener = crate::bind(config.addr).await?;
                 let local = listener.local_addr()?;
-                let app = crate::app(db, crate::settings(&config, local));
+                let app = crate::app(db, crate::settings(&config, local)).await?;
                 println!("hod listening on http://{local}");
                 crate::serve(listener, app, &config).await
             }
@@ -215,7 +215,7 @@ impl Command {
                 let db = crate::open_database(&config, &demo_url).await?;
                 let listener = crate::bind(config.addr).await?;
                 let local = listener.local_addr()?;
-                let app = crate::app(db, crate::settings(&config, local));
+                let app = crate::app(db, crate::settings(&config, local)).await?;
                 let logins = app.load_demo().await?;
                 print_demo(
                     &logins,
@@ -243,7 +243,7 @@ impl Command {
                     )?,
                 };
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let role = if help_desk {
                     Role::HelpDesk
                 } else {
@@ -257,7 +257,7 @@ impl Command {
             }
             Command::Outbox(OutboxCommand::List { to, json }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let messages = app.outbox(to.as_deref()).await?;
                 // Messages carry what consumers typed: never let it drive the terminal.
                 let mut out = Visible::new(std::io::stdout().lock(), json);
@@ -299,14 +299,14 @@ impl Command {
             Command::Import(args) => import(&config, args).await,
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let key = app.create_api_key(&name, Actor::Cli).await?;
                 println!("{key}");
                 Ok(())
             }
             Command::Settings(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 if let SettingsCommand::Set { key, value } = &cmd {
                     app.set_program_setting(key, value, Actor::Cli).await?;
                 }
@@ -317,7 +317,7 @@ impl Command {
             }
             Command::Referrals(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let json = matches!(
                     cmd,
                     ReferralsCommand::Unserved { json: true, .. }
@@ -406,7 +406,7 @@ impl Command {
             }
             Command::Eligibility(cmd) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
-                let app = crate::app(db, crate::settings(&config, config.addr));
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 match cmd {
                     EligibilityCommand::Run { date } => {
                         let day = date.unwrap_or_else(|| app.today());
@@ -485,7 +485,7 @@ async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         Source::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let db = crate::open_database(config, &config.database_url("hod.sqlite")).await?;
-    let app = crate::app(db, crate::settings(config, config.addr));
+    let app = crate::app(db, crate::settings(config, config.addr)).await?;
     let opts = ImportOptions {
         dry_run: args.dry_run,
         actor: Actor::Cli,

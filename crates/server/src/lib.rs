@@ -176,8 +176,8 @@ pub async fn serve(listener: TcpListener, app: App, config: &Config) -> anyhow::
 }
 
 /// The application on the real clock.
-pub fn app(db: Db, settings: Settings) -> App {
-    App::new(db, Arc::new(SystemClock), settings)
+pub async fn app(db: Db, settings: Settings) -> anyhow::Result<App> {
+    Ok(App::new(db, Arc::new(SystemClock), settings).await?)
 }
 
 async fn shutdown_signal() {

@@ -228,7 +228,9 @@ impl TestApp {
             noreply_address: "noreply@hod.test".into(),
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
         };
-        let app = App::new(test_db.db.clone(), clock.clone(), settings);
+        let app = App::new(test_db.db.clone(), clock.clone(), settings)
+            .await
+            .expect("start the application");
         let web = hod_web::WebSettings::default();
         let limits = web.limits;
         let router = hod_web::router(hod_web::AppState::new(app.clone(), web));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use hod_db::cms::{self, ValidLoaRow};
-use hod_db::{audit, imports, licences};
+use hod_db::{Tx, audit, imports, licences};
 use hod_domain::eligibility::{MlmsEntry, RclEntry, StatusEvent};
 use hod_domain::{License, Npn, PlanYear};
 use serde::Serialize;
@@ -217,23 +217,51 @@ impl App {
     ) -> Result<ImportReport> {
         let file = source.name.clone();
         let latest_year = PlanYear::standard_for(self.today()).year;
-        let (tx, mut rx) = mpsc::channel::<Batch>(4);
+        let (batches, rx) = mpsc::channel::<Batch>(4);
         let progress = opts.progress.clone();
         let parser = tokio::task::spawn_blocking(move || match kind {
-            ImportKind::Nipr => nipr::parse(source, progress, tx),
-            _ => rows::parse(kind, source, progress, tx, latest_year),
+            ImportKind::Nipr => nipr::parse(source, progress, batches),
+            _ => rows::parse(kind, source, progress, batches, latest_year),
         });
 
-        let mut db_tx = if opts.dry_run {
-            None
-        } else {
-            Some(self.db.begin().await?)
+        let load = async |t: Option<&mut Tx>| -> Result<ImportReport> {
+            self.load(kind, &file, rx, parser, &opts, t).await
         };
+        if opts.dry_run {
+            return load(None).await;
+        }
+        let report = self.db.write(async |t| load(Some(t)).await).await?;
+        tracing::info!(
+            rows = report.rows,
+            applied = report.applied,
+            rejected = report.rejected.len(),
+            "import landed"
+        );
+
+        let evaluation = self.evaluate_eligibility(self.today()).await?;
+        Ok(ImportReport {
+            evaluation,
+            ..report
+        })
+    }
+
+    /// Reads the parser's batches into `db_tx` (none in a dry run) and records the import.
+    async fn load(
+        &self,
+        kind: ImportKind,
+        file: &str,
+        mut rx: mpsc::Receiver<Batch>,
+        parser: tokio::task::JoinHandle<std::result::Result<Parsed, ImportError>>,
+        opts: &ImportOptions,
+        mut db_tx: Option<&mut Tx>,
+    ) -> Result<ImportReport> {
         let mut replaced: HashSet<Npn> = HashSet::new();
         let mut loas_cleared = false;
         let now = self.now();
         while let Some(batch) = rx.recv().await {
-            let Some(t) = db_tx.as_mut() else { continue };
+            let Some(t) = db_tx.as_deref_mut() else {
+                continue;
+            };
             match batch {
                 Batch::Rcl(rows) => cms::upsert_rcl(t, &rows).await?,
                 Batch::Mlms(rows) => cms::upsert_mlms(t, &rows, now).await?,
@@ -264,22 +292,22 @@ impl App {
         // A line is reported once, even when several of its values were replaced later.
         rejected.dedup_by_key(|r| r.line);
         let report = ImportReport {
-            file: file.clone(),
+            file: file.to_owned(),
             rows: parsed.rows,
             applied: parsed.rows - rejected.len() as u64,
             rejected,
             dry_run: opts.dry_run,
             evaluation: None,
         };
-        let Some(mut t) = db_tx else {
+        let Some(t) = db_tx else {
             return Ok(report);
         };
         let rejected_json = serde_json::to_string(&report.rejected).expect("serialisable");
         imports::record(
-            &mut t,
+            t,
             &imports::ImportRecord {
                 kind: kind.as_str(),
-                file_name: &file,
+                file_name: file,
                 sha256: &parsed.sha256,
                 rows: report.rows,
                 applied: report.applied,
@@ -290,11 +318,11 @@ impl App {
         )
         .await?;
         audit::append(
-            &mut t,
+            t,
             &audit::Entry {
                 actor: opts.actor,
                 action: "import.applied",
-                subject: &file,
+                subject: file,
                 ip: None,
                 detail: serde_json::json!({
                     "kind": kind.as_str(),
@@ -307,18 +335,6 @@ impl App {
             now,
         )
         .await?;
-        t.commit().await?;
-        tracing::info!(
-            rows = report.rows,
-            applied = report.applied,
-            rejected = report.rejected.len(),
-            "import landed"
-        );
-
-        let evaluation = self.evaluate_eligibility(self.today()).await?;
-        Ok(ImportReport {
-            evaluation,
-            ..report
-        })
+        Ok(report)
     }
 }

@@ -100,92 +100,90 @@ impl App {
         if program.intake_paused || program.closed_dates.contains(&today.day) {
             return Err(SubmitError::IntakeClosed);
         }
-        self.status_key().await?;
         let now = self.now();
         let person = person_key(&first_name, &last_name, &phone, zip);
         let fingerprint = form.fingerprint();
         let submitter = origin.partner.map(|(key_id, _)| key_id);
-        let mut tx = self.db.begin().await?;
-        if let Some((key_id, Some(key))) = origin.partner
-            && let Some(known) = db::idempotency_key(&mut tx, key_id, key, now).await?
-        {
-            tx.rollback().await?;
-            return self.replayed(&known, &fingerprint).await;
-        }
-        hod_db::referrals::lock_person(&mut tx, &person).await?;
-        if !program.duplicate_window.is_zero()
-            && let Some((id, submitted_by)) =
-                db::same_person_since(&mut tx, &person, now - program.duplicate_window).await?
-        {
-            if submitted_by.is_some() && submitted_by == submitter {
-                // The partner that made it asks again: it has had the link all along.
-                tx.rollback().await?;
-                return self.existing(id).await;
-            }
-            // Someone else (another partner, or anyone at the public form) must not get the
-            // consumer's link: it goes to the consumer again, once per request.
-            let token = self.status_token(id).await?;
-            self.tell_consumer(&mut tx, id, ConsumerMessage::LinkAgain, &token)
-                .await?;
-            tx.commit().await?;
-            return Err(SubmitError::AlreadyRequested);
-        }
-        let id = db::insert(
-            &mut tx,
-            &NewReferral {
-                plan_year: plan_year.year,
-                zip: &zip.to_string(),
-                city: place.city,
-                state: place.state.code(),
-                language: language.code(),
-                reason: reason.id(),
-                first_name: &first_name,
-                last_name: &last_name,
-                phone: phone.as_str(),
-                email: email.as_deref(),
-                contact_by: contact_by.id(),
-                best_time: &best_time,
-                ui_lang: if origin.ui_lang == "es" { "es" } else { "en" },
-                consent_version: CONSENT_VERSION,
-                consent_ip: origin.ip,
-                consent_user_agent: origin.user_agent,
-                source: if origin.partner.is_some() {
-                    "api"
-                } else {
-                    "web"
-                },
-                api_key_id: submitter,
-                person_key: &person,
-            },
-            now,
-        )
-        .await?;
-        if let Some((key_id, Some(key))) = origin.partner {
-            let expires = now + IDEMPOTENCY_KEY_LIFETIME;
-            match db::remember_idempotency_key(&mut tx, key_id, key, &fingerprint, id, now, expires)
-                .await
-            {
-                Ok(()) => {}
-                // The same Idempotency-Key raced in on another connection: that one stands.
-                Err(hod_db::DbError::Conflict(_)) => {
-                    tx.rollback().await?;
-                    let mut tx = self.db.begin().await?;
-                    let known = db::idempotency_key(&mut tx, key_id, key, now).await?;
-                    tx.rollback().await?;
-                    return match known {
-                        Some(known) => self.replayed(&known, &fingerprint).await,
-                        None => Err(AppError::Conflict("this Idempotency-Key".into()).into()),
-                    };
+        let written = self
+            .db
+            .write(async |tx| -> Result<Intake, Abort> {
+                if let Some((key_id, Some(key))) = origin.partner
+                    && let Some(known) = db::idempotency_key(tx, key_id, key, now).await?
+                {
+                    return Ok(Intake::Replay(known));
                 }
-                Err(e) => return Err(AppError::Db(e).into()),
-            }
-        }
-        let actor = match origin.partner {
-            Some((k, _)) => Actor::Partner(k),
-            None => Actor::Consumer,
-        };
-        db::add_event(
-            &mut tx,
+                hod_db::referrals::lock_person(tx, &person).await?;
+                if !program.duplicate_window.is_zero()
+                    && let Some((id, submitted_by)) =
+                        db::same_person_since(tx, &person, now - program.duplicate_window).await?
+                {
+                    if submitted_by.is_some() && submitted_by == submitter {
+                        // The partner that made it asks again: it has had the link all along.
+                        return Ok(Intake::Existing(id));
+                    }
+                    // Someone else (another partner, or anyone at the public form) must not get the
+                    // consumer's link: it goes to the consumer again, once per request.
+                    let token = self.status_token(id);
+                    self.tell_consumer(tx, id, ConsumerMessage::LinkAgain, &token)
+                        .await?;
+                    return Ok(Intake::LinkSentAgain);
+                }
+                let id = db::insert(
+                    tx,
+                    &NewReferral {
+                        plan_year: plan_year.year,
+                        zip: &zip.to_string(),
+                        city: place.city,
+                        state: place.state.code(),
+                        language: language.code(),
+                        reason: reason.id(),
+                        first_name: &first_name,
+                        last_name: &last_name,
+                        phone: phone.as_str(),
+                        email: email.as_deref(),
+                        contact_by: contact_by.id(),
+                        best_time: &best_time,
+                        ui_lang: if origin.ui_lang == "es" { "es" } else { "en" },
+                        consent_version: CONSENT_VERSION,
+                        consent_ip: origin.ip,
+                        consent_user_agent: origin.user_agent,
+                        source: if origin.partner.is_some() {
+                            "api"
+                        } else {
+                            "web"
+                        },
+                        api_key_id: submitter,
+                        person_key: &person,
+                    },
+                    now,
+                )
+                .await?;
+                if let Some((key_id, Some(key))) = origin.partner {
+                    let expires = now + IDEMPOTENCY_KEY_LIFETIME;
+                    match db::remember_idempotency_key(
+                        tx,
+                        key_id,
+                        key,
+                        &fingerprint,
+                        id,
+                        now,
+                        expires,
+                    )
+                    .await
+                    {
+                        Ok(()) => {}
+                        // The same Idempotency-Key raced in on another connection: that one stands,
+                        // and this request is rolled back.
+                        Err(hod_db::DbError::Conflict(_)) => return Err(Abort::KeyRaced),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let actor = match origin.partner {
+                    Some((k, _)) => Actor::Partner(k),
+                    None => Actor::Consumer,
+                };
+                db::add_event(
+            tx,
             &NewEvent {
                 referral_id: id,
                 actor,
@@ -198,10 +196,33 @@ impl App {
             now,
         )
         .await?;
-        let token = self.status_token(id).await?;
-        self.tell_consumer(&mut tx, id, ConsumerMessage::Confirmation, &token)
-            .await?;
-        tx.commit().await?;
+                let token = self.status_token(id);
+                self.tell_consumer(tx, id, ConsumerMessage::Confirmation, &token)
+                    .await?;
+                Ok(Intake::New { id, token })
+            })
+            .await;
+        let (id, token) = match written {
+            Ok(Intake::New { id, token }) => (id, token),
+            Ok(Intake::Replay(known)) => return self.replayed(&known, &fingerprint).await,
+            Ok(Intake::Existing(id)) => return self.existing(id).await,
+            Ok(Intake::LinkSentAgain) => return Err(SubmitError::AlreadyRequested),
+            Err(Abort::KeyRaced) => {
+                let (key_id, key) = match origin.partner {
+                    Some((key_id, Some(key))) => (key_id, key),
+                    _ => unreachable!("only keyed requests race on their key"),
+                };
+                let known = self
+                    .db
+                    .write(async |tx| db::idempotency_key(tx, key_id, key, now).await)
+                    .await?;
+                return match known {
+                    Some(known) => self.replayed(&known, &fingerprint).await,
+                    None => Err(AppError::Conflict("this Idempotency-Key".into()).into()),
+                };
+            }
+            Err(Abort::Failed(e)) => return Err(e),
+        };
         self.changed();
         metrics::counter!(crate::metrics::REFERRALS_SUBMITTED, "source" => if origin.partner.is_some() { "api" } else { "web" })
             .increment(1);
@@ -240,7 +261,7 @@ impl App {
         Ok(Submitted {
             id,
             status,
-            status_token: self.status_token(id).await?,
+            status_token: self.status_token(id),
             created: false,
         })
     }
@@ -366,5 +387,32 @@ impl App {
         Ok(today.plan_year.is_some()
             && !program.intake_paused
             && !program.closed_dates.contains(&today.day))
+    }
+}
+
+/// How the intake transaction ended (committed).
+enum Intake {
+    New {
+        id: i64,
+        token: String,
+    },
+    /// A retry with a remembered `Idempotency-Key`.
+    Replay(db::IdempotencyKey),
+    /// The same partner asked again for a request it made.
+    Existing(i64),
+    /// Someone else asked for a request that exists: its link went to the consumer again.
+    LinkSentAgain,
+}
+
+/// Why the intake transaction was rolled back.
+enum Abort {
+    /// Another connection stored the same `Idempotency-Key` first.
+    KeyRaced,
+    Failed(SubmitError),
+}
+
+impl<E: Into<SubmitError>> From<E> for Abort {
+    fn from(e: E) -> Self {
+        Self::Failed(e.into())
     }
 }

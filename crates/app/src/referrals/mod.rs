@@ -18,6 +18,8 @@ mod offers;
 mod rounds;
 mod status_link;
 
+pub(crate) use status_link::load_status_key;
+
 /// The version of the consent text the request page shows (SPEC.md §6.1). A new wording
 /// gets a new version; the text of each version is in the locales (`consent-text`).
 pub const CONSENT_VERSION: &str = "2026-11";

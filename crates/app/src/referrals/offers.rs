@@ -20,29 +20,19 @@ impl App {
     #[tracing::instrument(skip_all, fields(offer = offer_id))]
     pub async fn accept_offer(&self, agent_id: i64, offer_id: i64) -> Result<i64, OfferError> {
         let capacity = self.program_settings().await?.policy.capacity;
-        self.status_key().await?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        match self
-            .accept_in(&mut tx, agent_id, offer_id, capacity, now)
-            .await
-        {
-            Ok(rid) => {
-                tx.commit().await?;
-                self.changed();
-                metrics::counter!(crate::metrics::REFERRALS_ACCEPTED).increment(1);
-                if let Some(r) = db::get(&self.db, rid).await? {
-                    let waited = now.duration_since(r.created_at);
-                    metrics::histogram!(crate::metrics::TIME_TO_ACCEPT)
-                        .record(waited.as_secs_f64().max(0.0));
-                }
-                Ok(rid)
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
+        let rid = self
+            .db
+            .write(async |tx| self.accept_in(tx, agent_id, offer_id, capacity, now).await)
+            .await?;
+        self.changed();
+        metrics::counter!(crate::metrics::REFERRALS_ACCEPTED).increment(1);
+        if let Some(r) = db::get(&self.db, rid).await? {
+            let waited = now.duration_since(r.created_at);
+            metrics::histogram!(crate::metrics::TIME_TO_ACCEPT)
+                .record(waited.as_secs_f64().max(0.0));
         }
+        Ok(rid)
     }
 
     pub(super) async fn accept_in(
@@ -93,7 +83,7 @@ impl App {
         )
         .await?;
         let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
-        let token = self.status_token(rid).await?;
+        let token = self.status_token(rid);
         let name = short_name(&first, &last);
         self.tell_consumer(tx, rid, ConsumerMessage::Accepted { agent: &name }, &token)
             .await?;
@@ -117,18 +107,10 @@ impl App {
             ));
         }
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let rid = match self
-            .decline_in(&mut tx, agent_id, offer_id, reason, now)
-            .await
-        {
-            Ok(rid) => rid,
-            Err(e) => {
-                tx.rollback().await?;
-                return Err(e);
-            }
-        };
-        tx.commit().await?;
+        let rid = self
+            .db
+            .write(async |tx| self.decline_in(tx, agent_id, offer_id, reason, now).await)
+            .await?;
         self.changed();
         metrics::counter!(crate::metrics::OFFER_DECLINES).increment(1);
         self.route_referral(rid).await?;

@@ -1,5 +1,6 @@
 //! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
 //! the timeline, and the sweeper every node runs.
+use crate::settings::ProgramSettings;
 use hod_db::outbox::Channel;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
 use hod_db::{Tx, audit, availability, terms};
@@ -45,32 +46,45 @@ impl App {
             .iter()
             .map(|d| d.id)
             .collect();
-        self.status_key().await?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let Some(r) = db::lock_due(&mut tx, id, now).await? else {
-            tx.rollback().await?;
-            return Ok(RoundOutcome::default());
+        let out = self
+            .db
+            .write(async |tx| self.round_in(tx, id, &program, &current_terms, now).await)
+            .await?;
+        if out.is_some() {
+            self.changed();
+        }
+        Ok(out.unwrap_or_default())
+    }
+
+    /// One round in the caller's transaction; `None` when the referral is not due (or is
+    /// being routed by another node).
+    async fn round_in(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        program: &ProgramSettings,
+        current_terms: &[i64],
+        now: Timestamp,
+    ) -> Result<Option<RoundOutcome>> {
+        let Some(r) = db::lock_due(tx, id, now).await? else {
+            return Ok(None);
         };
         let mut out = RoundOutcome::default();
-        for offer in
-            db::close_open_offers(&mut tx, id, OfferStatus::Expired, Some(now), now).await?
-        {
+        for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
             out.expired.push(offer.agent_id);
-            self.offer_lapsed(&mut tx, &offer).await?;
+            self.offer_lapsed(tx, &offer).await?;
         }
         let created = r.created_at;
-        let open: Vec<_> = db::offers_of(&mut tx, id)
+        let open: Vec<_> = db::offers_of(tx, id)
             .await?
             .into_iter()
             .filter(|o| o.status == OfferStatus::Open)
             .collect();
         if now >= created + program.policy.max_wait {
-            self.give_up(&mut tx, &r, "max_wait").await?;
+            self.give_up(tx, &r, "max_wait").await?;
             out.unserved = true;
-            tx.commit().await?;
-            self.changed();
-            return Ok(out);
+            return Ok(Some(out));
         }
         let last_offer = r.last_offer_at;
         let due = program.policy.offers_due(open.len(), last_offer, now);
@@ -80,18 +94,18 @@ impl App {
         let mut exhausted = false;
         if due > 0 {
             let rows = db::candidates(
-                &mut tx,
+                tx,
                 id,
                 i16::try_from(r.plan_year).unwrap_or_default(),
                 &r.state,
                 &r.language,
-                &current_terms,
+                current_terms,
             )
             .await?;
             let decision = self.decide(
                 &r,
                 &rows,
-                &current_terms,
+                current_terms,
                 &program.policy,
                 now,
                 due.max(LOG_TOP),
@@ -104,15 +118,14 @@ impl App {
                 .collect();
             let expires = now + program.policy.offer_window;
             for agent in &chosen {
-                let offer_id = db::insert_offer(&mut tx, id, agent.agent_id, now, expires).await?;
-                db::note_offered(&mut tx, agent.agent_id, now).await?;
-                self.notify_offer(&mut tx, agent, &r, offer_id, expires)
-                    .await?;
+                let offer_id = db::insert_offer(tx, id, agent.agent_id, now, expires).await?;
+                db::note_offered(tx, agent.agent_id, now).await?;
+                self.notify_offer(tx, agent, &r, offer_id, expires).await?;
                 out.offered.push(agent.agent_id);
                 expiries.push(expires);
             }
             db::add_event(
-                &mut tx,
+                tx,
                 &NewEvent {
                     referral_id: id,
                     actor: Actor::System,
@@ -129,11 +142,9 @@ impl App {
             if !chosen.is_empty() {
                 last_offer_at = Some(now);
             } else if open.is_empty() {
-                self.give_up(&mut tx, &r, "no_agent").await?;
+                self.give_up(tx, &r, "no_agent").await?;
                 out.unserved = true;
-                tx.commit().await?;
-                self.changed();
-                return Ok(out);
+                return Ok(Some(out));
             }
         }
         let step_from = if exhausted {
@@ -142,10 +153,8 @@ impl App {
             last_offer_at.or(last_offer)
         };
         let next = program.policy.next_check(created, expiries, step_from);
-        db::set_routing(&mut tx, id, Status::Offered.id(), next, last_offer_at, now).await?;
-        tx.commit().await?;
-        self.changed();
-        Ok(out)
+        db::set_routing(tx, id, Status::Offered.id(), next, last_offer_at, now).await?;
+        Ok(Some(out))
     }
 
     pub(super) fn decide(
@@ -314,7 +323,7 @@ impl App {
             now,
         )
         .await?;
-        let token = self.status_token(r.id).await?;
+        let token = self.status_token(r.id);
         self.tell_consumer(tx, r.id, ConsumerMessage::NoAgent, &token)
             .await
     }
@@ -349,41 +358,44 @@ impl App {
 
     pub(super) async fn send_reminders(&self) -> Result<usize> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let due = db::take_due_reminders(&mut tx, now, 100).await?;
-        for (rid, agent_id) in &due {
-            let (first_name, _, email, _) = db::agent_brief(&mut tx, *agent_id).await?;
-            let link = format!("{}/agent/referrals/{rid}", self.settings.public_url);
-            let body = format!(
-                "Hello {first_name},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
-                 Follow-Up Completed: {link}\n\n---\n\nAceptó el referido #{rid} hace una hora. Comuníquese con el consumidor \
-                 y registre Follow-Up Completed: {link}\n"
-            );
-            self.message(
-                &mut tx,
-                Channel::Email,
-                &email,
-                "Reminder: follow up on your referral / Recordatorio de seguimiento",
-                &body,
-                &format!("reminder:{rid}"),
-            )
+        let due = self.db
+            .write(async |tx| -> Result<_> {
+            let due = db::take_due_reminders(tx, now, 100).await?;
+            for (rid, agent_id) in &due {
+                let (first_name, _, email, _) = db::agent_brief(tx, *agent_id).await?;
+                let link = format!("{}/agent/referrals/{rid}", self.settings.public_url);
+                let body = format!(
+                    "Hello {first_name},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
+                     Follow-Up Completed: {link}\n\n---\n\nAceptó el referido #{rid} hace una hora. Comuníquese con el consumidor \
+                     y registre Follow-Up Completed: {link}\n"
+                );
+                self.message(
+                    tx,
+                    Channel::Email,
+                    &email,
+                    "Reminder: follow up on your referral / Recordatorio de seguimiento",
+                    &body,
+                    &format!("reminder:{rid}"),
+                )
+                .await?;
+                db::add_event(
+                    tx,
+                    &NewEvent {
+                        referral_id: *rid,
+                        actor: Actor::System,
+                        kind: EventKind::Reminder,
+                        status: None,
+                        note: "",
+                        account_number: "",
+                        detail: serde_json::json!({}),
+                    },
+                    now,
+                )
+                .await?;
+            }
+                Ok(due)
+            })
             .await?;
-            db::add_event(
-                &mut tx,
-                &NewEvent {
-                    referral_id: *rid,
-                    actor: Actor::System,
-                    kind: EventKind::Reminder,
-                    status: None,
-                    note: "",
-                    account_number: "",
-                    detail: serde_json::json!({}),
-                },
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
         Ok(due.len())
     }
 }

@@ -195,13 +195,11 @@ async fn registration_form_reports_every_problem_and_keeps_input(t: TestApp) {
 
     // A common password and a taken username (ignoring case).
     let mut tx = t.app.storage().begin().await.unwrap();
-    let other = hod_db::agents::find_by_npn(
-        t.app.storage(),
-        &hod_domain::Npn::parse("2000002").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let other =
+        hod_db::agents::find_by_npn(t.app.storage(), &hod_domain::Npn::parse("2000002").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     let reg = hod_db::agents::Registration {
         username: "Taken.Name",
         password_hash: "x",
@@ -278,13 +276,11 @@ async fn registration_creates_the_account_and_uses_the_link(t: TestApp) {
                 .contains(&format!("{}/agent/login", t.app.settings.public_url))
     );
 
-    let agent = hod_db::agents::find_by_npn(
-        t.app.storage(),
-        &hod_domain::Npn::parse("2000001").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let agent =
+        hod_db::agents::find_by_npn(t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(agent.username.as_deref(), Some("ana.alvarez"));
     assert_eq!(
         (agent.phone.as_deref(), agent.zip.as_deref()),

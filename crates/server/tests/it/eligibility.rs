@@ -809,7 +809,9 @@ async fn daily_run_happens_once_a_day_across_nodes(t: TestApp) {
         t.app.storage().clone(),
         t.clock.clone(),
         (*t.app.settings).clone(),
-    );
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         t.app.run_daily_eligibility("node-a").await.unwrap(),
         DailyRun::Ran(_)

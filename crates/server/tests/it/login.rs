@@ -417,13 +417,11 @@ async fn the_texted_code_confirms_the_phone(t: TestApp) {
         r.contains("Your phone number is confirmed.") && !r.contains("Confirm your phone"),
         "{r}"
     );
-    let agent = hod_db::agents::find_by_npn(
-        t.app.storage(),
-        &hod_domain::Npn::parse("2000001").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let agent =
+        hod_db::agents::find_by_npn(t.app.storage(), &hod_domain::Npn::parse("2000001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     assert!(agent.phone_confirmed_at.is_some());
     // Not logged in: no way to confirm anything.
     assert_eq!(

@@ -43,7 +43,9 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
             noreply_address: "noreply@hod.test".into(),
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
         },
-    );
+    )
+    .await
+    .unwrap();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
