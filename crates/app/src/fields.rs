@@ -60,6 +60,10 @@ pub enum FieldProblem {
     TextBidi,
     /// A name with no letter in it.
     NameNoLetter,
+    /// Deferred, Delayed and Not a Good Prospect need a written justification.
+    JustificationRequired,
+    /// Sold needs the account or policy number.
+    AccountNumberRequired,
 }
 
 impl FieldProblem {
@@ -95,6 +99,8 @@ impl FieldProblem {
             Self::TextControl => "text-control",
             Self::TextBidi => "text-bidi",
             Self::NameNoLetter => "name-no-letter",
+            Self::JustificationRequired => "justification-required",
+            Self::AccountNumberRequired => "account-number-required",
         }
     }
 
@@ -133,6 +139,8 @@ impl FieldProblem {
             Self::TextControl => "Remove the control characters (such as line breaks, tabs or escape characters) from this field.".into(),
             Self::TextBidi => "Remove the invisible characters that change the direction of the text.".into(),
             Self::NameNoLetter => "A name must contain at least one letter.".into(),
+            Self::JustificationRequired => "This status needs a written justification.".into(),
+            Self::AccountNumberRequired => "Sold needs the account or policy number.".into(),
             Self::ConsentVersion => format!(
                 "The consent text has changed: show the current text (version {}) and ask again.",
                 crate::referrals::CONSENT_VERSION

@@ -12,7 +12,7 @@ use hod_app::fields::FieldProblem;
 use hod_domain::password::Rule;
 
 use crate::AppState;
-use crate::error::{PageError, render};
+use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::views::{
     ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
@@ -425,12 +425,12 @@ async fn dashboard_page(
     lang: UiLang,
     me: &CurrentAgent,
     phone_message: Option<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let t = Tr(lang);
     let agent = match s.app.agent(me.agent_id).await {
         Ok(a) => a,
-        Err(AppError::NotFound(_)) => return Redirect::to("/agent/login").into_response(),
-        Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
+        Err(AppError::NotFound(_)) => return Ok(Redirect::to("/agent/login").into_response()),
+        Err(e) => return Err(PageError::internal(lang, "/agent", e)),
     };
     let day = s.app.today();
     let eligibility = match hod_domain::Npn::parse(&agent.npn) {
@@ -446,7 +446,7 @@ async fn dashboard_page(
         Ok(state) if state.complete() => None,
         Ok(state) if state.declined => Some("declined"),
         Ok(_) => Some("pending"),
-        Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
+        Err(e) => return Err(PageError::internal(lang, "/agent", e)),
     };
     let page = DashboardPage {
         terms,
@@ -480,11 +480,11 @@ async fn dashboard_page(
             })
             .unwrap_or_default(),
     };
-    render(&page, lang, "/agent")
+    Ok(render(&page, lang, "/agent"))
 }
 
 pub async fn dashboard(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
-    dashboard_page(&s, lang, &me, None).await
+    dashboard_page(&s, lang, &me, None).await.into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -508,7 +508,9 @@ pub async fn confirm_phone(
         Ok(PhoneCheck::NoCode) => t.get("phone-no-code"),
         Err(e) => return PageError::internal(lang, "/agent", e).into_response(),
     };
-    dashboard_page(&s, lang, &me, Some(message)).await
+    dashboard_page(&s, lang, &me, Some(message))
+        .await
+        .into_response()
 }
 
 pub async fn resend_phone_code(
@@ -519,7 +521,9 @@ pub async fn resend_phone_code(
     if let Err(e) = s.app.resend_phone_code(me.agent_id).await {
         return PageError::internal(lang, "/agent", e).into_response();
     }
-    dashboard_page(&s, lang, &me, Some(Tr(lang).get("phone-resent"))).await
+    dashboard_page(&s, lang, &me, Some(Tr(lang).get("phone-resent")))
+        .await
+        .into_response()
 }
 
 async fn terms_page(
@@ -527,16 +531,18 @@ async fn terms_page(
     lang: UiLang,
     me: &CurrentAgent,
     message: Option<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let t = Tr(lang);
-    let state = match s.app.terms_for(me.agent_id).await {
-        Ok(state) => state,
-        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
-    };
-    let (languages, states) = match s.app.preferences(me.agent_id).await {
-        Ok(p) => p,
-        Err(e) => return PageError::internal(lang, "/agent/terms", e).into_response(),
-    };
+    let state = s
+        .app
+        .terms_for(me.agent_id)
+        .await
+        .or_page(lang, "/agent/terms")?;
+    let (languages, states) = s
+        .app
+        .preferences(me.agent_id)
+        .await
+        .or_page(lang, "/agent/terms")?;
     let languages = languages
         .iter()
         .filter_map(|c| hod_domain::Lang::parse(c).ok())
@@ -578,11 +584,11 @@ async fn terms_page(
         states,
         message,
     };
-    render(&page, lang, "/agent/terms")
+    Ok(render(&page, lang, "/agent/terms"))
 }
 
 pub async fn terms(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
-    terms_page(&s, lang, &me, None).await
+    terms_page(&s, lang, &me, None).await.into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -620,7 +626,9 @@ pub async fn terms_decision(
     match result {
         Ok(()) => Redirect::to("/agent").into_response(),
         Err(hod_app::AppError::Conflict(_)) => {
-            terms_page(&s, lang, &me, Some(Tr(lang).get("terms-changed"))).await
+            terms_page(&s, lang, &me, Some(Tr(lang).get("terms-changed")))
+                .await
+                .into_response()
         }
         Err(e) => PageError::internal(lang, "/agent/terms", e).into_response(),
     }

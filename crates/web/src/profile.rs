@@ -98,12 +98,13 @@ async fn profile_page(
     lang: UiLang,
     me: &CurrentAgent,
     result: Option<Outcome>,
-) -> Response {
+) -> Result<Response, PageError> {
     let t = Tr(lang);
-    let view = match s.app.profile(me.agent_id).await {
-        Ok(v) => v,
-        Err(e) => return PageError::internal(lang, "/agent/profile", e).into_response(),
-    };
+    let view = s
+        .app
+        .profile(me.agent_id)
+        .await
+        .or_page(lang, "/agent/profile")?;
     let method = view.agent.contact_method.clone().unwrap_or_default();
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = ProfilePage {
@@ -154,11 +155,11 @@ async fn profile_page(
         message,
         errors,
     };
-    with_status(render(&page, lang, "/agent/profile"), status)
+    Ok(with_status(render(&page, lang, "/agent/profile"), status))
 }
 
 pub async fn profile(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
-    profile_page(&s, lang, &me, None).await
+    profile_page(&s, lang, &me, None).await.into_response()
 }
 
 pub async fn save_contact(
@@ -178,7 +179,7 @@ pub async fn save_contact(
         )
         .await;
     match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -194,7 +195,7 @@ pub async fn save_languages(
         .update_languages(me.agent_id, &all(&pairs(&body), "languages"))
         .await;
     match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -210,7 +211,7 @@ pub async fn save_states(
         .update_states(me.agent_id, &all(&pairs(&body), "states"))
         .await;
     match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await,
+        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -232,12 +233,13 @@ async fn availability_page(
     lang: UiLang,
     me: &CurrentAgent,
     result: Option<Outcome>,
-) -> Response {
+) -> Result<Response, PageError> {
     let t = Tr(lang);
-    let view = match s.app.profile(me.agent_id).await {
-        Ok(v) => v,
-        Err(e) => return PageError::internal(lang, "/agent/availability", e).into_response(),
-    };
+    let view = s
+        .app
+        .profile(me.agent_id)
+        .await
+        .or_page(lang, "/agent/availability")?;
     let a = &view.availability;
     let days = DAYS
         .iter()
@@ -290,11 +292,14 @@ async fn availability_page(
         message,
         errors,
     };
-    with_status(render(&page, lang, "/agent/availability"), status)
+    Ok(with_status(
+        render(&page, lang, "/agent/availability"),
+        status,
+    ))
 }
 
 pub async fn availability(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
-    availability_page(&s, lang, &me, None).await
+    availability_page(&s, lang, &me, None).await.into_response()
 }
 
 pub async fn save_mode(
@@ -305,10 +310,14 @@ pub async fn save_mode(
 ) -> Response {
     let f = pairs(&body);
     let Some(mode) = Mode::parse(field(&f, "mode")) else {
-        return availability_page(&s, lang, &me, Some(Err(FieldProblems::new()))).await;
+        return availability_page(&s, lang, &me, Some(Err(FieldProblems::new())))
+            .await
+            .into_response();
     };
     match s.app.set_availability_mode(me.agent_id, mode).await {
-        Ok(()) => availability_page(&s, lang, &me, Some(Ok(Tr(lang).get("saved")))).await,
+        Ok(()) => availability_page(&s, lang, &me, Some(Ok(Tr(lang).get("saved"))))
+            .await
+            .into_response(),
         Err(e) => PageError::internal(lang, "/agent/availability", e).into_response(),
     }
 }
@@ -339,7 +348,9 @@ pub async fn save_hours(
         .update_hours(me.agent_id, &periods, (!tz.is_empty()).then_some(tz))
         .await;
     match outcome(Tr(lang), r, "saved") {
-        Ok(o) => availability_page(&s, lang, &me, Some(o)).await,
+        Ok(o) => availability_page(&s, lang, &me, Some(o))
+            .await
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -359,7 +370,9 @@ pub async fn save_absence(
     };
     let r = s.app.set_absence(me.agent_id, from, until).await;
     match outcome(Tr(lang), r, "saved") {
-        Ok(o) => availability_page(&s, lang, &me, Some(o)).await,
+        Ok(o) => availability_page(&s, lang, &me, Some(o))
+            .await
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -17,7 +17,7 @@ use hod_domain::referral::{EventKind, Status};
 
 use crate::AppState;
 use crate::agent::CurrentAgent;
-use crate::error::{PageError, render};
+use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
@@ -228,8 +228,9 @@ fn offer_refused(lang: UiLang, id: i64, e: OfferError) -> Response {
             path: format!("/agent/offers/{id}"),
         }
         .into_response(),
-        OfferError::Invalid(m) => {
-            PageError::internal(lang, "/agent/referrals", anyhow::anyhow!(m)).into_response()
+        // The page's forms send only valid answers.
+        e @ OfferError::Invalid { .. } => {
+            PageError::internal(lang, "/agent/referrals", e).into_response()
         }
         OfferError::StepConflict(e) => {
             PageError::internal(lang, "/agent/referrals", e).into_response()
@@ -280,18 +281,15 @@ async fn referral_page(
     ip: &str,
     message: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Response {
+) -> Result<Response, PageError> {
     let t = Tr(lang);
     let path = format!("/agent/referrals/{id}");
-    let r = match s.app.agent_referral(me.agent_id, id, Some(ip)).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return PageError::NotFound { lang, path }.into_response(),
-        Err(e) => return PageError::internal(lang, path, e).into_response(),
-    };
-    let consents = match s.app.consents(me.agent_id, id).await {
-        Ok(c) => c,
-        Err(e) => return PageError::internal(lang, path, e).into_response(),
-    };
+    let r = s
+        .app
+        .agent_referral(me.agent_id, id, Some(ip))
+        .await
+        .or_page(lang, &path)?;
+    let consents = s.app.consents(me.agent_id, id).await.or_page(lang, &path)?;
     let tz = agent_tz(s, me.agent_id).await;
     let (first, last) = (r.contact.first_name.clone(), r.contact.last_name.clone());
     let page = ReferralPage {
@@ -362,7 +360,7 @@ async fn referral_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    with_status(render(&page, lang, &path), status)
+    Ok(with_status(render(&page, lang, &path), status))
 }
 
 /// `GET /agent/referrals/{id}`: only the accepting agent sees it (404 for everyone else).
@@ -384,6 +382,7 @@ pub async fn referral(
         Vec::new(),
     )
     .await
+    .into_response()
 }
 
 /// `POST /agent/referrals/{id}/status`.
@@ -417,26 +416,15 @@ pub async fn post_status(
         Err(OfferError::Gone | OfferError::AtCapacity { .. }) => {
             Redirect::to(&format!("/agent/referrals/{id}")).into_response()
         }
-        Err(OfferError::Invalid(_) | OfferError::StepConflict(_)) => {
+        Err(e @ (OfferError::Invalid { .. } | OfferError::StepConflict(_))) => {
             let t = Tr(lang);
-            let to = Status::parse(to);
-            let (field_name, key) = match to {
-                Some(st) if st.needs_account_number() => {
-                    ("account_number", "referral-needs-account")
-                }
-                Some(st) if st.needs_justification() => ("note", "referral-needs-note"),
-                _ => ("status", "referral-step-invalid"),
+            let error = match e {
+                OfferError::Invalid { field, problem } => (field, problem_text(t, &problem)),
+                _ => ("status", t.get("referral-step-invalid")),
             };
-            referral_page(
-                &s,
-                lang,
-                &me,
-                id,
-                &addr.ip().to_string(),
-                None,
-                vec![(field_name, t.get(key))],
-            )
-            .await
+            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, vec![error])
+                .await
+                .into_response()
         }
         Err(OfferError::App(e)) => PageError::internal(lang, "/agent/referrals", e).into_response(),
     }
@@ -478,7 +466,9 @@ pub async fn post_consent(
             .iter()
             .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))
             .collect();
-            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, errors).await
+            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, errors)
+                .await
+                .into_response()
         }
         Err(RecordError::App(e)) => {
             PageError::internal(lang, "/agent/referrals", e).into_response()

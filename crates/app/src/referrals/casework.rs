@@ -24,9 +24,9 @@ impl App {
         agent_id: i64,
         id: i64,
         ip: Option<&str>,
-    ) -> Result<Option<AgentReferral>> {
+    ) -> Result<AgentReferral> {
         let Some((referral, contact)) = db::contact_for_agent(&self.db, id, agent_id).await? else {
-            return Ok(None);
+            return Err(AppError::NotFound("referral".into()));
         };
         self.db
             .write(async |tx| -> Result<_> {
@@ -48,12 +48,12 @@ impl App {
             })
             .await?;
         let status = referral.status;
-        Ok(Some(AgentReferral {
+        Ok(AgentReferral {
             referral,
             contact,
             status,
             events: db::events(&self.db, id).await?,
-        }))
+        })
     }
 
     /// Records the agent's progress on their referral (SPEC.md §6.4).
@@ -69,22 +69,18 @@ impl App {
             return Err(OfferError::NotFound);
         };
         let from = referral.status;
-        let note = hod_domain::text::multi_line(note)
-            .map_err(|e| OfferError::Invalid(format!("the note {e}")))?;
+        let note =
+            hod_domain::text::multi_line(note).map_err(|e| OfferError::invalid("note", e))?;
         let account_number = hod_domain::text::single_line(account_number)
-            .map_err(|e| OfferError::Invalid(format!("the account number {e}")))?;
+            .map_err(|e| OfferError::invalid("account_number", e))?;
         let (note, account_number) = (note.as_str(), account_number.as_str());
-        let to =
-            Status::parse(to).ok_or(OfferError::Invalid(StepError::NotAnAgentStep.to_string()))?;
-        check_step(from, to, note, account_number).map_err(|e| match e {
-            // Well-formed, but not from where the referral is now.
-            StepError::Closed(_) | StepError::Unchanged(_) => OfferError::StepConflict(e),
-            _ => OfferError::Invalid(e.to_string()),
-        })?;
-        if note.chars().count() > 2000 || account_number.chars().count() > 100 {
-            return Err(OfferError::Invalid(
-                "the note is up to 2,000 characters, the account number up to 100".into(),
-            ));
+        let to = Status::parse(to).ok_or(StepError::NotAnAgentStep)?;
+        check_step(from, to, note, account_number)?;
+        if note.chars().count() > 2000 {
+            return Err(OfferError::invalid("note", FieldProblem::TooLong));
+        }
+        if account_number.chars().count() > 100 {
+            return Err(OfferError::invalid("account_number", FieldProblem::TooLong));
         }
         let now = self.now();
         self.db

@@ -8,7 +8,7 @@ use hod_domain::UsState;
 use hod_domain::referral::{Status, StepError};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::fields::FieldProblems;
+use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError};
 
 mod casework;
@@ -115,10 +115,39 @@ pub enum OfferError {
     /// The step is not possible from the referral's current status.
     #[error(transparent)]
     StepConflict(StepError),
-    #[error("{0}")]
-    Invalid(String),
+    /// A field to correct (`status`, `note`, `account_number`, `reason`) and why.
+    #[error("{field}: {}", problem.message())]
+    Invalid {
+        field: &'static str,
+        problem: FieldProblem,
+    },
     #[error(transparent)]
     App(#[from] AppError),
+}
+
+impl OfferError {
+    fn invalid(field: &'static str, problem: impl Into<FieldProblem>) -> Self {
+        Self::Invalid {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A refused step: a conflict with where the referral is, or a field to correct.
+impl From<StepError> for OfferError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Closed(_) | StepError::Unchanged(_) => Self::StepConflict(e),
+            StepError::NotAnAgentStep => Self::invalid("status", FieldProblem::ChoiceUnknown),
+            StepError::JustificationRequired => {
+                Self::invalid("note", FieldProblem::JustificationRequired)
+            }
+            StepError::AccountNumberRequired => {
+                Self::invalid("account_number", FieldProblem::AccountNumberRequired)
+            }
+        }
+    }
 }
 
 impl From<hod_db::DbError> for SubmitError {

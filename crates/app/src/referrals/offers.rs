@@ -98,13 +98,16 @@ impl App {
         offer_id: i64,
         reason: &str,
     ) -> Result<(), OfferError> {
-        let reason = hod_domain::text::single_line(reason)
-            .map_err(|e| OfferError::Invalid(format!("the reason {e}")))?;
+        let reason =
+            hod_domain::text::single_line(reason).map_err(|e| OfferError::invalid("reason", e))?;
         let reason = reason.as_str();
         if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(OfferError::Invalid(
-                "give a reason for declining (up to 500 characters)".into(),
-            ));
+            let problem = if reason.is_empty() {
+                FieldProblem::Required
+            } else {
+                FieldProblem::TooLong
+            };
+            return Err(OfferError::invalid("reason", problem));
         }
         let now = self.now();
         let rid = self

@@ -154,7 +154,12 @@ impl From<OfferError> for ApiError {
             OfferError::StepConflict(e) => {
                 ApiError::new(StatusCode::CONFLICT, "status_conflict", e.to_string())
             }
-            OfferError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            OfferError::Invalid { field, problem } => ApiError::with_fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{field}: {}", problem.message()),
+                [(field.to_owned(), problem.message())].into(),
+            ),
             OfferError::App(e) => ApiError::internal(e),
         }
     }
@@ -225,32 +230,27 @@ pub async fn my_referral(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let ip = addr.ip().to_string();
-    match s.app.agent_referral(me.agent_id, id, Some(&ip)).await {
-        Ok(Some(AgentReferral {
-            referral,
-            contact,
-            events,
-            ..
-        })) => {
-            let mut v = referral_json(&referral, &contact);
-            v["history"] = events
-                .iter()
-                .filter(|e| e.kind == EventKind::Status)
-                .map(|e| {
-                    json!({
-                        "at": e.at,
-                        "status": e.status,
-                        "note": e.note,
-                        "account_number": e.account_number,
-                        "actor": e.actor,
-                    })
-                })
-                .collect();
-            Ok(axum::Json(v).into_response())
-        }
-        Ok(None) => Err(not_found("referral")),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+    let AgentReferral {
+        referral,
+        contact,
+        events,
+        ..
+    } = s.app.agent_referral(me.agent_id, id, Some(&ip)).await?;
+    let mut v = referral_json(&referral, &contact);
+    v["history"] = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Status)
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "status": e.status,
+                "note": e.note,
+                "account_number": e.account_number,
+                "actor": e.actor,
+            })
+        })
+        .collect();
+    Ok(axum::Json(v).into_response())
 }
 
 #[derive(Debug, Deserialize)]
