@@ -297,6 +297,7 @@ impl TestApp {
 impl TestApp {
     /// The messages queued since the last call, oldest first. A test that makes the system
     /// send something takes it here; whatever is left unread fails the test when it ends.
+    #[must_use = "check what was sent, or use expect_outbox"]
     pub async fn take_outbox(&self) -> Vec<hod_db::outbox::MessageRow> {
         // Messages written by work done after an answer (forgotten passwords) count too.
         self.app.settle().await;
@@ -312,6 +313,26 @@ impl TestApp {
                 .store(last.id, std::sync::atomic::Ordering::SeqCst);
         }
         fresh
+    }
+}
+
+impl TestApp {
+    /// Takes the messages queued since the last look and checks they are exactly these
+    /// (channel, recipient) pairs, in any order.
+    pub async fn expect_outbox(
+        &self,
+        expected: &[(&str, &str)],
+    ) -> Vec<hod_db::outbox::MessageRow> {
+        let taken = self.take_outbox().await;
+        let mut got: Vec<(&str, &str)> = taken
+            .iter()
+            .map(|m| (m.channel.as_str(), m.recipient.as_str()))
+            .collect();
+        let mut want = expected.to_vec();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "messages sent (channel, recipient)");
+        taken
     }
 }
 

@@ -359,7 +359,8 @@ async fn registration_api_answers_in_json(t: TestApp) {
         (body["username"].as_str(), body["phone_code_sent"].as_bool()),
         (Some("ana.api"), Some(false))
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[("email", "ana.alvarez@agency.test")])
+        .await;
 
     let r = post(json!({"token": token, "username": "x"}))
         .await
@@ -448,7 +449,11 @@ async fn forms_posted_from_another_site_are_refused(t: TestApp) {
         .await
         .unwrap();
     assert_eq!(referer.status(), 303, "a same-site Referer is enough");
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("sms", "+17135550101"),
+    ])
+    .await;
 }
 
 async fn the_site_installs_as_an_app(t: TestApp) {

@@ -202,7 +202,7 @@ async fn other_files_report_their_bad_rows(t: TestApp) {
             (8, "State \"\" is not a two-letter state code or *"),
         ]
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[]).await;
 }
 
 /// Every fixture agent, with what `hod eligibility show` says of them on the test's day.
@@ -509,7 +509,11 @@ async fn dry_run_writes_nothing(t: TestApp) {
 
 async fn nipr_import_replaces_what_was_known_for_its_npns(t: TestApp) {
     import_all(&t.app).await;
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("email", "gigi.garza@agency.test"),
+    ])
+    .await;
     let day = t.app.today();
     assert_eq!(
         t.app
@@ -549,7 +553,11 @@ async fn nipr_import_replaces_what_was_known_for_its_npns(t: TestApp) {
 
 async fn loa_table_import_replaces_the_table(t: TestApp) {
     import_all(&t.app).await;
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("email", "gigi.garza@agency.test"),
+    ])
+    .await;
     let day = t.app.today();
     assert!(
         t.app
@@ -596,7 +604,11 @@ async fn loa_table_import_replaces_the_table(t: TestApp) {
 
 async fn losing_eligibility_takes_effect_at_once(t: TestApp) {
     import_all(&t.app).await;
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("email", "gigi.garza@agency.test"),
+    ])
+    .await;
     assert!(
         hod_db::eligibility::get(t.app.storage(), 2027, &npn("2000001"))
             .await
@@ -803,7 +815,11 @@ async fn help_desk_resend_invalidates_the_old_link(t: TestApp) {
 
 async fn daily_run_happens_once_a_day_across_nodes(t: TestApp) {
     import_all(&t.app).await;
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("email", "gigi.garza@agency.test"),
+    ])
+    .await;
     // A second node on the same database and clock.
     let other = App::new(
         t.app.storage().clone(),

@@ -295,7 +295,8 @@ async fn forgot_username_and_password(t: TestApp) {
     for _ in 0..5 {
         login(&t, "ana.alvarez", "Wrong-Pass-99").await;
     }
-    t.take_outbox().await;
+    t.expect_outbox(&[("email", "ana.alvarez@agency.test")])
+        .await;
     post(
         &t,
         "/agent/forgot-password",

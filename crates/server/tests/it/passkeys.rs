@@ -13,7 +13,8 @@ async fn ana(t: &TestApp) -> String {
     crate::eligibility::import_all(&t.app).await;
     let token = invitation_token(&t.take_outbox().await, "ana.alvarez@agency.test");
     register(t, &token, "ana", "77002", "email_only").await;
-    t.take_outbox().await;
+    t.expect_outbox(&[("email", "ana.alvarez@agency.test")])
+        .await;
     login(t, "ana", PASSWORD).await.unwrap()
 }
 

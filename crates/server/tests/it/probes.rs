@@ -104,7 +104,19 @@ async fn an_idempotency_key_is_bound_to_its_request_and_expires(t: TestApp) {
     let (status, replayed, new) = send(key, "order-1", later).await;
     assert_eq!((status, replayed), (201, false), "{new}");
     assert_ne!(new["id"], first["id"]);
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550161"),
+        ("sms", "+17135550162"),
+        ("sms", "+17135550162"),
+        ("sms", "+17135550163"),
+    ])
+    .await;
 }
 
 async fn a_duplicate_from_someone_else_gets_no_status_link(t: TestApp) {
@@ -116,7 +128,12 @@ async fn a_duplicate_from_someone_else_gets_no_status_link(t: TestApp) {
     assert_eq!(status, 201, "{made}");
     let link = made["status_url"].as_str().unwrap().to_owned();
     let token = link.rsplit('/').next().unwrap().to_owned();
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550171"),
+    ])
+    .await;
     // Another partner who knows the name, phone and ZIP learns nothing it could follow.
     let (status, dup) = submit_as(&t, &other_partner, &consumer).await;
     assert_eq!(status, 409, "{dup}");
@@ -337,7 +354,14 @@ async fn control_and_invisible_characters_are_refused(t: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("could not be read"));
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550182"),
+        ("sms", "+17135550182"),
+    ])
+    .await;
 }
 
 async fn capacity_holds_when_offering_and_when_accepting(t: TestApp) {
@@ -382,7 +406,21 @@ async fn capacity_holds_when_offering_and_when_accepting(t: TestApp) {
             .unwrap()
             .contains("Follow-Up Completed")
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550191"),
+        ("sms", "+17135550191"),
+        ("sms", "+17135550192"),
+        ("sms", "+17135550193"),
+        ("sms", "+17135550193"),
+    ])
+    .await;
 }
 
 async fn password_recovery_answers_without_doing_the_work_first(t: TestApp) {
@@ -577,7 +615,14 @@ async fn every_answer_carries_the_security_headers(t: TestApp) {
     // Static files may be cached.
     let r = t.get("/static/app.css").await;
     assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550151"),
+        ("sms", "+17135550151"),
+    ])
+    .await;
 }
 
 async fn metrics_are_described_and_cover_the_system(t: TestApp) {
@@ -619,7 +664,14 @@ async fn metrics_are_described_and_cover_the_system(t: TestApp) {
             "{name} has no HELP"
         );
     }
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550141"),
+        ("sms", "+17135550141"),
+    ])
+    .await;
 }
 
 async fn numbers_that_cannot_take_texts_are_refused_where_texts_go(t: TestApp) {
@@ -661,5 +713,9 @@ async fn numbers_that_cannot_take_texts_are_refused_where_texts_go(t: TestApp) {
     )
     .await;
     assert_eq!(status, 422, "{v}");
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "bea@agency.test"),
+        ("email", "jane.doe@example.com"),
+    ])
+    .await;
 }

@@ -42,7 +42,11 @@ async fn two_agents(t: &TestApp) -> (String, String) {
         );
         cookies.push(c);
     }
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana.alvarez@agency.test"),
+        ("email", "gigi.garza@agency.test"),
+    ])
+    .await;
     (cookies[0].clone(), cookies[1].clone())
 }
 

@@ -135,7 +135,16 @@ pub(crate) async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
         client: t.client.clone(),
     };
     let agents = world_on(&site, specs).await;
-    t.take_outbox().await;
+    // Each agent's invitation and "your account is ready".
+    let emails: Vec<String> = specs
+        .iter()
+        .map(|s| format!("{}@agency.test", s.first.to_lowercase()))
+        .collect();
+    let expected: Vec<(&str, &str)> = emails
+        .iter()
+        .flat_map(|e| [("email", e.as_str()), ("email", e.as_str())])
+        .collect();
+    t.expect_outbox(&expected).await;
     agents
 }
 
@@ -351,7 +360,7 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
         filtered_ids(&decision(&t, rid).await, "offered_before"),
         [agents[0].id]
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[("email", "bo@agency.test")]).await;
     // Bo lets it lapse too: nobody is left, the consumer gets the call center.
     let s = sweep_after(&t, 15).await;
     assert_eq!((s.expired, s.unserved), (1, 1));
@@ -491,7 +500,14 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
             .unwrap();
     }
     set(&t, "routing.capacity", "1").await;
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "busy@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550101"),
+        ("sms", "+17135550101"),
+    ])
+    .await;
 
     let rid = submit(&t, &key, request("77002", "es", "713-555-0102")).await;
     assert_ne!(rid, first);
@@ -515,7 +531,12 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     assert_eq!(log["considered"], 10);
     assert_eq!(log["offered"], json!([a[0].id]));
     // Night's evening: 19:00 in Houston (20:00 in New York), everyone else is off schedule.
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "fit@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550102"),
+    ])
+    .await;
     let (code, _) = api(
         &t,
         "POST",
@@ -528,7 +549,8 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     )
     .await;
     assert_eq!(code, 200);
-    t.take_outbox().await;
+    t.expect_outbox(&[("email", "jane.doe@example.com"), ("sms", "+17135550102")])
+        .await;
     t.clock.advance(SignedDuration::from_hours(9));
     let evening = submit(&t, &key, request("77002", "es", "713-555-0103")).await;
     assert_eq!(
@@ -536,7 +558,12 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         [a[7].id],
         "Night, in her hours in her time zone"
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "jane.doe@example.com"),
+        ("email", "night@agency.test"),
+        ("sms", "+17135550103"),
+    ])
+    .await;
 }
 
 async fn ranking_by_distance_then_fairness(t: TestApp) {
@@ -579,7 +606,15 @@ async fn ranking_by_distance_then_fairness(t: TestApp) {
     t.clock.advance(SignedDuration::from_mins(1));
     let next = submit(&t, &key, request("77002", "en", "713-555-0112")).await;
     assert_eq!(offered(&t, &a, next).await, [a[3].id]);
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "same@agency.test"),
+        ("email", "twin@agency.test"),
+        ("sms", "+17135550111"),
+        ("sms", "+17135550112"),
+    ])
+    .await;
 }
 
 async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: TestApp) {
@@ -603,7 +638,14 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
         async move { offers(t, &a[i]).await[0]["id"].as_i64().unwrap() }
     };
     let (o0, o1) = (offer_of(0).await, offer_of(1).await);
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "bo@agency.test"),
+        ("email", "cy@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550121"),
+    ])
+    .await;
     let (code, v) = api(
         &t,
         "POST",
@@ -773,7 +815,16 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
         200
     );
     assert_eq!(offered(&t, &a, rid).await, Vec::<i64>::new());
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "bo@agency.test"),
+        ("email", "cy@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550131"),
+        ("sms", "+17135550131"),
+    ])
+    .await;
 }
 
 async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
@@ -826,7 +877,13 @@ async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
             .iter()
             .any(|e| e.kind == EventKind::OfferDeclined && e.note == "In a meeting until 3")
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "bo@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550141"),
+    ])
+    .await;
 }
 
 async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
@@ -862,7 +919,16 @@ async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
         [a[0].id],
         "back to green, offers come again"
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550159"),
+        ("sms", "+17135550159"),
+        ("sms", "+17135550160"),
+    ])
+    .await;
 }
 
 async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
@@ -892,7 +958,15 @@ async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
         "the open offer is withdrawn"
     );
     assert_eq!(status_of(&t, &key, rid).await["status"], "unserved");
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "bo@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550161"),
+        ("sms", "+17135550161"),
+    ])
+    .await;
 }
 
 async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
@@ -935,7 +1009,18 @@ async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
     // Concurrent retries of one key make one request.
     let many = futures_join(&t, &key).await;
     assert_eq!(many.len(), 1, "{many:?}");
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550171"),
+        ("sms", "+17135550171"),
+        ("sms", "+17135550179"),
+    ])
+    .await;
 }
 
 async fn futures_join(t: &TestApp, key: &str) -> std::collections::BTreeSet<i64> {
@@ -975,7 +1060,14 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
         .0,
         200
     );
-    t.take_outbox().await;
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "jane.doe@example.com"),
+        ("email", "jane.doe@example.com"),
+        ("sms", "+17135550181"),
+        ("sms", "+17135550181"),
+    ])
+    .await;
     let path = format!("/api/v1/agent/referrals/{rid}/status");
     let post = |body: Value| api(&t, "POST", &path, Some(&a[0].token), Some(body));
     // An hour without follow-up: one reminder.
@@ -1321,7 +1413,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     assert!(seen >= 2);
     let (code, _) = page(&t, "/requests/1-00000000000000000000000000000000", None).await;
     assert_eq!(code, 404, "a made-up status link");
-    t.take_outbox().await;
+    t.expect_outbox(&[("sms", "+17135550190")]).await;
 }
 
 async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
@@ -1482,7 +1574,8 @@ async fn the_agent_app_reads_and_changes_its_profile(t: TestApp) {
         ),
         (Some("+18325550142"), Some("email_text"), Some("77002"))
     );
-    t.take_outbox().await; // the new phone is confirmed by a text
+    // The new phone is confirmed by a text.
+    t.expect_outbox(&[("sms", "+18325550142")]).await;
     let (code, v) = api(
         &t,
         "PUT",
