@@ -85,7 +85,7 @@ impl App {
         let now = self.now();
         self.db
             .write(async |tx| -> Result<_, OfferError> {
-                if !db::set_status(tx, id, agent_id, from.id(), to.id(), now).await? {
+                if !db::set_status(tx, id, agent_id, from, to, now).await? {
                     return Err(OfferError::Gone);
                 }
                 let actor = Actor::Agent(agent_id);

@@ -153,7 +153,7 @@ impl App {
             last_offer_at.or(last_offer)
         };
         let next = program.policy.next_check(created, expiries, step_from);
-        db::set_routing(tx, id, Status::Offered.id(), next, last_offer_at, now).await?;
+        db::set_routing(tx, id, Status::Offered, next, last_offer_at, now).await?;
         Ok(Some(out))
     }
 

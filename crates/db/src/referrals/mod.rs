@@ -298,7 +298,7 @@ pub async fn due(db: &Db, now: jiff::Timestamp, limit: i64) -> Result<Vec<i64>> 
 pub async fn set_routing(
     tx: &mut Tx,
     id: i64,
-    status: &str,
+    status: Status,
     due_at: jiff::Timestamp,
     last_offer_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
@@ -308,7 +308,7 @@ pub async fn set_routing(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(status)
+    .bind(status.id())
     .bind(to_millis(due_at))
     .bind(last_offer_at.map(to_millis))
     .bind(to_millis(now))
@@ -366,8 +366,8 @@ pub async fn set_status(
     tx: &mut Tx,
     id: i64,
     agent_id: i64,
-    from: &str,
-    to: &str,
+    from: Status,
+    to: Status,
     now: jiff::Timestamp,
 ) -> Result<bool> {
     let done = on_tx!(tx, c => sqlx::query(
@@ -377,8 +377,8 @@ pub async fn set_status(
     )
     .bind(id)
     .bind(agent_id)
-    .bind(from)
-    .bind(to)
+    .bind(from.id())
+    .bind(to.id())
     .bind(to_millis(now))
     .execute(c)
     .await

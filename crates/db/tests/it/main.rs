@@ -9,6 +9,8 @@ use hod_domain::{
     Lang, License, LineOfAuthority, Npn, PlanYear, StateTable, UsState, Zip, ZipDirectory,
 };
 use hod_test_support::{TestDb, db_tests};
+
+mod referrals;
 use jiff::{SignedDuration, Timestamp};
 
 fn t0() -> Timestamp {
