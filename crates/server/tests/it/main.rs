@@ -5,6 +5,7 @@ mod http;
 mod import_cli;
 mod login;
 mod nodes;
+mod openapi;
 mod passkeys;
 mod probes;
 mod profile;

@@ -168,10 +168,9 @@ pub(crate) async fn api_at(
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    crate::openapi::check_answer(method, path, status, &body);
+    (status, body)
 }
 
 pub(crate) async fn api(
