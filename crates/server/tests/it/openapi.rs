@@ -210,7 +210,7 @@ fn the_checker_finds_what_it_should() {
     bad["expires_at"] = Value::String("soon".into());
     bad.as_object_mut().unwrap().remove("city");
     let caught = std::panic::catch_unwind(|| {
-        check_answer("GET", "/api/v1/agent/offers", 200, &Value::Array(vec![bad]))
+        check_answer("GET", "/api/v1/agent/offers", 200, &Value::Array(vec![bad]));
     });
     let message = caught
         .expect_err("a wrong answer is caught")
