@@ -301,7 +301,7 @@ async fn operators_see_the_unserved_queue_and_a_timeline() {
     );
     let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
     // Nobody works in Alaska: the request is unserved at once.
-    let mut body = crate::referrals::request("99501", "en", "907-555-0101");
+    let mut body = crate::world::request("99501", "en", "907-555-0101");
     body["email"] = serde_json::json!(null);
     let r = reqwest::Client::new()
         .post(format!("{}/api/v1/referrals", node.url))

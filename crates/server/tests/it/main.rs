@@ -12,6 +12,7 @@ mod profile;
 mod race;
 mod referrals;
 mod support;
+mod world;
 
 /// The `hod` binary built for these tests.
 pub fn hod() -> std::process::Command {

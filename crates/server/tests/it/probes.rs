@@ -9,8 +9,8 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::referrals::{Agent, api, offers, partner_key, request, set, spec, submit, world};
 use crate::support::{PASSWORD, post};
+use crate::world::{TestAgent, TestPartner, api, request, set, spec, world};
 
 app_tests!(
     return_targets_never_leave_the_site,
@@ -57,8 +57,8 @@ async fn return_targets_never_leave_the_site(t: TestApp) {
 
 async fn an_idempotency_key_is_bound_to_its_request_and_expires(t: TestApp) {
     world(&t, &[spec("3100011", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
-    let other_partner = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
+    let other_partner = TestPartner::new(&t).await.key;
     let send = |key: String, idem: &'static str, body: Value| {
         let t = &t;
         async move {
@@ -82,15 +82,15 @@ async fn an_idempotency_key_is_bound_to_its_request_and_expires(t: TestApp) {
     let jane = request("77002", "en", "713-555-0161");
     let mut maria = request("77002", "es", "713-555-0162");
     maria["first_name"] = json!("María");
-    let (status, replayed, first) = send(key.clone(), "order-1", jane.clone()).await;
+    let (status, replayed, first) = send(partner.key.clone(), "order-1", jane.clone()).await;
     assert_eq!((status, replayed), (201, false), "{first}");
     // The same key with another person: refused, not silently answered with Jane's request.
-    let (status, _, refused) = send(key.clone(), "order-1", maria.clone()).await;
+    let (status, _, refused) = send(partner.key.clone(), "order-1", maria.clone()).await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["error"]["code"], "idempotency_key_reused");
     assert!(refused.get("id").is_none() && refused.get("status_url").is_none());
     // The same key and the same request: the same answer.
-    let (status, replayed, again) = send(key.clone(), "order-1", jane.clone()).await;
+    let (status, replayed, again) = send(partner.key.clone(), "order-1", jane.clone()).await;
     assert_eq!((status, replayed), (201, true));
     assert_eq!(again, first);
     // Keys belong to their partner: another partner's "order-1" is its own.
@@ -101,7 +101,7 @@ async fn an_idempotency_key_is_bound_to_its_request_and_expires(t: TestApp) {
     t.clock.advance(SignedDuration::from_hours(25));
     let mut later = request("77002", "en", "713-555-0163");
     later["first_name"] = json!("Lena");
-    let (status, replayed, new) = send(key, "order-1", later).await;
+    let (status, replayed, new) = send(partner.key, "order-1", later).await;
     assert_eq!((status, replayed), (201, false), "{new}");
     assert_ne!(new["id"], first["id"]);
     t.expect_outbox(&[
@@ -121,8 +121,8 @@ async fn an_idempotency_key_is_bound_to_its_request_and_expires(t: TestApp) {
 
 async fn a_duplicate_from_someone_else_gets_no_status_link(t: TestApp) {
     world(&t, &[spec("3100021", "Ana", "77002")]).await;
-    let first_partner = partner_key(&t).await;
-    let other_partner = partner_key(&t).await;
+    let first_partner = TestPartner::new(&t).await.key;
+    let other_partner = TestPartner::new(&t).await.key;
     let consumer = request("77002", "en", "713-555-0171");
     let (status, made) = submit_as(&t, &first_partner, &consumer).await;
     assert_eq!(status, 201, "{made}");
@@ -185,11 +185,9 @@ async fn submit_as(t: &TestApp, key: &str, body: &Value) -> (u16, Value) {
 }
 
 /// The agent accepts the first offer open to them.
-async fn accept_first_offer(t: &TestApp, agent: &Agent) {
-    let offer = offers(t, agent).await[0]["id"].as_i64().unwrap();
-    let path = format!("/api/v1/agent/offers/{offer}/accept");
-    let (status, v) = api(t, "POST", &path, Some(&agent.token), None).await;
-    assert_eq!(status, 200, "{v}");
+async fn accept_first_offer(agent: &TestAgent) {
+    let offer = agent.offers().await[0].id;
+    agent.accept(offer).await.expect(200);
 }
 
 /// Reads until the server closes the connection (or `limit` passes); what it sent.
@@ -294,7 +292,7 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_capped(t: TestApp) {
 
 async fn control_and_invisible_characters_are_refused(t: TestApp) {
     let agents = world(&t, &[spec("3100031", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     for (field, value, problem) in [
         (
             "first_name",
@@ -313,7 +311,14 @@ async fn control_and_invisible_characters_are_refused(t: TestApp) {
     ] {
         let mut body = request("77002", "en", "713-555-0181");
         body[field] = json!(value);
-        let (status, v) = api(&t, "POST", "/api/v1/referrals", Some(&key), Some(body)).await;
+        let (status, v) = api(
+            &t,
+            "POST",
+            "/api/v1/referrals",
+            Some(&partner.key),
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 422, "{field}={value:?}: {v}");
         let said = v["error"]["fields"][field].as_str().unwrap_or_default();
         assert!(said.contains(problem), "{field}={value:?}: {v}");
@@ -321,8 +326,8 @@ async fn control_and_invisible_characters_are_refused(t: TestApp) {
     // Names are kept in NFC: "e" + combining acute is stored as "é".
     let mut body = request("77002", "en", "713-555-0182");
     body["first_name"] = json!("Jose\u{301}");
-    let rid = submit(&t, &key, body).await;
-    accept_first_offer(&t, &agents[0]).await;
+    let rid = partner.submit(body).await;
+    accept_first_offer(&agents[0]).await;
     let (_, referral) = api(
         &t,
         "GET",
@@ -367,21 +372,21 @@ async fn control_and_invisible_characters_are_refused(t: TestApp) {
 async fn capacity_holds_when_offering_and_when_accepting(t: TestApp) {
     let agents = world(&t, &[spec("3100041", "Ana", "77002")]).await;
     let ana = &agents[0];
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     set(&t, "routing.capacity", "2").await;
     let phones = ["713-555-0191", "713-555-0192", "713-555-0193"];
     let mut ids = Vec::new();
     for phone in phones {
-        ids.push(submit(&t, &key, request("77002", "en", phone)).await);
+        ids.push(partner.submit(request("77002", "en", phone)).await);
     }
     // Two offers held fill a capacity of two: the third request is not offered to her.
-    let held = offers(&t, ana).await;
+    let held = ana.offers().await;
     assert_eq!(held.len(), 2, "{held:?}");
     let (_, third) = api(
         &t,
         "GET",
         &format!("/api/v1/referrals/{}", ids[2]),
-        Some(&key),
+        Some(&partner.key),
         None,
     )
     .await;
@@ -394,10 +399,10 @@ async fn capacity_holds_when_offering_and_when_accepting(t: TestApp) {
             api(t, "POST", &path, Some(&token), None).await
         }
     };
-    let (status, v) = accept(held[0]["id"].as_i64().unwrap()).await;
+    let (status, v) = accept(held[0].id).await;
     assert_eq!(status, 200, "{v}");
     set(&t, "routing.capacity", "1").await;
-    let (status, v) = accept(held[1]["id"].as_i64().unwrap()).await;
+    let (status, v) = accept(held[1].id).await;
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"]["code"], "at_capacity");
     assert!(
@@ -454,7 +459,7 @@ async fn password_recovery_answers_without_doing_the_work_first(t: TestApp) {
 
 async fn the_api_answers_in_its_documented_shape(t: TestApp) {
     let agents = world(&t, &[spec("3100051", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     // 401 names the scheme; the scheme is matched ignoring case.
     let r = t.get("/api/v1/agent/offers").await;
     assert_eq!(r.status(), 401);
@@ -492,7 +497,7 @@ async fn the_api_answers_in_its_documented_shape(t: TestApp) {
     let send = |ct: &'static str, body: String| {
         t.client
             .post(t.url("/api/v1/referrals"))
-            .bearer_auth(&key)
+            .bearer_auth(&partner.key)
             .header("content-type", ct)
             .body(body)
             .send()
@@ -559,7 +564,7 @@ async fn the_api_answers_in_its_documented_shape(t: TestApp) {
 
 async fn every_answer_carries_the_security_headers(t: TestApp) {
     let agents = world(&t, &[spec("3100061", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     let has_security_headers = |r: &reqwest::Response, what: &str| {
         let h = r.headers();
         assert!(h.contains_key("content-security-policy"), "{what}: CSP");
@@ -591,8 +596,8 @@ async fn every_answer_carries_the_security_headers(t: TestApp) {
     assert_eq!(r.status(), 404);
     has_security_headers(&r, "404");
     // Answers with tokens or contact details are never stored by a cache.
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0151")).await;
-    accept_first_offer(&t, &agents[0]).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0151")).await;
+    accept_first_offer(&agents[0]).await;
     let r = t
         .client
         .get(t.url(&format!("/api/v1/agent/referrals/{rid}")))
@@ -627,9 +632,9 @@ async fn every_answer_carries_the_security_headers(t: TestApp) {
 
 async fn metrics_are_described_and_cover_the_system(t: TestApp) {
     let agents = world(&t, &[spec("3100071", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
-    submit(&t, &key, request("77002", "en", "713-555-0141")).await;
-    accept_first_offer(&t, &agents[0]).await;
+    let partner = TestPartner::new(&t).await;
+    partner.submit(request("77002", "en", "713-555-0141")).await;
+    accept_first_offer(&agents[0]).await;
     let r = t.get("/metrics").await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
@@ -696,13 +701,13 @@ async fn numbers_that_cannot_take_texts_are_refused_where_texts_go(t: TestApp) {
     );
     // A consumer may be called at a toll-free number, not texted there.
     let agents = world(&t, &[spec("3100081", "Bea", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     let mut texted = request("77002", "en", "(888) 555-0101");
-    let (status, v) = submit_as(&t, &key, &texted).await;
+    let (status, v) = submit_as(&t, &partner.key, &texted).await;
     assert_eq!(status, 422, "{v}");
     assert!(v["error"]["fields"]["phone"].is_string());
     texted["contact_by"] = json!("call");
-    submit(&t, &key, texted).await;
+    partner.submit(texted).await;
     // The agent app's profile refuses it too.
     let (status, v) = api(
         &t,

@@ -11,7 +11,7 @@ use hod_test_support::TestDb;
 use serde_json::{Value, json};
 
 use crate::nodes::Node;
-use crate::referrals::{Site, api_at, request, spec, world_on};
+use crate::world::{Site, api_at, request, spec, world_on};
 
 const REFERRALS: usize = 1000;
 const AGENTS: usize = 4;
@@ -51,7 +51,7 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
         .build()
         .unwrap();
     let site = Site {
-        app: &app,
+        app: Some(&app),
         base: servers[0].url.clone(),
         client: client.clone(),
     };

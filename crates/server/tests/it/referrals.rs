@@ -2,237 +2,26 @@
 //! matching rule, the ranking, the three strategies, accept/decline, timeouts, the missed-offer
 //! pause, unserved requests, idempotent submission, statuses. Time moves with the fake clock;
 //! the sweeper is run by hand where a node would run it every second.
-use hod_app::import::{ImportKind, ImportOptions, Source};
 use hod_domain::actor::Actor;
 use hod_domain::referral::EventKind;
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, invitation_token};
+use hod_app::import::ImportKind;
 
-/// An agent of the test world: licensed for health in `states`, living in `zip`.
-#[derive(Clone, Copy)]
-pub(crate) struct Spec {
-    npn: &'static str,
-    first: &'static str,
-    zip: &'static str,
-    states: &'static [&'static str],
-}
-
-pub(crate) const fn spec(npn: &'static str, first: &'static str, zip: &'static str) -> Spec {
-    Spec {
-        npn,
-        first,
-        zip,
-        states: &["TX"],
-    }
-}
-
-/// A registered agent with an app token.
-pub(crate) struct Agent {
-    pub id: i64,
-    pub token: String,
-}
-
-async fn import_text(app: &hod_app::App, kind: ImportKind, name: &str, text: String) {
-    let source = Source {
-        name: name.into(),
-        reader: Box::new(std::io::Cursor::new(text.into_bytes())),
-    };
-    let opts = ImportOptions {
-        actor: Actor::Cli,
-        ..ImportOptions::default()
-    };
-    let report = app.import(kind, source, opts).await.unwrap();
-    assert!(report.rejected.is_empty(), "{name}: {:?}", report.rejected);
-}
-
-/// Where the world is built: the application (for imports) and a server speaking HTTP.
-pub(crate) struct Site<'a> {
-    pub app: &'a hod_app::App,
-    pub base: String,
-    pub client: reqwest::Client,
-}
-
-/// Imports, registers, logs in (app token) and accepts the terms for every agent of `specs`,
-/// all over HTTP except the CMS files.
-pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<Agent> {
-    let mut mlms =
-        String::from("NPN,First Name,Last Name,Email,Plan Year,HOD Course Completion Date\n");
-    let mut rcl = String::from(
-        "NPN,Applicable Plan Year,Individual Registration Completion Date,Individual Marketplace End Date,SHOP Registration Completion Date,Shop End Date,NPN Valid (Current Plan Year Only)\n",
-    );
-    let mut nipr = String::from(
-        "NPN,State,License Number,License Class,Residency,Active,Expiration Date,LOA,LOA Code,LOA Status,LOA Status Date\n",
-    );
-    for s in specs {
-        mlms += &format!(
-            "{},{},Tester,{}@agency.test,2027,10/01/2026\n",
-            s.npn,
-            s.first,
-            s.first.to_lowercase()
-        );
-        rcl += &format!("{},2027,09/02/2026,10/31/2027,,,Y\n", s.npn);
-        for st in s.states {
-            nipr += &format!(
-                "{},{st},{st}-{},Insurance Producer,Resident,Yes,,Health,14,Active,\n",
-                s.npn, s.npn
-            );
-        }
-    }
-    import_text(site.app, ImportKind::Mlms, "mlms.csv", mlms).await;
-    import_text(site.app, ImportKind::Rcl, "rcl.csv", rcl).await;
-    import_text(site.app, ImportKind::Nipr, "nipr.csv", nipr).await;
-    let mail = hod_db::outbox::list(site.app.storage(), None)
-        .await
-        .unwrap();
-    let mut agents = Vec::new();
-    for s in specs {
-        let email = format!("{}@agency.test", s.first.to_lowercase());
-        let username = format!("{}.agent", s.first.to_lowercase());
-        let form = json!({"token": invitation_token(&mail, &email), "phone": "713-555-0101", "contact_method": "email_only",
-            "zip": s.zip, "username": username, "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": true});
-        let (code, v) = api_at(site, "POST", "/api/v1/registrations", None, Some(form)).await;
-        assert_eq!(code, 201, "{v}");
-        let token = api_at(
-            site,
-            "POST",
-            "/api/v1/agent/token",
-            None,
-            Some(json!({"username": username, "password": PASSWORD})),
-        )
-        .await;
-        assert_eq!(token.0, 200, "{:?}", token.1);
-        let token = token.1["token"].as_str().unwrap().to_owned();
-        let accepted = api_at(
-            site,
-            "POST",
-            "/api/v1/agent/terms/accept",
-            Some(&token),
-            Some(json!({"versions": ["agent_broker:1", "hod:1"]})),
-        )
-        .await;
-        assert_eq!(accepted.0, 200, "{:?}", accepted.1);
-        assert_eq!(accepted.1["complete"], true);
-        let id = hod_db::agents::find_by_npn(
-            site.app.storage(),
-            &hod_domain::Npn::parse(s.npn).unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-        agents.push(Agent { id, token });
-    }
-    agents
-}
-
-pub(crate) async fn world(t: &TestApp, specs: &[Spec]) -> Vec<Agent> {
-    let site = Site {
-        app: &t.app,
-        base: t.url(""),
-        client: t.client.clone(),
-    };
-    let agents = world_on(&site, specs).await;
-    // Each agent's invitation and "your account is ready".
-    let emails: Vec<String> = specs
-        .iter()
-        .map(|s| format!("{}@agency.test", s.first.to_lowercase()))
-        .collect();
-    let expected: Vec<(&str, &str)> = emails
-        .iter()
-        .flat_map(|e| [("email", e.as_str()), ("email", e.as_str())])
-        .collect();
-    t.expect_outbox(&expected).await;
-    agents
-}
-
-/// A JSON request; (status, body).
-pub(crate) async fn api_at(
-    site: &Site<'_>,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = site
-        .client
-        .request(method.parse().unwrap(), format!("{}{path}", site.base));
-    if let Some(b) = bearer {
-        req = req.bearer_auth(b);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    crate::openapi::check_answer(method, path, status, &body);
-    (status, body)
-}
-
-pub(crate) async fn api(
-    t: &TestApp,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let site = Site {
-        app: &t.app,
-        base: t.url(""),
-        client: t.client.clone(),
-    };
-    api_at(&site, method, path, bearer, body).await
-}
-
-pub(crate) fn request(zip: &str, language: &str, phone: &str) -> Value {
-    json!({
-        "zip": zip, "language": language, "first_name": "Jane", "last_name": "Doe", "phone": phone,
-        "email": "jane.doe@example.com", "contact_by": "text", "best_time": "after 5 pm",
-        "reason": "new_coverage",
-        "consent": {"accepted": true, "text_version": hod_app::referrals::CONSENT_VERSION},
-    })
-}
-
-pub(crate) async fn partner_key(t: &TestApp) -> String {
-    t.app
-        .create_api_key("Find Local Help", Actor::Cli)
-        .await
-        .unwrap()
-}
-
-/// Submits through the partner API; returns the referral id.
-pub(crate) async fn submit(t: &TestApp, key: &str, body: Value) -> i64 {
-    let (status, v) = api(t, "POST", "/api/v1/referrals", Some(key), Some(body)).await;
-    assert_eq!(status, 201, "{v}");
-    v["id"].as_i64().unwrap()
-}
-
-pub(crate) async fn offers(t: &TestApp, a: &Agent) -> Vec<Value> {
-    let (status, v) = api(t, "GET", "/api/v1/agent/offers", Some(&a.token), None).await;
-    assert_eq!(status, 200);
-    v.as_array().unwrap().clone()
-}
+use crate::support::PASSWORD;
+use crate::world::{Spec, TestAgent, TestPartner, api, import_text, request, set, spec, world};
 
 /// Who holds an open offer on referral `rid`, as agent ids.
-async fn offered(t: &TestApp, agents: &[Agent], rid: i64) -> Vec<i64> {
+async fn offered(agents: &[TestAgent], rid: i64) -> Vec<i64> {
     let mut out = Vec::new();
     for a in agents {
-        if offers(t, a).await.iter().any(|o| o["referral_id"] == rid) {
+        if a.offers().await.iter().any(|o| o.referral_id == rid) {
             out.push(a.id);
         }
     }
     out
-}
-
-pub(crate) async fn set(t: &TestApp, key: &str, value: &str) {
-    t.app
-        .set_program_setting(key, value, Actor::Cli)
-        .await
-        .unwrap();
 }
 
 /// The last decision log of a referral.
@@ -256,19 +45,6 @@ fn filtered_ids(log: &Value, reason: &str) -> Vec<i64> {
 async fn sweep_after(t: &TestApp, minutes: i64) -> hod_app::referrals::Sweep {
     t.clock.advance(SignedDuration::from_mins(minutes));
     t.app.sweep().await.unwrap()
-}
-
-async fn status_of(t: &TestApp, key: &str, rid: i64) -> Value {
-    let (status, v) = api(
-        t,
-        "GET",
-        &format!("/api/v1/referrals/{rid}"),
-        Some(key),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    v
 }
 
 app_tests!(
@@ -298,8 +74,8 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
         ],
     )
     .await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0199")).await;
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0199")).await;
     // The confirmation text and email to the consumer; the offer email to Ana.
     let mail = t.take_outbox().await;
     assert!(
@@ -317,44 +93,34 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
         "no consumer details in an offer"
     );
     assert_eq!(
-        offered(&t, &agents, rid).await,
+        offered(&agents, rid).await,
         [agents[0].id],
         "the same-ZIP agent first, alone"
     );
-    let o = &offers(&t, &agents[0]).await[0];
+    let o = agents[0].offers().await[0].clone();
     assert_eq!(
         (
-            o["city"].as_str(),
-            o["zip"].as_str(),
-            o["language"].as_str(),
-            o["reason"].as_str()
+            o.city.as_str(),
+            o.zip.as_str(),
+            o.language.as_str(),
+            o.reason.as_str()
         ),
-        (
-            Some("Houston"),
-            Some("77002"),
-            Some("en"),
-            Some("new_coverage")
-        )
+        ("Houston", "77002", "en", "new_coverage")
     );
-    for private in ["first_name", "last_name", "phone", "email", "best_time"] {
-        assert!(o.get(private).is_none(), "{private} before accepting");
-    }
-    assert_eq!(status_of(&t, &key, rid).await["status"], "offered");
+    // Where and what, never who: the API's Offer has no consumer fields (openapi.json says
+    // so, and every answer is checked against it).
+    assert_eq!(partner.status(rid).await["status"], "offered");
     // 14 minutes: nothing changes. 15: Ana's offer lapses and Bo gets it.
     assert_eq!(sweep_after(&t, 14).await.rounds, 0);
     let s = sweep_after(&t, 1).await;
     assert_eq!((s.expired, s.offered), (1, 1));
-    assert_eq!(offered(&t, &agents, rid).await, [agents[1].id]);
-    assert!(offers(&t, &agents[0]).await.is_empty());
-    let (code, _) = api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{}/accept", o["id"]),
-        Some(&agents[0].token),
-        None,
-    )
-    .await;
-    assert_eq!(code, 409, "a lapsed offer cannot be accepted");
+    assert_eq!(offered(&agents, rid).await, [agents[1].id]);
+    assert!(agents[0].offers().await.is_empty());
+    assert_eq!(
+        agents[0].accept(o.id).await.refused(409),
+        "gone",
+        "a lapsed offer cannot be accepted"
+    );
     assert_eq!(
         filtered_ids(&decision(&t, rid).await, "offered_before"),
         [agents[0].id]
@@ -363,7 +129,7 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
     // Bo lets it lapse too: nobody is left, the consumer gets the call center.
     let s = sweep_after(&t, 15).await;
     assert_eq!((s.expired, s.unserved), (1, 1));
-    let v = status_of(&t, &key, rid).await;
+    let v = partner.status(rid).await;
     assert_eq!(
         (v["status"].as_str(), v["call_center"].as_str()),
         (Some("unserved"), Some("1-800-318-2596"))
@@ -469,7 +235,7 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         .await
         .unwrap();
     // Busy holds an accepted referral, and capacity is 1.
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     set(&t, "routing.strategy", "broadcast").await;
     set(&t, "routing.broadcast_size", "10").await;
     for x in &a[..8] {
@@ -478,20 +244,9 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
             .await
             .unwrap();
     }
-    let first = submit(&t, &key, request("77002", "en", "713-555-0101")).await;
-    let o = &offers(&t, &a[8]).await[0];
-    assert_eq!(
-        api(
-            &t,
-            "POST",
-            &format!("/api/v1/agent/offers/{}/accept", o["id"]),
-            Some(&a[8].token),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    let first = partner.submit(request("77002", "en", "713-555-0101")).await;
+    let o = a[8].offers().await[0].id;
+    a[8].accept(o).await.expect(200);
     for x in [&a[0], &a[1], &a[2], &a[3], &a[4], &a[6], &a[7]] {
         t.app
             .set_availability_mode(x.id, hod_domain::availability::Mode::Schedule)
@@ -508,9 +263,9 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     ])
     .await;
 
-    let rid = submit(&t, &key, request("77002", "es", "713-555-0102")).await;
+    let rid = partner.submit(request("77002", "es", "713-555-0102")).await;
     assert_ne!(rid, first);
-    assert_eq!(offered(&t, &a, rid).await, [a[0].id], "only Fit qualifies");
+    assert_eq!(offered(&a, rid).await, [a[0].id], "only Fit qualifies");
     let log = decision(&t, rid).await;
     assert_eq!(filtered_ids(&log, "language"), [a[1].id]);
     assert_eq!(filtered_ids(&log, "registration_incomplete"), [a[3].id]);
@@ -536,24 +291,14 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         ("sms", "+17135550102"),
     ])
     .await;
-    let (code, _) = api(
-        &t,
-        "POST",
-        &format!(
-            "/api/v1/agent/offers/{}/decline",
-            offers(&t, &a[0]).await[0]["id"]
-        ),
-        Some(&a[0].token),
-        Some(json!({"reason": "test"})),
-    )
-    .await;
-    assert_eq!(code, 200);
+    let o = a[0].offers().await[0].id;
+    a[0].decline(o, "test").await.expect(200);
     t.expect_outbox(&[("email", "jane.doe@example.com"), ("sms", "+17135550102")])
         .await;
     t.clock.advance(SignedDuration::from_hours(9));
-    let evening = submit(&t, &key, request("77002", "es", "713-555-0103")).await;
+    let evening = partner.submit(request("77002", "es", "713-555-0103")).await;
     assert_eq!(
-        offered(&t, &a, evening).await,
+        offered(&a, evening).await,
         [a[7].id],
         "Night, in her hours in her time zone"
     );
@@ -577,8 +322,8 @@ async fn ranking_by_distance_then_fairness(t: TestApp) {
         ],
     )
     .await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0111")).await;
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0111")).await;
     let log = decision(&t, rid).await;
     let order: Vec<i64> = log["ranked"]
         .as_array()
@@ -603,8 +348,8 @@ async fn ranking_by_distance_then_fairness(t: TestApp) {
     );
     // Fairness: the next request goes to the same-ZIP agent who waited longer (Twin).
     t.clock.advance(SignedDuration::from_mins(1));
-    let next = submit(&t, &key, request("77002", "en", "713-555-0112")).await;
-    assert_eq!(offered(&t, &a, next).await, [a[3].id]);
+    let next = partner.submit(request("77002", "en", "713-555-0112")).await;
+    assert_eq!(offered(&a, next).await, [a[3].id]);
     t.expect_outbox(&[
         ("email", "jane.doe@example.com"),
         ("email", "jane.doe@example.com"),
@@ -628,13 +373,12 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
     .await;
     set(&t, "routing.strategy", "broadcast").await;
     set(&t, "routing.broadcast_size", "3").await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0121")).await;
-    assert_eq!(offered(&t, &a, rid).await, [a[0].id, a[1].id, a[2].id]);
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0121")).await;
+    assert_eq!(offered(&a, rid).await, [a[0].id, a[1].id, a[2].id]);
     let offer_of = |i: usize| {
-        let t = &t;
         let a = &a;
-        async move { offers(t, &a[i]).await[0]["id"].as_i64().unwrap() }
+        async move { a[i].offers().await[0].id }
     };
     let (o0, o1) = (offer_of(0).await, offer_of(1).await);
     t.expect_outbox(&[
@@ -674,19 +418,11 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
     .await;
     assert_eq!(code, 404);
     assert!(
-        offers(&t, &a[0]).await.is_empty() && offers(&t, &a[2]).await.is_empty(),
+        a[0].offers().await.is_empty() && a[2].offers().await.is_empty(),
         "withdrawn"
     );
     // Contact details: Bo only, through every route.
-    let (code, v) = api(
-        &t,
-        "GET",
-        &format!("/api/v1/agent/referrals/{rid}"),
-        Some(&a[1].token),
-        None,
-    )
-    .await;
-    assert_eq!(code, 200);
+    let v = a[1].referral(rid).await.expect(200);
     assert_eq!(
         (
             v["first_name"].as_str(),
@@ -696,18 +432,7 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
         (Some("Jane"), Some("+17135550121"), Some("after 5 pm"))
     );
     for loser in [&a[0], &a[2]] {
-        assert_eq!(
-            api(
-                &t,
-                "GET",
-                &format!("/api/v1/agent/referrals/{rid}"),
-                Some(&loser.token),
-                None
-            )
-            .await
-            .0,
-            404
-        );
+        assert_eq!(loser.referral(rid).await.refused(404), "not_found");
         assert_eq!(
             api(
                 &t,
@@ -720,17 +445,10 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
             .1,
             json!([])
         );
-        let (code, _) = api(
-            &t,
-            "POST",
-            &format!("/api/v1/agent/referrals/{rid}/status"),
-            Some(&loser.token),
-            Some(json!({"status": "follow_up_completed"})),
-        )
-        .await;
-        assert_eq!(code, 404);
+        let answer = loser.record(rid, "follow_up_completed", "", "").await;
+        assert_eq!(answer.refused(404), "not_found");
     }
-    let partner = status_of(&t, &key, rid).await;
+    let partner = partner.status(rid).await;
     assert_eq!(
         (partner["status"].as_str(), partner["agent"].as_str()),
         (Some("accepted"), Some("Bo T."))
@@ -782,25 +500,25 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
     .await;
     set(&t, "routing.strategy", "cascade").await;
     set(&t, "routing.cascade_minutes", "5").await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0131")).await;
-    assert_eq!(offered(&t, &a, rid).await, [a[0].id]);
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0131")).await;
+    assert_eq!(offered(&a, rid).await, [a[0].id]);
     sweep_after(&t, 4).await;
-    assert_eq!(offered(&t, &a, rid).await, [a[0].id]);
+    assert_eq!(offered(&a, rid).await, [a[0].id]);
     sweep_after(&t, 1).await;
     assert_eq!(
-        offered(&t, &a, rid).await,
+        offered(&a, rid).await,
         [a[0].id, a[1].id],
         "earlier offers stay open"
     );
     sweep_after(&t, 5).await;
-    assert_eq!(offered(&t, &a, rid).await, [a[0].id, a[1].id, a[2].id]);
+    assert_eq!(offered(&a, rid).await, [a[0].id, a[1].id, a[2].id]);
     // Minute 15: Ana's offer lapses; nobody is left to add, so the router waits for the
     // next offer to lapse instead of looking again every step.
     assert_eq!(sweep_after(&t, 5).await.expired, 1);
     assert_eq!(sweep_after(&t, 1).await.rounds, 0);
-    assert_eq!(offered(&t, &a, rid).await, [a[1].id, a[2].id]);
-    let o = offers(&t, &a[2]).await[0]["id"].as_i64().unwrap();
+    assert_eq!(offered(&a, rid).await, [a[1].id, a[2].id]);
+    let o = a[2].offers().await[0].id;
     assert_eq!(
         api(
             &t,
@@ -813,7 +531,7 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
         .0,
         200
     );
-    assert_eq!(offered(&t, &a, rid).await, Vec::<i64>::new());
+    assert_eq!(offered(&a, rid).await, Vec::<i64>::new());
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
         ("email", "bo@agency.test"),
@@ -835,41 +553,23 @@ async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
         ],
     )
     .await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0141")).await;
-    let o = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
-    let (code, v) = api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{o}/decline"),
-        Some(&a[0].token),
-        Some(json!({"reason": " "})),
-    )
-    .await;
-    assert_eq!((code, v["error"]["code"].as_str()), (422, Some("invalid")));
-    let (code, _) = api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{o}/decline"),
-        Some(&a[0].token),
-        Some(json!({"reason": "In a meeting until 3"})),
-    )
-    .await;
-    assert_eq!(code, 200);
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0141")).await;
+    let o = a[0].offers().await[0].id;
+    let blank = a[0].decline(o, " ").await;
+    assert_eq!(blank.refused(422), "invalid");
+    assert!(
+        blank.body["error"]["fields"]["reason"].is_string(),
+        "{}",
+        blank.body
+    );
+    a[0].decline(o, "In a meeting until 3").await.expect(200);
     assert_eq!(
-        offered(&t, &a, rid).await,
+        offered(&a, rid).await,
         [a[1].id],
         "at once, without waiting for the sweeper"
     );
-    let (code, _) = api(
-        &t,
-        "POST",
-        &format!("/api/v1/agent/offers/{o}/decline"),
-        Some(&a[0].token),
-        Some(json!({"reason": "again"})),
-    )
-    .await;
-    assert_eq!(code, 409);
+    assert_eq!(a[0].decline(o, "again").await.refused(409), "gone");
     let events = t.app.referral_timeline(rid).await.unwrap();
     assert!(
         events
@@ -887,10 +587,12 @@ async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
 
 async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
     let a = world(&t, &[spec("3000061", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     for n in 0..3 {
-        submit(&t, &key, request("77002", "en", &format!("713-555-015{n}"))).await;
-        assert_eq!(offers(&t, &a[0]).await.len(), 1);
+        partner
+            .submit(request("77002", "en", &format!("713-555-015{n}")))
+            .await;
+        assert_eq!(a[0].offers().await.len(), 1);
         sweep_after(&t, 15).await;
     }
     let (_, me) = api(&t, "GET", "/api/v1/agent/profile", Some(&a[0].token), None).await;
@@ -898,8 +600,8 @@ async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
     let mail = t.take_outbox().await;
     assert!(mail.iter().any(|m| m.recipient == "ana@agency.test"
         && m.body.contains("missed 3 referral offers in a row")));
-    submit(&t, &key, request("77002", "en", "713-555-0159")).await;
-    assert!(offers(&t, &a[0]).await.is_empty(), "no offers while red");
+    partner.submit(request("77002", "en", "713-555-0159")).await;
+    assert!(a[0].offers().await.is_empty(), "no offers while red");
     assert_eq!(
         api(
             &t,
@@ -912,9 +614,9 @@ async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
         .0,
         200
     );
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0160")).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0160")).await;
     assert_eq!(
-        offered(&t, &a, rid).await,
+        offered(&a, rid).await,
         [a[0].id],
         "back to green, offers come again"
     );
@@ -941,22 +643,18 @@ async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
     )
     .await;
     set(&t, "routing.max_wait_minutes", "20").await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0161")).await;
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0161")).await;
     sweep_after(&t, 15).await;
-    assert_eq!(
-        offered(&t, &a, rid).await.len(),
-        1,
-        "the second agent has it"
-    );
+    assert_eq!(offered(&a, rid).await.len(), 1, "the second agent has it");
     let s = sweep_after(&t, 5).await;
     assert_eq!(s.unserved, 1, "20 minutes: the program's maximum wait");
     assert_eq!(
-        offered(&t, &a, rid).await,
+        offered(&a, rid).await,
         Vec::<i64>::new(),
         "the open offer is withdrawn"
     );
-    assert_eq!(status_of(&t, &key, rid).await["status"], "unserved");
+    assert_eq!(partner.status(rid).await["status"], "unserved");
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
         ("email", "bo@agency.test"),
@@ -970,10 +668,10 @@ async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
 
 async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
     world(&t, &[spec("3000081", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     let send = |idem: Option<&'static str>, phone: &'static str| {
         let t = &t;
-        let key = key.clone();
+        let key = partner.key.clone();
         async move {
             let mut req = t
                 .client
@@ -1006,7 +704,7 @@ async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
         "after the window it is a new request"
     );
     // Concurrent retries of one key make one request.
-    let many = futures_join(&t, &key).await;
+    let many = futures_join(&t, &partner.key).await;
     assert_eq!(many.len(), 1, "{many:?}");
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
@@ -1044,9 +742,9 @@ async fn futures_join(t: &TestApp, key: &str) -> std::collections::BTreeSet<i64>
 
 async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
     let a = world(&t, &[spec("3000091", "Ana", "77002")]).await;
-    let key = partner_key(&t).await;
-    let rid = submit(&t, &key, request("77002", "en", "713-555-0181")).await;
-    let o = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
+    let partner = TestPartner::new(&t).await;
+    let rid = partner.submit(request("77002", "en", "713-555-0181")).await;
+    let o = a[0].offers().await[0].id;
     assert_eq!(
         api(
             &t,
@@ -1067,8 +765,9 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
         ("sms", "+17135550181"),
     ])
     .await;
-    let path = format!("/api/v1/agent/referrals/{rid}/status");
-    let post = |body: Value| api(&t, "POST", &path, Some(&a[0].token), Some(body));
+    let post = |status: &'static str, note: &'static str, account: &'static str| {
+        a[0].record(rid, status, note, account)
+    };
     // An hour without follow-up: one reminder.
     assert_eq!(sweep_after(&t, 59).await.reminders, 0);
     assert_eq!(sweep_after(&t, 1).await.reminders, 1);
@@ -1078,39 +777,32 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
         mail.iter()
             .any(|m| m.recipient == "ana@agency.test" && m.subject.starts_with("Reminder"))
     );
+    // Each refusal names the field to correct.
+    let field_of = |answer: crate::world::Answer| {
+        assert_eq!(answer.refused(422), "invalid");
+        let fields = answer.body["error"]["fields"].as_object().unwrap().clone();
+        fields.keys().cloned().collect::<Vec<_>>()
+    };
     assert_eq!(
-        post(json!({"status": "deferred"})).await.0,
-        422,
+        field_of(post("deferred", "", "").await),
+        ["note"],
         "a justification is required"
     );
-    assert_eq!(post(json!({"status": "unserved"})).await.0, 422);
+    assert_eq!(field_of(post("unserved", "", "").await), ["status"]);
     assert_eq!(
-        post(json!({"status": "follow_up_completed"})).await,
-        (200, json!({"id": rid, "status": "follow_up_completed"}))
+        post("follow_up_completed", "", "").await.expect(200),
+        json!({"id": rid, "status": "follow_up_completed"})
     );
     assert_eq!(
-        post(json!({"status": "sold"})).await.0,
-        422,
+        field_of(post("sold", "", "").await),
+        ["account_number"],
         "an account number is required"
     );
-    assert_eq!(post(json!({"status": "quote_completed"})).await.0, 200);
-    assert_eq!(
-        post(json!({"status": "sold", "account_number": "FFM-123456"}))
-            .await
-            .0,
-        200
-    );
-    let (status, v) = post(json!({"status": "delayed", "note": "x"})).await;
-    assert_eq!(status, 409, "sold is final: {v}");
-    assert_eq!(v["error"]["code"], "status_conflict");
-    let (_, v) = api(
-        &t,
-        "GET",
-        &format!("/api/v1/agent/referrals/{rid}"),
-        Some(&a[0].token),
-        None,
-    )
-    .await;
+    post("quote_completed", "", "").await.expect(200);
+    post("sold", "", "FFM-123456").await.expect(200);
+    let closed = post("delayed", "x", "").await;
+    assert_eq!(closed.refused(409), "status_conflict", "sold is final");
+    let v = a[0].referral(rid).await.expect(200);
     let history: Vec<&str> = v["history"]
         .as_array()
         .unwrap()
@@ -1122,16 +814,16 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
         ["accepted", "follow_up_completed", "quote_completed", "sold"]
     );
     assert_eq!(v["history"][3]["account_number"], "FFM-123456");
-    assert_eq!(status_of(&t, &key, rid).await["status"], "sold");
+    assert_eq!(partner.status(rid).await["status"], "sold");
 }
 
 async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
-    let key = partner_key(&t).await;
+    let partner = TestPartner::new(&t).await;
     let (code, v) = api(
         &t,
         "POST",
         "/api/v1/referrals",
-        Some(&key),
+        Some(&partner.key),
         Some(request("90210", "en", "310-555-0100")),
     )
     .await;
@@ -1149,7 +841,14 @@ async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
     let mut bad = request("7700", "xx", "12");
     bad["consent"] = json!({"accepted": true, "text_version": "2019-01"});
     bad["contact_by"] = json!("pigeon");
-    let (code, v) = api(&t, "POST", "/api/v1/referrals", Some(&key), Some(bad)).await;
+    let (code, v) = api(
+        &t,
+        "POST",
+        "/api/v1/referrals",
+        Some(&partner.key),
+        Some(bad),
+    )
+    .await;
     assert_eq!(code, 422);
     let fields: Vec<&str> = v["error"]["fields"]
         .as_object()
@@ -1166,7 +865,7 @@ async fn closed_intake_and_other_marketplaces_are_explained(t: TestApp) {
         &t,
         "POST",
         "/api/v1/referrals",
-        Some(&key),
+        Some(&partner.key),
         Some(request("77002", "en", "713-555-0100")),
     )
     .await;
@@ -1293,7 +992,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
         "{list}"
     );
     assert!(!list.contains("María") && !list.contains("555-0190"));
-    let offer_id = offers(&t, &a[0]).await[0]["id"].as_i64().unwrap();
+    let offer_id = a[0].offers().await[0].id;
     let (_, bo_list) = page(&t, "/agent/referrals", Some(&bo)).await;
     assert!(!bo_list.contains("77002"), "Bo has no offer");
     // The live stream says which offers are open.
