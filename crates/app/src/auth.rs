@@ -4,7 +4,7 @@
 use hod_domain::actor::Actor;
 use std::sync::OnceLock;
 
-use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::outbox::Channel;
 use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
 use hod_db::{Tx, accounts, agents, audit, from_millis};
 use hod_domain::Username;
@@ -90,30 +90,6 @@ fn decoy_hash() -> &'static str {
 }
 
 impl App {
-    async fn email(
-        &self,
-        tx: &mut Tx,
-        to: &str,
-        subject: &str,
-        body: &str,
-        dedup: &str,
-    ) -> Result<()> {
-        outbox::enqueue(
-            tx,
-            &NewMessage {
-                channel: Channel::Email,
-                sender: &self.settings.noreply_address,
-                recipient: to,
-                subject,
-                body,
-                dedup_key: Some(dedup),
-            },
-            self.now(),
-        )
-        .await?;
-        Ok(())
-    }
-
     pub(crate) async fn audit(
         &self,
         tx: &mut Tx,
@@ -235,8 +211,9 @@ impl App {
                     account.first_name
                 );
                 let dedup = format!("locked:{}:{}", account.id, now.as_millisecond());
-                self.email(
-                    tx,
+                self.message(
+tx,
+Channel::Email,
                     &account.email,
                     "Your Help On Demand account is locked / Su cuenta está bloqueada",
                     &body,
@@ -367,8 +344,9 @@ impl App {
                     a.first_name
                 );
                 let dedup = format!("forgot-username:{}:{}", a.id, now.as_millisecond());
-                self.email(
-                    tx,
+                self.message(
+tx,
+Channel::Email,
                     &a.email,
                     "Your Help On Demand username / Su nombre de usuario",
                     &body,
@@ -419,8 +397,9 @@ impl App {
                 account.first_name
             );
             let dedup = format!("reset:{}", token_hash(&token));
-            self.email(
-                tx,
+            self.message(
+tx,
+Channel::Email,
                 &account.email,
                 "Reset your Help On Demand password / Restablezca su contraseña",
                 &body,
@@ -511,8 +490,9 @@ impl App {
                 agent.first_name
             );
             let dedup = format!("password-changed:{agent_id}:{}", now.as_millisecond());
-            self.email(
-                tx,
+            self.message(
+tx,
+Channel::Email,
                 &agent.email,
                 "Your Help On Demand password was changed / Se cambió su contraseña",
                 &body,

@@ -2,7 +2,7 @@
 //! works for 48 hours. The token exists only in the email; the database keeps its SHA-256.
 use hod_db::agents::{self, AgentRow};
 use hod_db::invitations::{self, InvitationRow, NewInvitation};
-use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::outbox::Channel;
 use hod_db::{Tx, audit, from_millis};
 use hod_domain::Npn;
 use hod_domain::actor::Actor;
@@ -65,17 +65,13 @@ impl App {
         let link = format!("{}/register/{token}", self.settings.public_url);
         let body = self.invitation_body(agent, plan_year, &link, expires_at);
         let dedup = format!("invitation:{id}");
-        outbox::enqueue(
+        self.message(
             tx,
-            &NewMessage {
-                channel: Channel::Email,
-                sender: &self.settings.noreply_address,
-                recipient: &agent.email,
-                subject: "Your Help On Demand invitation / Su invitación a Help On Demand",
-                body: &body,
-                dedup_key: Some(&dedup),
-            },
-            now,
+            Channel::Email,
+            &agent.email,
+            "Your Help On Demand invitation / Su invitación a Help On Demand",
+            &body,
+            &dedup,
         )
         .await?;
         let subject = format!("npn:{}", agent.npn);

@@ -13,6 +13,7 @@ pub mod import;
 pub mod invitations;
 pub mod metrics;
 pub mod operators;
+mod outbox;
 pub mod partners;
 pub mod passkeys;
 pub mod passwords;

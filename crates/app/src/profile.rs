@@ -87,16 +87,27 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))
     }
 
-    async fn audit_change(&self, tx: &mut hod_db::Tx, agent_id: i64, what: &str) -> Result<()> {
-        self.audit(
-            tx,
-            agent_id,
-            "agent.profile_changed",
-            Client::default(),
-            serde_json::json!({ "changed": what }),
-        )
-        .await?;
-        Ok(())
+    /// Writes one change of the agent's profile (`what`: contact, languages, hours…) with
+    /// its audit record, in one transaction.
+    async fn change_profile(
+        &self,
+        agent_id: i64,
+        what: &str,
+        work: impl AsyncFnOnce(&mut hod_db::Tx) -> Result<()>,
+    ) -> Result<()> {
+        self.db
+            .write(async |tx| {
+                work(tx).await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.profile_changed",
+                    Client::default(),
+                    serde_json::json!({ "changed": what }),
+                )
+                .await
+            })
+            .await
     }
 
     /// The languages the agent speaks and the states they take referrals in (codes).
@@ -208,25 +219,23 @@ impl App {
             return Err(ProfileError::Fields(problems));
         };
         let changed_phone = agent.phone.as_deref() != Some(phone.as_str());
-        self.db
-            .write(async |tx| -> Result<_> {
-                agents::update_contact(
-                    tx,
-                    agent_id,
-                    phone.as_str(),
-                    method.id(),
-                    &zip.to_string(),
-                    changed_phone,
-                    self.now(),
-                )
-                .await?;
-                if changed_phone && method.texts() {
-                    self.text_phone_code(tx, agent_id, phone.as_str()).await?;
-                }
-                self.audit_change(tx, agent_id, "contact").await?;
-                Ok(())
-            })
+        self.change_profile(agent_id, "contact", async |tx| {
+            agents::update_contact(
+                tx,
+                agent_id,
+                phone.as_str(),
+                method.id(),
+                &zip.to_string(),
+                changed_phone,
+                self.now(),
+            )
             .await?;
+            if changed_phone && method.texts() {
+                self.text_phone_code(tx, agent_id, phone.as_str()).await?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -243,13 +252,11 @@ impl App {
             .map(|c| Lang::parse(c))
             .collect::<Result<_, _>>()
             .map_err(|_| one("languages", FieldProblem::LanguageUnknown))?;
-        self.db
-            .write(async |tx| -> Result<_> {
-                agents::set_languages(tx, agent_id, &langs).await?;
-                self.audit_change(tx, agent_id, "languages").await?;
-                Ok(())
-            })
-            .await?;
+        self.change_profile(agent_id, "languages", async |tx| {
+            agents::set_languages(tx, agent_id, &langs).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -263,13 +270,11 @@ impl App {
                 _ => return Err(one("states", FieldProblem::StateNotEligible)),
             }
         }
-        self.db
-            .write(async |tx| -> Result<_> {
-                agents::set_state_preferences(tx, agent_id, &states).await?;
-                self.audit_change(tx, agent_id, "states").await?;
-                Ok(())
-            })
-            .await?;
+        self.change_profile(agent_id, "states", async |tx| {
+            agents::set_state_preferences(tx, agent_id, &states).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -297,25 +302,21 @@ impl App {
             list.push((*day, Period { start, end }));
         }
         let hours = WeeklyHours::new(list).map_err(|_| one("hours", FieldProblem::HoursInvalid))?;
-        self.db
-            .write(async |tx| -> Result<_> {
-                avail::set_hours(tx, agent_id, &hours, time_zone).await?;
-                self.audit_change(tx, agent_id, "hours").await?;
-                Ok(())
-            })
-            .await?;
+        self.change_profile(agent_id, "hours", async |tx| {
+            avail::set_hours(tx, agent_id, &hours, time_zone).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
     /// The override switch (also `PUT /api/v1/agent/availability`).
     pub async fn set_availability_mode(&self, agent_id: i64, mode: Mode) -> Result<()> {
-        self.db
-            .write(async |tx| -> Result<_> {
-                avail::set_mode(tx, agent_id, mode).await?;
-                self.audit_change(tx, agent_id, "availability_mode").await?;
-                Ok(())
-            })
-            .await?;
+        self.change_profile(agent_id, "availability_mode", async |tx| {
+            avail::set_mode(tx, agent_id, mode).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -347,13 +348,11 @@ impl App {
             };
             Some(Absence { from, until })
         };
-        self.db
-            .write(async |tx| -> Result<_> {
-                avail::set_absence(tx, agent_id, absence.as_ref()).await?;
-                self.audit_change(tx, agent_id, "absence").await?;
-                Ok(())
-            })
-            .await?;
+        self.change_profile(agent_id, "absence", async |tx| {
+            avail::set_absence(tx, agent_id, absence.as_ref()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 

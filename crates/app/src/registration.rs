@@ -1,7 +1,7 @@
 //! Registration from an invitation link (SPEC.md §3): the form's rules, the single use of
 //! the link, the test text with a phone code, the confirmation email.
 use hod_db::agents::{self, Registration};
-use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::outbox::Channel;
 use hod_db::{DbError, accounts, invitations};
 use hod_domain::account::UsernameError;
 use hod_domain::password::{self, Personal};
@@ -242,19 +242,15 @@ impl App {
              Inicie sesión aquí: {login}\n"
             );
             let dedup = format!("registered:{}", agent.id);
-            outbox::enqueue(
-            tx,
-            &NewMessage {
-                channel: Channel::Email,
-                sender: &self.settings.noreply_address,
-                recipient: &email,
-                subject: "Your Help On Demand account is ready / Su cuenta de Help On Demand está lista",
-                body: &body,
-                dedup_key: Some(&dedup),
-            },
-            now,
-        )
-        .await?;
+            self.message(
+                tx,
+                Channel::Email,
+                &email,
+                "Your Help On Demand account is ready / Su cuenta de Help On Demand está lista",
+                &body,
+                &dedup,
+            )
+            .await?;
             self.audit(tx, agent.id, "agent.registered", Client::default(), serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() })).await?;
             Ok(Some(code_sent_to))
         };
@@ -298,19 +294,8 @@ impl App {
             "Help On Demand: this is your test text message. Your code is {code}; enter it after you log in to confirm this phone. / Este es su mensaje de texto de prueba. Su código es {code}."
         );
         let dedup = format!("phone-code:{agent_id}:{}", now.as_millisecond());
-        outbox::enqueue(
-            tx,
-            &NewMessage {
-                channel: Channel::Sms,
-                sender: "",
-                recipient: phone,
-                subject: "",
-                body: &body,
-                dedup_key: Some(&dedup),
-            },
-            now,
-        )
-        .await?;
+        self.message(tx, Channel::Sms, phone, "", &body, &dedup)
+            .await?;
         Ok(())
     }
 }

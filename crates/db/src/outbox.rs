@@ -26,17 +26,6 @@ impl Channel {
     }
 }
 
-impl TryFrom<String> for Channel {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a channel"))
-    }
-}
-
 /// Where a message stands (`outbox.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,16 +53,8 @@ impl DeliveryStatus {
     }
 }
 
-impl TryFrom<String> for DeliveryStatus {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a delivery status"))
-    }
-}
+hod_domain::stored_name!(Channel, as_str, "a channel");
+hod_domain::stored_name!(DeliveryStatus, as_str, "a delivery status");
 
 /// How a claimed message ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

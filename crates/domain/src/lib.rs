@@ -22,3 +22,21 @@ pub use lang::Lang;
 pub use licence::{License, LineOfAuthority, ValidLoas};
 pub use npn::Npn;
 pub use program::{MarketplaceType, PlanYear, StatePeriod, StateTable};
+
+/// `TryFrom<String>` for an enum stored by name: `$ty::ALL` searched by `$name()`, refusing
+/// anything else with "… is not $what".
+#[macro_export]
+macro_rules! stored_name {
+    ($ty:ty, $name:ident, $what:literal) => {
+        impl TryFrom<String> for $ty {
+            type Error = String;
+
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::ALL
+                    .into_iter()
+                    .find(|x| x.$name() == s)
+                    .ok_or_else(|| format!("{s:?} is not {}", $what))
+            }
+        }
+    };
+}

@@ -295,17 +295,6 @@ impl OfferStatus {
     }
 }
 
-impl TryFrom<String> for OfferStatus {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not an offer status"))
-    }
-}
-
 #[cfg(test)]
 mod offer_status_tests {
     use super::OfferStatus;
@@ -361,28 +350,6 @@ impl EventKind {
     }
 }
 
-impl TryFrom<String> for EventKind {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a timeline entry kind"))
-    }
-}
-
-impl TryFrom<String> for Status {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|x| x.id() == s)
-            .ok_or_else(|| format!("{s:?} is not a referral status"))
-    }
-}
-
 macro_rules! serialize_as_str {
     ($($ty:ty => $name:ident),*) => {$(
         impl serde::Serialize for $ty {
@@ -393,6 +360,9 @@ macro_rules! serialize_as_str {
     )*};
 }
 serialize_as_str!(Status => id, OfferStatus => as_str, EventKind => as_str);
+crate::stored_name!(Status, id, "a referral status");
+crate::stored_name!(OfferStatus, as_str, "an offer status");
+crate::stored_name!(EventKind, as_str, "a timeline entry kind");
 
 #[cfg(test)]
 mod event_kind_tests {

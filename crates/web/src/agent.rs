@@ -1,19 +1,19 @@
 //! The agent's pages: log in and out, recovery, the dashboard (SPEC.md §4–§5).
-use std::net::SocketAddr;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::AppError;
-use hod_app::auth::{Client, LoginOutcome, PhoneCheck, ResetError};
+use hod_app::auth::{LoginOutcome, PhoneCheck, ResetError};
 use hod_app::fields::FieldProblem;
 use hod_domain::password::Rule;
 
 use crate::AppState;
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
+use crate::peer::Peer;
 use crate::views::{
     ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
     TermsPage, TermsView,
@@ -53,15 +53,6 @@ fn clear(s: &AppState, name: &str) -> String {
         "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
         secure(s)
     )
-}
-
-fn client<'a>(addr: &'a str, headers: &'a HeaderMap) -> Client<'a> {
-    Client {
-        ip: Some(addr),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    }
 }
 
 /// A page for a request an address makes too often.
@@ -159,19 +150,14 @@ pub struct LoginForm {
 pub async fn login(
     State(s): State<AppState>,
     lang: UiLang,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return too_many(lang, "/agent/login");
     }
-    let ip = addr.ip().to_string();
-    match s
-        .app
-        .login(&f.username, &f.password, client(&ip, &headers))
-        .await
-    {
+    match s.app.login(&f.username, &f.password, peer.client()).await {
         Ok(LoginOutcome::LoggedIn { token, agent_id }) => {
             // First the terms gate, while the current terms are not accepted.
             let next = match s.app.terms_for(agent_id).await {
@@ -260,10 +246,10 @@ pub struct RecoverForm {
 pub async fn forgot_username(
     State(s): State<AppState>,
     lang: UiLang,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     Form(f): Form<RecoverForm>,
 ) -> Response {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return too_many(lang, "/agent/forgot-username");
     }
     // Answered at once, whatever the address: how long the answer takes must not tell
@@ -278,27 +264,17 @@ pub async fn forgot_username(
 pub async fn forgot_password(
     State(s): State<AppState>,
     lang: UiLang,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    peer: Peer,
     Form(f): Form<RecoverForm>,
 ) -> Response {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return too_many(lang, "/agent/forgot-password");
     }
     // Answered at once, whatever the username: how long the answer takes must not tell
     // whether the account exists (SPEC.md §4).
     let app = s.app.clone();
-    let ip = addr.ip().to_string();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     s.app.in_background("forgot password", async move {
-        let client = hod_app::auth::Client {
-            ip: Some(&ip),
-            user_agent: user_agent.as_deref(),
-        };
-        app.forgot_password(&f.value, client).await
+        app.forgot_password(&f.value, peer.client()).await
     });
     recover_page(lang, "password", true)
 }
@@ -381,23 +357,16 @@ pub struct ResetForm {
 pub async fn reset(
     State(s): State<AppState>,
     lang: UiLang,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    peer: Peer,
     Path(token): Path<String>,
     Form(f): Form<ResetForm>,
 ) -> Response {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return too_many(lang, "/agent/reset");
     }
-    let ip = addr.ip().to_string();
     match s
         .app
-        .reset_password(
-            &token,
-            &f.password,
-            &f.confirm_password,
-            client(&ip, &headers),
-        )
+        .reset_password(&token, &f.password, &f.confirm_password, peer.client())
         .await
     {
         Ok(()) => {

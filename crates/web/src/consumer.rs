@@ -1,10 +1,9 @@
 //! The consumer's pages: asking for help at `/get-help` (English and Spanish, phones first)
 //! and following the request at its signed link, updated live.
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::referrals::{
     CALL_CENTER, CONSENT_VERSION, Origin, PublicStatus, RequestForm, SubmitError,
@@ -14,6 +13,7 @@ use hod_domain::referral::{ContactBy, HelpReason, Status};
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::i18n::{Tr, UiLang};
+use crate::peer::Peer;
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
 use crate::views::{GetHelpPage, Opt, PageMeta, RequestStatusPage};
@@ -114,13 +114,12 @@ pub async fn get_help(State(s): State<AppState>, lang: UiLang) -> Response {
 /// `POST /get-help`: the request is stored and routed; the consumer goes to the status page.
 pub async fn post_help(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     lang: UiLang,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     // A public form that makes agents' phones ring: limited per address like the log-in forms.
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return crate::agent::too_many(lang, "/get-help");
     }
     let f = pairs(&body);
@@ -137,12 +136,9 @@ pub async fn post_help(
         consent: field(&f, "consent") == "true",
         consent_version: field(&f, "consent_version").into(),
     };
-    let ip = addr.ip().to_string();
     let origin = Origin {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
+        ip: Some(peer.ip_text()),
+        user_agent: peer.user_agent(),
         ui_lang: lang.code(),
         partner: None,
     };

@@ -177,6 +177,19 @@ impl ApiError {
         }
     }
 
+    /// Fields to correct (422 `invalid_fields`), each with its problem.
+    pub fn invalid_fields(problems: &hod_app::fields::FieldProblems) -> Self {
+        Self::with_fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            "some fields need correcting",
+            problems
+                .iter()
+                .map(|(f, p)| ((*f).to_owned(), p.message()))
+                .collect(),
+        )
+    }
+
     /// A failure of ours: logged once with its whole chain, answered with a reference only.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         let reference = random_reference();

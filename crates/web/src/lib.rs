@@ -30,6 +30,7 @@ mod icons;
 pub mod limits;
 pub mod metrics;
 mod passkeys;
+mod peer;
 mod profile;
 mod redirect;
 mod referrals;

@@ -1,13 +1,12 @@
 //! Passkey endpoints for the pages' script (static/passkeys.js): JSON in and out, same-origin
 //! like every posted form.
-use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::AppError;
-use hod_app::auth::{Client, LoginOutcome};
+use hod_app::auth::LoginOutcome;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::AppState;
@@ -15,6 +14,7 @@ use crate::agent::{CurrentAgent, session_cookie};
 use crate::api::ApiJson;
 use crate::error::ApiError;
 use crate::i18n::UiLang;
+use crate::peer::Peer;
 
 fn app_error(e: AppError) -> Response {
     match e {
@@ -79,10 +79,10 @@ pub struct LoginStart {
 
 pub async fn login_start(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> Response {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -104,17 +104,10 @@ pub struct LoginFinish {
 
 pub async fn login_finish(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    peer: Peer,
     ApiJson(body): ApiJson<LoginFinish>,
 ) -> Response {
-    let ip = addr.ip().to_string();
-    let client = Client {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    };
+    let client = peer.client();
     match s
         .app
         .passkey_login_finish(&body.ceremony, &body.credential, client)

@@ -1,11 +1,9 @@
 //! The agent's Profile, Availability Settings and Security tabs (SPEC.md §5).
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hod_app::auth::Client;
 use hod_app::fields::FieldProblems;
 use hod_app::profile::{ProfileError, TIME_ZONES};
 use hod_domain::availability::Mode;
@@ -17,6 +15,7 @@ use crate::AppState;
 use crate::agent::{CurrentAgent, SESSION_COOKIE, cookie};
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
+use crate::peer::Peer;
 use crate::register::problem_text;
 use crate::views::{
     AvailabilityPage, ChecklistItem, DayRow, MethodOption, Opt, PageMeta, PeriodInputs,
@@ -167,7 +166,7 @@ pub async fn save_contact(
     lang: UiLang,
     me: CurrentAgent,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let f = pairs(&body);
     let r = s
         .app
@@ -178,10 +177,8 @@ pub async fn save_contact(
             field(&f, "zip"),
         )
         .await;
-    match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "saved")?;
+    profile_page(&s, lang, &me, Some(done)).await
 }
 
 pub async fn save_languages(
@@ -189,15 +186,13 @@ pub async fn save_languages(
     lang: UiLang,
     me: CurrentAgent,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let r = s
         .app
         .update_languages(me.agent_id, &all(&pairs(&body), "languages"))
         .await;
-    match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "saved")?;
+    profile_page(&s, lang, &me, Some(done)).await
 }
 
 pub async fn save_states(
@@ -205,15 +200,13 @@ pub async fn save_states(
     lang: UiLang,
     me: CurrentAgent,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let r = s
         .app
         .update_states(me.agent_id, &all(&pairs(&body), "states"))
         .await;
-    match outcome(Tr(lang), r, "saved") {
-        Ok(o) => profile_page(&s, lang, &me, Some(o)).await.into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "saved")?;
+    profile_page(&s, lang, &me, Some(done)).await
 }
 
 fn day_name(t: Tr, d: Weekday) -> String {
@@ -327,7 +320,7 @@ pub async fn save_hours(
     lang: UiLang,
     me: CurrentAgent,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let f = pairs(&body);
     let mut periods = Vec::new();
     for d in DAYS {
@@ -347,12 +340,8 @@ pub async fn save_hours(
         .app
         .update_hours(me.agent_id, &periods, (!tz.is_empty()).then_some(tz))
         .await;
-    match outcome(Tr(lang), r, "saved") {
-        Ok(o) => availability_page(&s, lang, &me, Some(o))
-            .await
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "saved")?;
+    availability_page(&s, lang, &me, Some(done)).await
 }
 
 pub async fn save_absence(
@@ -360,7 +349,7 @@ pub async fn save_absence(
     lang: UiLang,
     me: CurrentAgent,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let f = pairs(&body);
     let ending = field(&f, "end") == "true";
     let (from, until) = if ending {
@@ -369,12 +358,8 @@ pub async fn save_absence(
         (field(&f, "from"), field(&f, "until"))
     };
     let r = s.app.set_absence(me.agent_id, from, until).await;
-    match outcome(Tr(lang), r, "saved") {
-        Ok(o) => availability_page(&s, lang, &me, Some(o))
-            .await
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "saved")?;
+    availability_page(&s, lang, &me, Some(done)).await
 }
 
 async fn security_page(
@@ -466,19 +451,13 @@ pub async fn change_password(
     State(s): State<AppState>,
     lang: UiLang,
     me: CurrentAgent,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     let f = pairs(&body);
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    let ip = addr.ip().to_string();
-    let client = Client {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    };
+    let client = peer.client();
     let r = s
         .app
         .change_password(
@@ -490,12 +469,8 @@ pub async fn change_password(
             client,
         )
         .await;
-    match outcome(Tr(lang), r, "security-password-changed") {
-        Ok(o) => security_page(&s, lang, &me, &headers, Some(o))
-            .await
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    let done = outcome(Tr(lang), r, "security-password-changed")?;
+    security_page(&s, lang, &me, &headers, Some(done)).await
 }
 
 pub async fn end_other_sessions(

@@ -2,11 +2,10 @@
 //! statuses and consent; and what the live pages share (the consumer's are in `consumer`).
 //! Live pages listen to server-sent events; without JavaScript they still work by reloading.
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +18,7 @@ use crate::AppState;
 use crate::agent::CurrentAgent;
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
+use crate::peer::Peer;
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
 use crate::views::{MyReferral, OfferView, Opt, PageMeta, ReferralPage, ReferralsPage};
@@ -366,7 +366,7 @@ async fn referral_page(
 /// `GET /agent/referrals/{id}`: only the accepting agent sees it (404 for everyone else).
 pub async fn referral(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     lang: UiLang,
     me: CurrentAgent,
     Path(id): Path<i64>,
@@ -377,7 +377,7 @@ pub async fn referral(
         lang,
         &me,
         id,
-        &addr.ip().to_string(),
+        &peer.ip.to_string(),
         flash(Tr(lang), &f),
         Vec::new(),
     )
@@ -388,7 +388,7 @@ pub async fn referral(
 /// `POST /agent/referrals/{id}/status`.
 pub async fn post_status(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     lang: UiLang,
     me: CurrentAgent,
     Path(id): Path<i64>,
@@ -422,7 +422,7 @@ pub async fn post_status(
                 OfferError::Invalid { field, problem } => (field, problem_text(t, &problem)),
                 _ => ("status", t.get("referral-step-invalid")),
             };
-            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, vec![error])
+            referral_page(&s, lang, &me, id, &peer.ip.to_string(), None, vec![error])
                 .await
                 .into_response()
         }
@@ -433,7 +433,7 @@ pub async fn post_status(
 /// `POST /agent/referrals/{id}/consent`.
 pub async fn post_consent(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     lang: UiLang,
     me: CurrentAgent,
     Path(id): Path<i64>,
@@ -466,7 +466,7 @@ pub async fn post_consent(
             .iter()
             .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))
             .collect();
-            referral_page(&s, lang, &me, id, &addr.ip().to_string(), None, errors)
+            referral_page(&s, lang, &me, id, &peer.ip.to_string(), None, errors)
                 .await
                 .into_response()
         }

@@ -275,16 +275,7 @@ pub async fn api(State(s): State<AppState>, ApiJson(form): ApiJson<RegistrationF
             };
             ApiError::new(status, code, message).into_response()
         }
-        Err(RegisterError::Fields(problems)) => ApiError::with_fields(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_fields",
-            "some fields need correcting",
-            problems
-                .iter()
-                .map(|(f, p)| ((*f).to_owned(), p.message()))
-                .collect(),
-        )
-        .into_response(),
+        Err(RegisterError::Fields(problems)) => ApiError::invalid_fields(&problems).into_response(),
         Err(RegisterError::App(e)) => ApiError::internal(e).into_response(),
     }
 }

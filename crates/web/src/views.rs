@@ -5,6 +5,19 @@ use askama::Template;
 use crate::i18n::Tr;
 
 /// What the base layout needs from every page.
+/// A form page's problems, (field, message) in the form's order; templates ask
+/// `self.error("zip")` beside each field.
+pub trait FieldErrors {
+    fn errors(&self) -> &[(&'static str, String)];
+
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors()
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PageMeta {
     /// Path of this page, for the language switch to come back to.
@@ -63,12 +76,9 @@ pub struct RegisterPage {
     pub errors: Vec<(&'static str, String)>,
 }
 
-impl RegisterPage {
-    pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+impl FieldErrors for RegisterPage {
+    fn errors(&self) -> &[(&'static str, String)] {
+        &self.errors
     }
 }
 
@@ -160,12 +170,9 @@ pub struct ResetPage {
     pub errors: Vec<(&'static str, String)>,
 }
 
-impl ResetPage {
-    pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+impl FieldErrors for ResetPage {
+    fn errors(&self) -> &[(&'static str, String)] {
+        &self.errors
     }
 }
 
@@ -325,12 +332,9 @@ pub struct GetHelpPage {
     pub errors: Vec<(&'static str, String)>,
 }
 
-impl GetHelpPage {
-    pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+impl FieldErrors for GetHelpPage {
+    fn errors(&self) -> &[(&'static str, String)] {
+        &self.errors
     }
 }
 

@@ -199,11 +199,11 @@ impl App {
                 let token = self.status_token(id);
                 self.tell_consumer(tx, id, ConsumerMessage::Confirmation, &token)
                     .await?;
-                Ok(Intake::New { id, token })
+                Ok(Intake::New(id))
             })
             .await;
-        let (id, token) = match written {
-            Ok(Intake::New { id, token }) => (id, token),
+        let id = match written {
+            Ok(Intake::New(id)) => id,
             Ok(Intake::Replay(known)) => return self.replayed(&known, &fingerprint).await,
             Ok(Intake::Existing(id)) => return self.existing(id).await,
             Ok(Intake::LinkSentAgain) => return Err(SubmitError::AlreadyRequested),
@@ -227,15 +227,9 @@ impl App {
         metrics::counter!(crate::metrics::REFERRALS_SUBMITTED, "source" => if origin.partner.is_some() { "api" } else { "web" })
             .increment(1);
         self.route_referral(id).await?;
-        let status = self
-            .public_status(id)
-            .await?
-            .map_or(Status::Searching, |s| s.status);
         Ok(Submitted {
-            id,
-            status,
-            status_token: token,
             created: true,
+            ..self.existing(id).await?
         })
     }
 
@@ -392,10 +386,7 @@ impl App {
 
 /// How the intake transaction ended (committed).
 enum Intake {
-    New {
-        id: i64,
-        token: String,
-    },
+    New(i64),
     /// A retry with a remembered `Idempotency-Key`.
     Replay(db::IdempotencyKey),
     /// The same partner asked again for a request it made.

@@ -1,7 +1,7 @@
 //! What consumers and agents are sent about a referral, written to the outbox in the
 //! transaction that decides it.
 use hod_db::Tx;
-use hod_db::outbox::{self, Channel, NewMessage};
+use hod_db::outbox::Channel;
 use hod_db::referrals::{self as db, CandidateRow, ReferralRow};
 use hod_domain::actor::Actor;
 use hod_domain::referral::{ContactBy, HelpReason};
@@ -39,35 +39,6 @@ impl ConsumerMessage<'_> {
 }
 
 impl App {
-    pub(super) async fn message(
-        &self,
-        tx: &mut Tx,
-        channel: Channel,
-        to: &str,
-        subject: &str,
-        body: &str,
-        dedup: &str,
-    ) -> Result<()> {
-        outbox::enqueue(
-            tx,
-            &NewMessage {
-                channel,
-                sender: if channel == Channel::Email {
-                    &self.settings.noreply_address
-                } else {
-                    ""
-                },
-                recipient: to,
-                subject,
-                body,
-                dedup_key: Some(dedup),
-            },
-            self.now(),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// "You have a New Referral", by the agent's Preferred Contact Method: where, what and
     /// until when — never who.
     pub(super) async fn notify_offer(

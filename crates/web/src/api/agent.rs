@@ -1,12 +1,11 @@
 //! The agent app's API: a bearer token from a log-in, terms, profile, availability, offers
 //! (accept, decline) and the agent's referrals with their statuses.
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hod_app::auth::{Client, LoginOutcome};
+use hod_app::auth::LoginOutcome;
 use hod_app::referrals::{AgentReferral, Contact, OfferError, OpenOffer, ReferralRow};
 use hod_domain::availability::Mode;
 use hod_domain::referral::{EventKind, OfferStatus, Status};
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::api::{ApiJson, ApiPath};
 use crate::error::ApiError;
+use crate::peer::Peer;
 
 use super::{bearer, not_found, unauthorized};
 
@@ -52,24 +52,17 @@ pub struct Credentials {
 /// `POST /api/v1/agent/token`.
 pub async fn token(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    peer: Peer,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    if !s.throttle.allow(addr.ip(), s.app.now()) {
+    if !s.throttle.allow(peer.ip, s.app.now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
             "too many log-in attempts from this address; try again in a few minutes",
         ));
     }
-    let ip = addr.ip().to_string();
-    let client = Client {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    };
+    let client = peer.client();
     match s
         .app
         .app_token(&body.username, &body.password, client)
@@ -225,17 +218,19 @@ pub async fn my_referrals(State(s): State<AppState>, me: AppAgent) -> Result<Res
 /// `GET /api/v1/agent/referrals/{id}`: only the accepting agent gets it.
 pub async fn my_referral(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     me: AppAgent,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let ip = addr.ip().to_string();
     let AgentReferral {
         referral,
         contact,
         events,
         ..
-    } = s.app.agent_referral(me.agent_id, id, Some(&ip)).await?;
+    } = s
+        .app
+        .agent_referral(me.agent_id, id, Some(peer.ip_text()))
+        .await?;
     let mut v = referral_json(&referral, &contact);
     v["history"] = events
         .iter()
@@ -324,15 +319,7 @@ pub struct ProfileBody {
 impl From<hod_app::profile::ProfileError> for ApiError {
     fn from(e: hod_app::profile::ProfileError) -> Self {
         match e {
-            hod_app::profile::ProfileError::Fields(problems) => ApiError::with_fields(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_fields",
-                "some fields need correcting",
-                problems
-                    .iter()
-                    .map(|(f, p)| ((*f).to_owned(), p.message()))
-                    .collect(),
-            ),
+            hod_app::profile::ProfileError::Fields(problems) => ApiError::invalid_fields(&problems),
             hod_app::profile::ProfileError::App(e) => ApiError::internal(e),
         }
     }

@@ -1,8 +1,7 @@
 //! The partner API: submit a consumer's request with a partner key (and `Idempotency-Key`),
 //! follow it by id.
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::api::{ApiJson, ApiPath};
 use crate::error::ApiError;
+use crate::peer::Peer;
 
 use super::{bearer, not_found, unauthorized};
 
@@ -91,15 +91,7 @@ impl ReferralBody {
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         match e {
-            SubmitError::Fields(problems) => ApiError::with_fields(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_fields",
-                "some fields need correcting",
-                problems
-                    .iter()
-                    .map(|(f, p)| ((*f).to_owned(), p.message()))
-                    .collect(),
-            ),
+            SubmitError::Fields(problems) => ApiError::invalid_fields(&problems),
             SubmitError::OtherMarketplace { state, marketplace } => {
                 let message = match marketplace {
                     Some((name, url)) => format!(
@@ -164,7 +156,7 @@ fn valid_idempotency_key(k: &str) -> bool {
 /// `POST /api/v1/referrals`.
 pub async fn submit(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    peer: Peer,
     PartnerKey(partner): PartnerKey,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReferralBody>,
@@ -182,17 +174,14 @@ pub async fn submit(
             }
         },
     };
-    let ip = addr.ip().to_string();
     let ui_lang = if body.language.trim() == "es" {
         "es"
     } else {
         "en"
     };
     let origin = Origin {
-        ip: Some(&ip),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
+        ip: Some(peer.ip_text()),
+        user_agent: peer.user_agent(),
         ui_lang,
         partner: Some((partner.key_id, key.as_deref())),
     };
