@@ -1,5 +1,5 @@
 //! Account security: phone confirmation codes, password resets, failed logins and lockout.
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 /// Replaces the agent's open phone code.
 #[tracing::instrument(skip_all)]
@@ -11,7 +11,7 @@ pub async fn put_phone_code(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO phone_codes (agent_id, phone, code_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)
          ON CONFLICT (agent_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash,
              created_at = excluded.created_at, expires_at = excluded.expires_at, attempts = 0",
@@ -20,10 +20,7 @@ pub async fn put_phone_code(
     .bind(phone)
     .bind(code_hash)
     .bind(to_millis(now))
-    .bind(to_millis(expires_at))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(expires_at)))?;
     Ok(())
 }
 
@@ -52,11 +49,10 @@ pub async fn phone_code_tried(tx: &mut Tx, agent_id: i64) -> Result<i64> {
 
 #[tracing::instrument(skip_all)]
 pub async fn delete_phone_code(tx: &mut Tx, agent_id: i64) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("DELETE FROM phone_codes WHERE agent_id = $1")
-        .bind(agent_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("DELETE FROM phone_codes WHERE agent_id = $1").bind(agent_id)
+    )?;
     Ok(())
 }
 
@@ -87,12 +83,12 @@ pub async fn record_login_failure(
 /// Locks the account until `until`.
 #[tracing::instrument(skip_all)]
 pub async fn lock(tx: &mut Tx, agent_id: i64, until: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET locked_until = $2 WHERE id = $1")
-        .bind(agent_id)
-        .bind(to_millis(until))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET locked_until = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(to_millis(until))
+    )?;
     Ok(())
 }
 
@@ -114,16 +110,13 @@ pub async fn create_reset(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO password_resets (token_hash, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
     .bind(agent_id)
     .bind(to_millis(now))
-    .bind(to_millis(expires_at))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(expires_at)))?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 use hod_domain::{Lang, Npn, UsState};
 use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, conflict_as, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, conflict_as, execute, on_pool, on_tx, to_millis};
 
 /// What we know of an agent before and after registration. Name and email come from MLMS.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ pub async fn register(
     r: &Registration<'_>,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "UPDATE agents SET username = $2, username_key = $3, password_hash = $4, phone = $5, contact_method = $6,
              zip = $7, registered_at = $8, updated_at = $8
          WHERE id = $1",
@@ -97,41 +97,43 @@ pub async fn register(
     .bind(r.phone)
     .bind(r.contact_method)
     .bind(r.zip)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
+    .bind(to_millis(now)))
     .map_err(conflict_as(format!("username {:?}", r.username)))?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_languages(tx: &mut Tx, agent_id: i64, langs: &[Lang]) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query("DELETE FROM agent_languages WHERE agent_id = $1").bind(agent_id).execute(&mut *c).await?;
-        for l in langs {
-            sqlx::query("INSERT INTO agent_languages (agent_id, lang) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(agent_id)
-                .bind(l.code())
-                .execute(&mut *c)
-                .await?;
-        }
-    });
-    Ok(())
+    let codes: Vec<&str> = langs.iter().map(|l| l.code()).collect();
+    replace_set(tx, "agent_languages", "lang", agent_id, &codes).await
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_state_preferences(tx: &mut Tx, agent_id: i64, states: &[UsState]) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query("DELETE FROM agent_state_preferences WHERE agent_id = $1").bind(agent_id).execute(&mut *c).await?;
-        for s in states {
-            sqlx::query("INSERT INTO agent_state_preferences (agent_id, state) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    let codes: Vec<&str> = states.iter().map(|s| s.code()).collect();
+    replace_set(tx, "agent_state_preferences", "state", agent_id, &codes).await
+}
+
+/// Replaces the agent's rows of a one-value-per-row table (their languages, their states).
+async fn replace_set(
+    tx: &mut Tx,
+    table: &'static str,
+    column: &'static str,
+    agent_id: i64,
+    values: &[&str],
+) -> Result<()> {
+    let delete = format!("DELETE FROM {table} WHERE agent_id = $1");
+    let insert =
+        format!("INSERT INTO {table} (agent_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+    execute!(tx, sqlx::query(sqlx::AssertSqlSafe(delete)).bind(agent_id))?;
+    for v in values {
+        execute!(
+            tx,
+            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
                 .bind(agent_id)
-                .bind(s.code())
-                .execute(&mut *c)
-                .await?;
-        }
-    });
+                .bind(*v)
+        )?;
+    }
     Ok(())
 }
 
@@ -260,26 +262,23 @@ pub async fn set_password(
     password_hash: &str,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "UPDATE agents SET password_hash = $2, locked_until = NULL, updated_at = $3 WHERE id = $1",
     )
     .bind(id)
     .bind(password_hash)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn confirm_phone(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(to_millis(now))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(to_millis(now))
+    )?;
     Ok(())
 }
 
@@ -304,20 +303,20 @@ pub async fn update_contact(
     phone_changed: bool,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
-        "UPDATE agents SET phone = $2, contact_method = $3, zip = $4, updated_at = $5,
+    execute!(
+        tx,
+        sqlx::query(
+            "UPDATE agents SET phone = $2, contact_method = $3, zip = $4, updated_at = $5,
              phone_confirmed_at = CASE WHEN $6 THEN NULL ELSE phone_confirmed_at END
          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(phone)
-    .bind(contact_method)
-    .bind(zip)
-    .bind(to_millis(now))
-    .bind(phone_changed)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(contact_method)
+        .bind(zip)
+        .bind(to_millis(now))
+        .bind(phone_changed)
+    )?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@ use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, parse_time, w
 use jiff::civil::Weekday;
 
 use crate::sql::parse_opt_date;
-use crate::{Db, DbError, Result, Tx, on_pool, on_tx};
+use crate::{Db, DbError, Result, Tx, execute, on_pool, on_tx};
 
 /// Everything that decides when an agent takes referrals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,24 +114,24 @@ pub async fn set_hours(
 
 #[tracing::instrument(skip_all)]
 pub async fn set_mode(tx: &mut Tx, agent_id: i64, mode: Mode) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET availability_mode = $2 WHERE id = $1")
-        .bind(agent_id)
-        .bind(mode.id())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET availability_mode = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(mode.id())
+    )?;
     Ok(())
 }
 
 /// Sets or (with `None`) ends the Extended Absence.
 #[tracing::instrument(skip_all)]
 pub async fn set_absence(tx: &mut Tx, agent_id: i64, absence: Option<&Absence>) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET absence_from = $2, absence_until = $3 WHERE id = $1")
-        .bind(agent_id)
-        .bind(absence.map(|a| a.from.to_string()))
-        .bind(absence.and_then(|a| a.until).map(|d| d.to_string()))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET absence_from = $2, absence_until = $3 WHERE id = $1")
+            .bind(agent_id)
+            .bind(absence.map(|a| a.from.to_string()))
+            .bind(absence.and_then(|a| a.until).map(|d| d.to_string()))
+    )?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Invitation links. The token itself is only ever in the email; the table keeps its SHA-256.
 use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct NewInvitation<'a> {
@@ -56,14 +56,11 @@ pub async fn create(
 /// Makes every unused link of `npn` stop working. Returns how many were open.
 #[tracing::instrument(skip_all)]
 pub async fn revoke_open(tx: &mut Tx, npn: &str, now: jiff::Timestamp) -> Result<u64> {
-    Ok(on_tx!(tx, c => sqlx::query(
+    Ok(execute!(tx, sqlx::query(
         "UPDATE invitations SET revoked_at = $2 WHERE npn = $1 AND used_at IS NULL AND revoked_at IS NULL",
     )
     .bind(npn)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?)
+    .bind(to_millis(now)))?)
 }
 
 #[tracing::instrument(skip_all)]

@@ -1,5 +1,5 @@
 //! Leases for jobs that must run on one node at a time (the daily eligibility run, …).
-use crate::{Result, Tx, on_tx, to_millis};
+use crate::{Result, Tx, execute, on_tx, to_millis};
 
 /// Takes or renews the lease on `name` for `owner` until `until`. Returns whether `owner`
 /// now holds it: false while another owner's lease has not run out.
@@ -16,15 +16,12 @@ pub async fn try_lease(
 /// Records a finished run and gives the lease up.
 #[tracing::instrument(skip_all, fields(job = name))]
 pub async fn finish(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "UPDATE job_leases SET lease_until = $3, last_run_at = $3 WHERE name = $1 AND owner = $2",
     )
     .bind(name)
     .bind(owner)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(())
 }
 

@@ -69,7 +69,13 @@ macro_rules! on_tx {
         }
     };
 }
-pub(crate) use {on_pool, on_tx};
+/// Executes a statement in the transaction; how many rows it changed.
+macro_rules! execute {
+    ($tx:expr, $query:expr) => {
+        on_tx!($tx, c => $query.execute(c).await.map(|r| r.rows_affected()))
+    };
+}
+pub(crate) use {execute, on_pool, on_tx};
 
 #[derive(Debug, Clone)]
 pub enum Pool {

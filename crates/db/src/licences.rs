@@ -5,16 +5,15 @@ use hod_domain::{License, LineOfAuthority, Npn, UsState};
 use sqlx::AssertSqlSafe;
 
 use crate::sql::{batch_rows, date_text, parse_opt_date, placeholder_list};
-use crate::{Db, DbError, Result, Tx, conflict_as, on_pool, on_tx};
+use crate::{Db, DbError, Result, Tx, conflict_as, execute, on_pool, on_tx};
 
 /// Forgets every licence of `npn` (a NIPR import replaces what was known for its NPNs).
 #[tracing::instrument(skip_all)]
 pub async fn delete_for(tx: &mut Tx, npn: &Npn) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("DELETE FROM agent_licenses WHERE npn = $1")
-        .bind(npn.as_str())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("DELETE FROM agent_licenses WHERE npn = $1").bind(npn.as_str())
+    )?;
     Ok(())
 }
 

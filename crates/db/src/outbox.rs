@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::time::{from_row, instant, parsed};
-use crate::{Db, DbError, Result, Tx, from_millis, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Result, Tx, execute, from_millis, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,17 +189,14 @@ pub async fn finish(
         Outcome::Stored => DeliveryStatus::Stored,
     }
     .as_str();
-    let done = on_tx!(tx, c => sqlx::query(
+    let done = execute!(tx, sqlx::query(
         "UPDATE outbox SET status = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL
          WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
     )
     .bind(id)
     .bind(owner)
     .bind(status)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(done == 1)
 }
 
@@ -213,21 +210,21 @@ pub async fn attempt_failed(
     retry_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = on_tx!(tx, c => sqlx::query(
-        "UPDATE outbox SET last_error = $3, lease_owner = NULL, lease_until = NULL,
+    let done = execute!(
+        tx,
+        sqlx::query(
+            "UPDATE outbox SET last_error = $3, lease_owner = NULL, lease_until = NULL,
              due_at = COALESCE($4, due_at),
              status = CASE WHEN $4 IS NULL THEN 'failed' ELSE 'pending' END,
              finished_at = CASE WHEN $4 IS NULL THEN $5 ELSE NULL END
          WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(error)
-    .bind(retry_at.map(to_millis))
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(error)
+        .bind(retry_at.map(to_millis))
+        .bind(to_millis(now))
+    )?;
     Ok(done == 1)
 }
 

@@ -1,7 +1,7 @@
 //! Passkeys and WebAuthn ceremony state (stored, so that any node can finish a ceremony).
 use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PasskeyRow {
@@ -53,25 +53,25 @@ pub async fn for_agent(db: &Db, agent_id: i64) -> Result<Vec<PasskeyRow>> {
 /// Stores the credential's new state (its counter) after a login.
 #[tracing::instrument(skip_all)]
 pub async fn used(tx: &mut Tx, id: i64, passkey: &str, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE passkeys SET passkey = $2, last_used_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(passkey)
-        .bind(to_millis(now))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE passkeys SET passkey = $2, last_used_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(passkey)
+            .bind(to_millis(now))
+    )?;
     Ok(())
 }
 
 /// Removes one of the agent's passkeys; false when it is not theirs.
 #[tracing::instrument(skip_all)]
 pub async fn remove(tx: &mut Tx, agent_id: i64, id: i64) -> Result<bool> {
-    let n = on_tx!(tx, c => sqlx::query("DELETE FROM passkeys WHERE id = $1 AND agent_id = $2")
-        .bind(id)
-        .bind(agent_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let n = execute!(
+        tx,
+        sqlx::query("DELETE FROM passkeys WHERE id = $1 AND agent_id = $2")
+            .bind(id)
+            .bind(agent_id)
+    )?;
     Ok(n > 0)
 }
 
@@ -84,17 +84,14 @@ pub async fn put_ceremony(
     state: &str,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO webauthn_ceremonies (id, agent_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
     .bind(agent_id)
     .bind(kind)
     .bind(state)
-    .bind(to_millis(expires_at))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(expires_at)))?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::sql::{batch_rows, insert_values_sql, parse_date};
-use crate::{Db, DbError, Pool, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Pool, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 /// First plan year and last plan year of the shipped seed.
 const SEED_PLAN_YEARS: std::ops::RangeInclusive<i16> = 2025..=2027;
@@ -134,16 +134,13 @@ pub async fn plan_years(db: &Db) -> Result<Vec<PlanYear>> {
 /// Adds a plan year, or changes its dates.
 #[tracing::instrument(skip_all, fields(year = py.year))]
 pub async fn put_plan_year(tx: &mut Tx, py: &PlanYear) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO plan_years (year, starts_on, ends_on) VALUES ($1, $2, $3)
          ON CONFLICT (year) DO UPDATE SET starts_on = excluded.starts_on, ends_on = excluded.ends_on",
     )
     .bind(i64::from(py.year))
     .bind(py.starts_on.to_string())
-    .bind(py.ends_on.to_string())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(py.ends_on.to_string()))?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! Only the SHA-256 of the cookie token is stored.
 use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, from_millis, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, from_millis, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
@@ -59,7 +59,7 @@ pub struct SessionRow {
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent, client)
          VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
     )
@@ -70,10 +70,7 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
     .bind(to_millis(s.expires_at))
     .bind(s.ip)
     .bind(s.user_agent)
-    .bind(s.client.as_str())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(s.client.as_str()))?;
     Ok(())
 }
 
@@ -104,23 +101,22 @@ pub async fn touch(
 
 #[tracing::instrument(skip_all)]
 pub async fn delete(tx: &mut Tx, token_hash: &str) -> Result<bool> {
-    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let done = execute!(
+        tx,
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash)
+    )?;
     Ok(done > 0)
 }
 
 /// Ends every session of one principal ("log out everywhere"). Returns how many ended.
 #[tracing::instrument(skip_all)]
 pub async fn delete_all_for(tx: &mut Tx, kind: PrincipalKind, principal_id: i64) -> Result<u64> {
-    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
-        .bind(kind.as_str())
-        .bind(principal_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let done = execute!(
+        tx,
+        sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
+            .bind(kind.as_str())
+            .bind(principal_id)
+    )?;
     Ok(done)
 }
 
@@ -133,12 +129,12 @@ pub async fn purge_expired(
 ) -> Result<u64> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    let done = on_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")
-        .bind(now_ms)
-        .bind(idle_ms)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let done = execute!(
+        tx,
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")
+            .bind(now_ms)
+            .bind(idle_ms)
+    )?;
     Ok(done)
 }
 
@@ -156,15 +152,12 @@ pub async fn delete_others(
     principal_id: i64,
     keep: &str,
 ) -> Result<u64> {
-    let done = on_tx!(tx, c => sqlx::query(
+    let done = execute!(tx, sqlx::query(
         "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND token_hash <> $3",
     )
     .bind(kind.as_str())
     .bind(principal_id)
-    .bind(keep)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(keep))?;
     Ok(done)
 }
 

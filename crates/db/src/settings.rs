@@ -2,7 +2,7 @@
 //! key/value text, read by the application, which owns their meaning and defaults.
 use std::collections::HashMap;
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 #[tracing::instrument(skip_all)]
 pub async fn all(db: &Db) -> Result<HashMap<String, String>> {
@@ -12,16 +12,16 @@ pub async fn all(db: &Db) -> Result<HashMap<String, String>> {
 
 #[tracing::instrument(skip_all, fields(key))]
 pub async fn put(tx: &mut Tx, key: &str, value: &str, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3)
+    execute!(
+        tx,
+        sqlx::query(
+            "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(key)
-    .bind(value)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+        )
+        .bind(key)
+        .bind(value)
+        .bind(to_millis(now))
+    )?;
     Ok(())
 }
 
@@ -34,15 +34,12 @@ pub async fn get_or_put(
     value: &str,
     now: jiff::Timestamp,
 ) -> Result<String> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
     .bind(value)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(
         on_tx!(tx, c => sqlx::query_scalar("SELECT value FROM program_settings WHERE key = $1")
         .bind(key)

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use sqlx::FromRow;
 
 use crate::sql::{batch_rows, placeholder_list};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 /// The first versions, loaded once into an empty table: (kind, English, Spanish), each text
 /// a title line and then the body.
@@ -126,12 +126,12 @@ pub async fn accept(
 
 #[tracing::instrument(skip_all)]
 pub async fn decline(tx: &mut Tx, agent_id: i64, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET terms_declined_at = $2 WHERE id = $1")
-        .bind(agent_id)
-        .bind(to_millis(now))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET terms_declined_at = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(to_millis(now))
+    )?;
     Ok(())
 }
 

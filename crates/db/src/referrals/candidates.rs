@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use crate::availability::{Availability, HoursRow, assemble};
-use crate::{DbError, Result, Tx, on_tx, to_millis};
+use crate::{DbError, Result, Tx, execute, on_tx, to_millis};
 
 /// What routing needs to know about one agent who prefers the request's state.
 #[derive(Debug, Clone)]
@@ -168,23 +168,22 @@ pub async fn agent_brief(tx: &mut Tx, agent_id: i64) -> Result<(String, String, 
 /// Starts a new streak of missed offers (after an automatic switch to red).
 #[tracing::instrument(skip_all)]
 pub async fn reset_missed(tx: &mut Tx, agent_id: i64) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET missed_offers = 0 WHERE id = $1")
-        .bind(agent_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET missed_offers = 0 WHERE id = $1").bind(agent_id)
+    )?;
     Ok(())
 }
 
 /// Routing's memory of an agent after an offer went out.
 #[tracing::instrument(skip_all)]
 pub async fn note_offered(tx: &mut Tx, agent_id: i64, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE agents SET last_offered_at = $2 WHERE id = $1")
-        .bind(agent_id)
-        .bind(to_millis(now))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET last_offered_at = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(to_millis(now))
+    )?;
     Ok(())
 }
 

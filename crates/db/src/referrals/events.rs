@@ -4,7 +4,7 @@ use hod_domain::actor::Actor;
 use hod_domain::referral::{EventKind, Status};
 
 use crate::time::{from_row, instant, maybe_parsed, parsed, parsed_str};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 /// An entry of the timeline.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct NewEvent<'a> {
 
 #[tracing::instrument(skip_all)]
 pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO referral_events (referral_id, at, actor, kind, status, note, account_number, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -31,10 +31,7 @@ pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> R
     .bind(e.status.map(Status::id))
     .bind(e.note)
     .bind(e.account_number)
-    .bind(e.detail.to_string())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(e.detail.to_string()))?;
     Ok(())
 }
 

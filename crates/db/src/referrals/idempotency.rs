@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Result, Tx, on_tx, to_millis};
+use crate::{Result, Tx, execute, on_tx, to_millis};
 
 /// A partner's `Idempotency-Key` still remembered: the referral it made and the fingerprint
 /// of the request that made it.
@@ -22,15 +22,15 @@ pub async fn idempotency_key(
     key: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<IdempotencyKey>> {
-    on_tx!(tx, c => sqlx::query(
-        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND expires_at <= $3",
-    )
-    .bind(api_key_id)
-    .bind(key)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND expires_at <= $3",
+        )
+        .bind(api_key_id)
+        .bind(key)
+        .bind(to_millis(now))
+    )?;
     Ok(on_tx!(tx, c => sqlx::query_as(
         "SELECT referral_id, fingerprint FROM idempotency_keys WHERE api_key_id = $1 AND key = $2",
     )
@@ -52,7 +52,7 @@ pub async fn remember_idempotency_key(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, referral_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -61,10 +61,7 @@ pub async fn remember_idempotency_key(
     .bind(fingerprint)
     .bind(referral_id)
     .bind(to_millis(now))
-    .bind(to_millis(expires_at))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
+    .bind(to_millis(expires_at)))
     .map_err(crate::conflict_as("this Idempotency-Key"))?;
     Ok(())
 }
@@ -72,11 +69,8 @@ pub async fn remember_idempotency_key(
 /// Forgets the `Idempotency-Key`s that expired before `now`; how many.
 #[tracing::instrument(skip_all)]
 pub async fn purge_idempotency_keys(tx: &mut Tx, now: jiff::Timestamp) -> Result<u64> {
-    Ok(
-        on_tx!(tx, c => sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-        .bind(to_millis(now))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?,
-    )
+    Ok(execute!(
+        tx,
+        sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1").bind(to_millis(now))
+    )?)
 }

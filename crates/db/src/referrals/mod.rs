@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use sqlx::FromRow;
 
 use crate::time::{from_row, instant, maybe_instant, parsed};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 mod candidates;
 mod consents;
@@ -173,14 +173,14 @@ pub async fn contact_by_and_lang(tx: &mut Tx, id: i64) -> Result<(String, String
 /// Asks the router to look at a routing referral now (after a decline).
 #[tracing::instrument(skip_all)]
 pub async fn make_due(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
-        "UPDATE referrals SET due_at = $2 WHERE id = $1 AND status IN ('searching', 'offered')",
-    )
-    .bind(id)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    execute!(
+        tx,
+        sqlx::query(
+            "UPDATE referrals SET due_at = $2 WHERE id = $1 AND status IN ('searching', 'offered')",
+        )
+        .bind(id)
+        .bind(to_millis(now))
+    )?;
     Ok(())
 }
 
@@ -303,7 +303,7 @@ pub async fn set_routing(
     last_offer_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "UPDATE referrals SET status = $2, due_at = $3, last_offer_at = COALESCE($4, last_offer_at), updated_at = $5
          WHERE id = $1",
     )
@@ -311,26 +311,20 @@ pub async fn set_routing(
     .bind(status.id())
     .bind(to_millis(due_at))
     .bind(last_offer_at.map(to_millis))
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(())
 }
 
 /// Gives up on a routing referral.
 #[tracing::instrument(skip_all)]
 pub async fn mark_unserved(tx: &mut Tx, id: i64, reason: &str, now: jiff::Timestamp) -> Result<()> {
-    on_tx!(tx, c => sqlx::query(
+    execute!(tx, sqlx::query(
         "UPDATE referrals SET status = 'unserved', unserved_reason = $2, due_at = NULL, updated_at = $3
          WHERE id = $1",
     )
     .bind(id)
     .bind(reason)
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(now)))?;
     Ok(())
 }
 
@@ -344,7 +338,7 @@ pub async fn assign(
     now: jiff::Timestamp,
     reminder_at: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = on_tx!(tx, c => sqlx::query(
+    let done = execute!(tx, sqlx::query(
         "UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
             due_at = NULL, reminder_due_at = $4
          WHERE id = $1 AND status = 'offered' AND agent_id IS NULL",
@@ -352,10 +346,7 @@ pub async fn assign(
     .bind(id)
     .bind(agent_id)
     .bind(to_millis(now))
-    .bind(to_millis(reminder_at))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .bind(to_millis(reminder_at)))?;
     Ok(done == 1)
 }
 
@@ -370,19 +361,19 @@ pub async fn set_status(
     to: Status,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = on_tx!(tx, c => sqlx::query(
-        "UPDATE referrals SET status = $4, updated_at = $5,
+    let done = execute!(
+        tx,
+        sqlx::query(
+            "UPDATE referrals SET status = $4, updated_at = $5,
             reminder_due_at = CASE WHEN $4 = 'accepted' THEN reminder_due_at ELSE NULL END
          WHERE id = $1 AND agent_id = $2 AND status = $3",
-    )
-    .bind(id)
-    .bind(agent_id)
-    .bind(from.id())
-    .bind(to.id())
-    .bind(to_millis(now))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+        )
+        .bind(id)
+        .bind(agent_id)
+        .bind(from.id())
+        .bind(to.id())
+        .bind(to_millis(now))
+    )?;
     Ok(done == 1)
 }
 
