@@ -160,9 +160,7 @@ impl App {
             .is_some_and(|until| until > now);
         let matches = passwords::verify(password, &account.password_hash);
         // The outcome, and for a failed password whether it locked the account.
-        let (outcome, failed) = self
-            .db
-            .write(async |tx| -> Result<_> {
+        let (outcome, failed) = self.write(async |tx| -> Result<_> {
         if locked {
             self.audit(
                 tx,
@@ -305,7 +303,6 @@ Channel::Email,
     ) -> Result<Option<AgentSession>> {
         let (hash, now) = (token_hash(token), self.now());
         let row = self
-            .db
             .write(async |tx| sessions::touch(tx, &hash, client, now, idle).await)
             .await?;
         Ok(row
@@ -316,12 +313,11 @@ Channel::Email,
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        self.db
-            .write(async |tx| -> Result<_> {
-                sessions::delete(tx, &token_hash(token)).await?;
-                Ok(())
-            })
-            .await?;
+        self.write(async |tx| -> Result<_> {
+            sessions::delete(tx, &token_hash(token)).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -334,8 +330,7 @@ Channel::Email,
         }
         let now = self.now();
         let login = format!("{}/agent/login", self.settings.public_url);
-        self.db
-            .write(async |tx| -> Result<_> {
+        self.write(async |tx| -> Result<_> {
             for a in &found {
                 let username = a.username.as_deref().unwrap_or_default();
                 let body = format!(
@@ -379,8 +374,7 @@ Channel::Email,
         };
         let now = self.now();
         let token = random_token()?;
-        self.db
-            .write(async |tx| -> Result<_, AppError> {
+        self.write(async |tx| -> Result<_, AppError> {
             accounts::create_reset(
                 tx,
                 &token_hash(&token),
@@ -471,8 +465,7 @@ Channel::Email,
             return Err(ResetError::Fields(problems));
         }
         let hash = passwords::hash(password).map_err(AppError::Other)?;
-        self.db
-            .write(async |tx| -> Result<_, ResetError> {
+        self.write(async |tx| -> Result<_, ResetError> {
             if accounts::redeem_reset(tx, &token_hash(token), now)
                 .await?
                 .is_none()
@@ -527,31 +520,30 @@ Channel::Email,
         let agent = agents::find_by_id(&self.db, agent_id).await?;
         let right = hash == code_hash(agent_id, code.trim())
             && agent.and_then(|a| a.phone).as_deref() == Some(phone.as_str());
-        self.db
-            .write(async |tx| -> Result<_> {
-                if right {
-                    agents::confirm_phone(tx, agent_id, now).await?;
-                    accounts::delete_phone_code(tx, agent_id).await?;
-                    self.audit(
-                        tx,
-                        agent_id,
-                        "agent.phone_confirmed",
-                        Client::default(),
-                        serde_json::json!({}),
-                    )
-                    .await?;
-                    return Ok(PhoneCheck::Confirmed);
+        self.write(async |tx| -> Result<_> {
+            if right {
+                agents::confirm_phone(tx, agent_id, now).await?;
+                accounts::delete_phone_code(tx, agent_id).await?;
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.phone_confirmed",
+                    Client::default(),
+                    serde_json::json!({}),
+                )
+                .await?;
+                return Ok(PhoneCheck::Confirmed);
+            }
+            let tries = accounts::phone_code_tried(tx, agent_id).await?;
+            Ok(if tries >= PHONE_CODE_TRIES {
+                PhoneCheck::NoCode
+            } else {
+                PhoneCheck::Wrong {
+                    tries_left: PHONE_CODE_TRIES - tries,
                 }
-                let tries = accounts::phone_code_tried(tx, agent_id).await?;
-                Ok(if tries >= PHONE_CODE_TRIES {
-                    PhoneCheck::NoCode
-                } else {
-                    PhoneCheck::Wrong {
-                        tries_left: PHONE_CODE_TRIES - tries,
-                    }
-                })
             })
-            .await
+        })
+        .await
     }
 
     /// Texts a new code to the agent's phone (the old one stops working).
@@ -562,12 +554,11 @@ Channel::Email,
         let phone = agent
             .phone
             .ok_or_else(|| AppError::Invalid("no phone number on file".into()))?;
-        self.db
-            .write(async |tx| -> Result<_> {
-                self.text_phone_code(tx, agent_id, &phone).await?;
-                Ok(())
-            })
-            .await?;
+        self.write(async |tx| -> Result<_> {
+            self.text_phone_code(tx, agent_id, &phone).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 }

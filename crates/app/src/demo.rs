@@ -154,8 +154,7 @@ impl App {
             Some(py) => *py,
             None => {
                 let py = PlanYear::standard_for(today);
-                self.db
-                    .write(async |tx| reference::put_plan_year(tx, &py).await)
+                self.write(async |tx| reference::put_plan_year(tx, &py).await)
                     .await?;
                 py
             }
@@ -337,35 +336,34 @@ impl App {
             })?;
             if agent.registered_at.is_none() {
                 let hash = passwords::hash(AGENT_PASSWORD)?;
-                self.db
-                    .write(async |tx| -> Result<_> {
-                        let reg = Registration {
-                            username: a.username,
-                            password_hash: &hash,
-                            phone: a.phone,
-                            contact_method: "email_text_app",
-                            zip: a.zip,
-                        };
-                        agents::register(tx, agent.id, &reg, now).await?;
-                        agents::set_languages(tx, agent.id, &langs).await?;
-                        agents::set_state_preferences(tx, agent.id, &states).await?;
-                        hod_db::availability::set_hours(
-                            tx,
-                            agent.id,
-                            &crate::profile::default_hours(),
-                            None,
-                        )
-                        .await?;
-                        // Green, so that a demo shows offers at any hour (the hours are still there).
-                        hod_db::availability::set_mode(
-                            tx,
-                            agent.id,
-                            hod_domain::availability::Mode::Available,
-                        )
-                        .await?;
-                        Ok(())
-                    })
+                self.write(async |tx| -> Result<_> {
+                    let reg = Registration {
+                        username: a.username,
+                        password_hash: &hash,
+                        phone: a.phone,
+                        contact_method: "email_text_app",
+                        zip: a.zip,
+                    };
+                    agents::register(tx, agent.id, &reg, now).await?;
+                    agents::set_languages(tx, agent.id, &langs).await?;
+                    agents::set_state_preferences(tx, agent.id, &states).await?;
+                    hod_db::availability::set_hours(
+                        tx,
+                        agent.id,
+                        &crate::profile::default_hours(),
+                        None,
+                    )
                     .await?;
+                    // Green, so that a demo shows offers at any hour (the hours are still there).
+                    hod_db::availability::set_mode(
+                        tx,
+                        agent.id,
+                        hod_domain::availability::Mode::Available,
+                    )
+                    .await?;
+                    Ok(())
+                })
+                .await?;
                 let versions: Vec<String> = hod_db::terms::current(&self.db)
                     .await?
                     .iter()

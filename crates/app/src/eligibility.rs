@@ -185,12 +185,11 @@ impl App {
         }
 
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                stored::put(tx, py.year, &changed, now).await?;
-                for (npn, eligible) in gained_or_lost {
-                    let subject = format!("npn:{npn}");
-                    audit::append(
+        self.write(async |tx| -> Result<_> {
+            stored::put(tx, py.year, &changed, now).await?;
+            for (npn, eligible) in gained_or_lost {
+                let subject = format!("npn:{npn}");
+                audit::append(
                     tx,
                     &audit::Entry {
                         actor: Actor::System,
@@ -206,15 +205,15 @@ impl App {
                     now,
                 )
                 .await?;
+            }
+            for agent in &due {
+                if self.send_invitation(tx, agent, py.year, None).await? {
+                    summary.invitations_sent += 1;
                 }
-                for agent in &due {
-                    if self.send_invitation(tx, agent, py.year, None).await? {
-                        summary.invitations_sent += 1;
-                    }
-                }
-                Ok(())
-            })
-            .await?;
+            }
+            Ok(())
+        })
+        .await?;
         tracing::info!(?summary, "eligibility evaluated");
         Ok(Some(summary))
     }
@@ -243,7 +242,6 @@ impl App {
             .map_err(|e| AppError::Other(e.into()))?
             .timestamp();
         let mine = self
-            .db
             .write(async |tx| -> Result<_> {
                 let mine = hod_db::jobs::try_lease_if_not_run_since(
                     tx,
@@ -261,14 +259,13 @@ impl App {
             return Ok(DailyRun::NotDue);
         }
         let summary = self.evaluate_eligibility(today).await?;
-        self.db
-            .write(async |tx| -> Result<_> {
-                // Housekeeping that needs no more than once a day: partners' expired Idempotency-Keys.
-                hod_db::referrals::purge_idempotency_keys(tx, self.now()).await?;
-                hod_db::jobs::finish(tx, DAILY_JOB, node, self.now()).await?;
-                Ok(())
-            })
-            .await?;
+        self.write(async |tx| -> Result<_> {
+            // Housekeeping that needs no more than once a day: partners' expired Idempotency-Keys.
+            hod_db::referrals::purge_idempotency_keys(tx, self.now()).await?;
+            hod_db::jobs::finish(tx, DAILY_JOB, node, self.now()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(summary.map_or(DailyRun::NoPlanYear, DailyRun::Ran))
     }
 }

@@ -147,14 +147,13 @@ impl App {
             )));
         }
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                invitations::revoke_open(tx, npn.as_str(), now).await?;
-                self.send_invitation(tx, &agent, report.plan_year, Some(operator))
-                    .await?;
-                Ok(())
-            })
-            .await?;
+        self.write(async |tx| -> Result<_> {
+            invitations::revoke_open(tx, npn.as_str(), now).await?;
+            self.send_invitation(tx, &agent, report.plan_year, Some(operator))
+                .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 

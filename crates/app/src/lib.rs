@@ -7,6 +7,7 @@ use std::sync::Arc;
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod dispatch;
 pub mod eligibility;
 pub mod fields;
 pub mod import;
@@ -55,6 +56,11 @@ pub struct App {
     status_key: Arc<[u8]>,
     /// Work done after the answer has gone (see [`App::in_background`]).
     background: tokio_util::task::TaskTracker,
+    /// The providers messages are handed to (see `dispatch`).
+    transports: Arc<dispatch::Transports>,
+    /// Counts messages queued, so a write that queued one wakes the dispatcher.
+    queued: Arc<std::sync::atomic::AtomicU64>,
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +100,9 @@ impl App {
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             status_key: status_key.into(),
             background: tokio_util::task::TaskTracker::new(),
+            transports: Arc::default(),
+            queued: Arc::default(),
+            outbox_wake: Arc::default(),
         })
     }
 

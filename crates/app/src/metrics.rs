@@ -10,6 +10,8 @@ pub const DB_CONNECTIONS: &str = "hod_db_pool_connections";
 pub const DB_MAX_CONNECTIONS: &str = "hod_db_pool_max_connections";
 pub const OUTBOX_MESSAGES: &str = "hod_outbox_messages";
 pub const OUTBOX_OLDEST_PENDING: &str = "hod_outbox_oldest_pending_age_seconds";
+pub const MESSAGES: &str = "hod_messages_total";
+pub const MESSAGE_DELIVERY: &str = "hod_message_delivery_seconds";
 pub const REFERRALS_SUBMITTED: &str = "hod_referrals_submitted_total";
 pub const REFERRALS_ACCEPTED: &str = "hod_referrals_accepted_total";
 pub const REFERRALS_UNSERVED: &str = "hod_referrals_unserved_total";
@@ -62,6 +64,15 @@ pub fn describe() {
         OUTBOX_OLDEST_PENDING,
         Unit::Seconds,
         "Age of the oldest message waiting to be sent (0 when none waits)."
+    );
+    describe_counter!(
+        MESSAGES,
+        "Messages this node's dispatcher finished with, by channel and outcome (sent: a provider took it; stored: no provider is configured, kept in the local outbox; retried: a failed attempt to try again; dead: given up)."
+    );
+    describe_histogram!(
+        MESSAGE_DELIVERY,
+        Unit::Seconds,
+        "Time from a message being queued to a provider taking it, by channel."
     );
     describe_counter!(
         REFERRALS_SUBMITTED,

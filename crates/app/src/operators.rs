@@ -34,7 +34,6 @@ impl App {
         let hash = passwords::hash(password)?;
         let now = self.now();
         let id = self
-            .db
             .write(async |tx| -> Result<_> {
                 let id = operators::create(
                     tx,

@@ -16,6 +16,8 @@ impl App {
         body: &str,
         dedup: &str,
     ) -> Result<()> {
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         outbox::enqueue(
             tx,
             &NewMessage {

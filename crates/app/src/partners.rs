@@ -23,25 +23,24 @@ impl App {
         }
         let key = format!("hod_{}", random_token()?);
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                let id = api_keys::create(tx, name, &token_hash(&key), now).await?;
-                let subject = format!("api_key:{id}");
-                audit::append(
-                    tx,
-                    &audit::Entry {
-                        actor,
-                        action: "api_key.created",
-                        subject: &subject,
-                        ip: None,
-                        detail: serde_json::json!({ "name": name }),
-                    },
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            let id = api_keys::create(tx, name, &token_hash(&key), now).await?;
+            let subject = format!("api_key:{id}");
+            audit::append(
+                tx,
+                &audit::Entry {
+                    actor,
+                    action: "api_key.created",
+                    subject: &subject,
+                    ip: None,
+                    detail: serde_json::json!({ "name": name }),
+                },
+                now,
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         Ok(key)
     }
 

@@ -93,7 +93,6 @@ impl App {
         let existing = self.stored_passkeys(agent_id).await?;
         let now = self.now();
         let (ceremony, options) = self
-            .db
             .write(async |tx| -> Result<_, AppError> {
                 let handle =
                     passkeys::ensure_webauthn_id(tx, agent_id, &Uuid::new_v4().to_string()).await?;
@@ -135,7 +134,6 @@ impl App {
     ) -> Result<i64> {
         let now = self.now();
         let id = self
-            .db
             .write(async |tx| -> Result<_, AppError> {
                 let Some((Some(owner), state)) =
                     passkeys::take_ceremony(tx, ceremony, "register", now).await?
@@ -177,7 +175,6 @@ impl App {
 
     pub async fn remove_passkey(&self, agent_id: i64, passkey_id: i64) -> Result<bool> {
         let removed = self
-            .db
             .write(async |tx| -> Result<_> {
                 let removed = passkeys::remove(tx, agent_id, passkey_id).await?;
                 if removed {
@@ -211,7 +208,6 @@ impl App {
         let now = self.now();
         let ceremony = random_token()?;
         let options = self
-            .db
             .write(async |tx| -> Result<_> {
                 let options = if let (Some(account), false) = (&account, keys.is_empty()) {
                     let list: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
@@ -256,56 +252,55 @@ impl App {
         client: Client<'_>,
     ) -> Result<LoginOutcome> {
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                let Some((Some(agent_id), state)) =
-                    passkeys::take_ceremony(tx, ceremony, "login", now).await?
-                else {
-                    return Ok(LoginOutcome::Refused);
-                };
-                let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
-                let Ok(result) = self
-                    .webauthn()?
-                    .finish_passkey_authentication(credential, &state)
-                else {
-                    self.audit(
-                        tx,
-                        agent_id,
-                        "agent.passkey_login_failed",
-                        client,
-                        serde_json::json!({}),
-                    )
-                    .await?;
-                    return Ok(LoginOutcome::Refused);
-                };
-                let locked = agents::find_for_login_by_id(&self.db, agent_id)
-                    .await?
-                    .and_then(|l| l.locked_until)
-                    .map(hod_db::from_millis)
-                    .transpose()?
-                    .is_some_and(|until| until > now);
-                if locked {
-                    return Ok(LoginOutcome::Refused);
+        self.write(async |tx| -> Result<_> {
+            let Some((Some(agent_id), state)) =
+                passkeys::take_ceremony(tx, ceremony, "login", now).await?
+            else {
+                return Ok(LoginOutcome::Refused);
+            };
+            let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
+            let Ok(result) = self
+                .webauthn()?
+                .finish_passkey_authentication(credential, &state)
+            else {
+                self.audit(
+                    tx,
+                    agent_id,
+                    "agent.passkey_login_failed",
+                    client,
+                    serde_json::json!({}),
+                )
+                .await?;
+                return Ok(LoginOutcome::Refused);
+            };
+            let locked = agents::find_for_login_by_id(&self.db, agent_id)
+                .await?
+                .and_then(|l| l.locked_until)
+                .map(hod_db::from_millis)
+                .transpose()?
+                .is_some_and(|until| until > now);
+            if locked {
+                return Ok(LoginOutcome::Refused);
+            }
+            for (id, mut key) in self.stored_passkeys(agent_id).await? {
+                if key.cred_id() == result.cred_id() {
+                    key.update_credential(&result);
+                    passkeys::used(tx, id, &serde_json::to_string(&key).map_err(other)?, now)
+                        .await?;
                 }
-                for (id, mut key) in self.stored_passkeys(agent_id).await? {
-                    if key.cred_id() == result.cred_id() {
-                        key.update_credential(&result);
-                        passkeys::used(tx, id, &serde_json::to_string(&key).map_err(other)?, now)
-                            .await?;
-                    }
-                }
-                let token = self
-                    .open_session(
-                        tx,
-                        agent_id,
-                        client,
-                        hod_db::sessions::SessionClient::Web,
-                        "passkey",
-                    )
-                    .await?;
-                Ok(LoginOutcome::LoggedIn { token, agent_id })
-            })
-            .await
+            }
+            let token = self
+                .open_session(
+                    tx,
+                    agent_id,
+                    client,
+                    hod_db::sessions::SessionClient::Web,
+                    "passkey",
+                )
+                .await?;
+            Ok(LoginOutcome::LoggedIn { token, agent_id })
+        })
+        .await
     }
 }
 

@@ -95,19 +95,18 @@ impl App {
         what: &str,
         work: impl AsyncFnOnce(&mut hod_db::Tx) -> Result<()>,
     ) -> Result<()> {
-        self.db
-            .write(async |tx| {
-                work(tx).await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.profile_changed",
-                    Client::default(),
-                    serde_json::json!({ "changed": what }),
-                )
-                .await
-            })
+        self.write(async |tx| {
+            work(tx).await?;
+            self.audit(
+                tx,
+                agent_id,
+                "agent.profile_changed",
+                Client::default(),
+                serde_json::json!({ "changed": what }),
+            )
             .await
+        })
+        .await
     }
 
     /// The languages the agent speaks and the states they take referrals in (codes).
@@ -393,27 +392,26 @@ impl App {
         }
         let hash = passwords::hash(new).map_err(AppError::Other)?;
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                agents::set_password(tx, agent_id, &hash, now).await?;
-                let ended = sessions::delete_others(
-                    tx,
-                    PrincipalKind::Agent,
-                    agent_id,
-                    &crate::tokens::token_hash(keep_token),
-                )
-                .await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.password_changed",
-                    client,
-                    serde_json::json!({ "other_sessions_ended": ended }),
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            agents::set_password(tx, agent_id, &hash, now).await?;
+            let ended = sessions::delete_others(
+                tx,
+                PrincipalKind::Agent,
+                agent_id,
+                &crate::tokens::token_hash(keep_token),
+            )
             .await?;
+            self.audit(
+                tx,
+                agent_id,
+                "agent.password_changed",
+                client,
+                serde_json::json!({ "other_sessions_ended": ended }),
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 }
@@ -461,7 +459,6 @@ impl App {
     /// Logs out every other device; returns how many sessions ended.
     pub async fn end_other_sessions(&self, agent_id: i64, keep_token: &str) -> Result<u64> {
         let n = self
-            .db
             .write(async |tx| -> Result<_> {
                 let n = sessions::delete_others(
                     tx,

@@ -255,7 +255,7 @@ impl App {
             Ok(Some(code_sent_to))
         };
         // `None`: the link was used or withdrawn meanwhile (nothing was written).
-        let Some(code_sent_to) = self.db.write(work).await? else {
+        let Some(code_sent_to) = self.write(work).await? else {
             return Err(RegisterError::Link(self.invitation(&form.token).await?));
         };
         if let Err(e) = self.refresh_eligibility_of_agent(agent.id).await {

@@ -165,24 +165,23 @@ impl App {
         values.insert(key.to_owned(), value.trim().to_owned());
         parse(&values)?;
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                settings::put(tx, key, value.trim(), now).await?;
-                audit::append(
-                    tx,
-                    &audit::Entry {
-                        actor,
-                        action: "program.setting_changed",
-                        subject: key,
-                        ip: None,
-                        detail: serde_json::json!({ "value": value.trim() }),
-                    },
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            settings::put(tx, key, value.trim(), now).await?;
+            audit::append(
+                tx,
+                &audit::Entry {
+                    actor,
+                    action: "program.setting_changed",
+                    subject: key,
+                    ip: None,
+                    detail: serde_json::json!({ "value": value.trim() }),
+                },
+                now,
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 }

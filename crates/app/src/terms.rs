@@ -56,39 +56,37 @@ impl App {
         }
         let now = self.now();
         let ids: Vec<i64> = current.iter().map(|d| d.id).collect();
-        self.db
-            .write(async |tx| -> Result<_> {
-                terms::accept(tx, agent_id, &ids, now).await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.terms_accepted",
-                    Client::default(),
-                    serde_json::json!({ "versions": wanted }),
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            terms::accept(tx, agent_id, &ids, now).await?;
+            self.audit(
+                tx,
+                agent_id,
+                "agent.terms_accepted",
+                Client::default(),
+                serde_json::json!({ "versions": wanted }),
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         self.refresh_eligibility_of_agent(agent_id).await
     }
 
     pub async fn decline_terms(&self, agent_id: i64) -> Result<()> {
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_> {
-                terms::decline(tx, agent_id, now).await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.terms_declined",
-                    Client::default(),
-                    serde_json::json!({}),
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            terms::decline(tx, agent_id, now).await?;
+            self.audit(
+                tx,
+                agent_id,
+                "agent.terms_declined",
+                Client::default(),
+                serde_json::json!({}),
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -108,18 +106,17 @@ impl App {
             .await?
             .pop()
             .expect("one verdict");
-        self.db
-            .write(async |tx| -> Result<_> {
-                stored::put(
-                    tx,
-                    py.year,
-                    &[(npn.clone(), stored_verdict(&npn, py.year, day, &verdict))],
-                    self.now(),
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            stored::put(
+                tx,
+                py.year,
+                &[(npn.clone(), stored_verdict(&npn, py.year, day, &verdict))],
+                self.now(),
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 }

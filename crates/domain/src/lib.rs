@@ -5,6 +5,7 @@
 pub mod account;
 pub mod actor;
 pub mod availability;
+pub mod delivery;
 pub mod eligibility;
 pub mod geo;
 pub mod lang;

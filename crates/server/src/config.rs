@@ -26,6 +26,7 @@ pub const KEYS: &[&str] = &[
     "http_max_connections",
     "metrics_allow",
     "metrics_token",
+    "smtp_url",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -63,6 +64,8 @@ pub struct Config {
     pub metrics_allow: String,
     /// A bearer token that opens `/metrics` from anywhere; empty = none.
     pub metrics_token: Option<String>,
+    /// Email through this SMTP server (SPEC.md §7.1); empty = kept in the local outbox.
+    pub smtp_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +94,7 @@ impl Default for Config {
             http_max_connections: 1024,
             metrics_allow: String::new(),
             metrics_token: None,
+            smtp_url: None,
         }
     }
 }
@@ -112,6 +116,10 @@ impl std::fmt::Debug for Config {
             .field("program_time_zone", &self.program_time_zone)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(hod_notify::SmtpUrl::parse),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +194,16 @@ impl Config {
             bail!("http_max_connections must be at least 1");
         }
         self.metrics_networks()?;
+        self.smtp()?;
         Ok(())
+    }
+
+    /// `smtp_url` parsed; `None` when email stays in the local outbox.
+    pub fn smtp(&self) -> anyhow::Result<Option<hod_notify::SmtpUrl>> {
+        match self.smtp_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(url) => Ok(Some(hod_notify::SmtpUrl::parse(url)?)),
+        }
     }
 
     /// `metrics_allow` parsed.

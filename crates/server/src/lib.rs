@@ -62,11 +62,31 @@ const JOB_CHECK_EVERY: Duration = Duration::from_secs(60);
 /// minutes; a second's delay is not felt.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Background work every node runs: the referral sweeper (every node: claims are per
-/// referral), and the daily eligibility evaluation (one node a day takes it, through a
-/// lease in the database).
-fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
+/// How often a node looks for messages it was not woken for: retries that came due, and
+/// messages other nodes queued.
+const DISPATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Background work every node runs: the dispatcher and the referral sweeper (every node:
+/// claims are per message and per referral), and the daily eligibility evaluation (one
+/// node a day takes it, through a lease in the database).
+fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 3] {
     let node = node_name();
+    let dispatcher = app.clone();
+    let dispatcher_node = node.clone();
+    let dispatches = tokio::spawn(async move {
+        loop {
+            match dispatcher.dispatch(&dispatcher_node).await {
+                // More may be due: go on at once.
+                Ok(d) if d.total() > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = format!("{e:#}"), "dispatch failed"),
+            }
+            tokio::select! {
+                () = dispatcher.outbox_written().notified() => {}
+                () = tokio::time::sleep(DISPATCH_EVERY) => {}
+            }
+        }
+    });
     let sweeper = app.clone();
     let sweeps = tokio::spawn(async move {
         loop {
@@ -97,7 +117,7 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 2] {
             tokio::time::sleep(JOB_CHECK_EVERY).await;
         }
     });
-    [sweeps, daily]
+    [dispatches, sweeps, daily]
 }
 
 fn unix_seconds() -> f64 {
@@ -163,6 +183,7 @@ pub fn web_settings(config: &Config) -> anyhow::Result<hod_web::WebSettings> {
 /// left running.
 pub async fn serve(listener: TcpListener, app: App, config: &Config) -> anyhow::Result<()> {
     let web = web_settings(config)?;
+    let app = app.with_transports(transports(config)?);
     let limits = web.limits;
     let workers = spawn_workers(app.clone());
     let router = hod_web::router(hod_web::AppState::new(app.clone(), web));
@@ -178,6 +199,13 @@ pub async fn serve(listener: TcpListener, app: App, config: &Config) -> anyhow::
 /// The application on the real clock.
 pub async fn app(db: Db, settings: Settings) -> anyhow::Result<App> {
     Ok(App::new(db, Arc::new(SystemClock), settings).await?)
+}
+
+/// The providers of `config` (none configured: every message stays in the local outbox).
+pub fn transports(config: &Config) -> anyhow::Result<hod_app::dispatch::Transports> {
+    Ok(hod_app::dispatch::Transports {
+        email: config.smtp()?.map(hod_notify::Smtp::new).transpose()?,
+    })
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,8 @@
 //! under `CI=true`, where a missing PostgreSQL is a failure.
 #![forbid(unsafe_code)]
 
+pub mod smtp;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

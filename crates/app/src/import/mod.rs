@@ -230,7 +230,7 @@ impl App {
         if opts.dry_run {
             return load(None).await;
         }
-        let report = self.db.write(async |t| load(Some(t)).await).await?;
+        let report = self.write(async |t| load(Some(t)).await).await?;
         tracing::info!(
             rows = report.rows,
             applied = report.applied,

@@ -28,25 +28,24 @@ impl App {
         let Some((referral, contact)) = db::contact_for_agent(&self.db, id, agent_id).await? else {
             return Err(AppError::NotFound("referral".into()));
         };
-        self.db
-            .write(async |tx| -> Result<_> {
-                let who = Actor::Agent(agent_id);
-                let subject = format!("referral:{id}");
-                audit::append(
-                    tx,
-                    &audit::Entry {
-                        actor: who,
-                        action: "referral.contact_viewed",
-                        subject: &subject,
-                        ip,
-                        detail: serde_json::json!({}),
-                    },
-                    self.now(),
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_> {
+            let who = Actor::Agent(agent_id);
+            let subject = format!("referral:{id}");
+            audit::append(
+                tx,
+                &audit::Entry {
+                    actor: who,
+                    action: "referral.contact_viewed",
+                    subject: &subject,
+                    ip,
+                    detail: serde_json::json!({}),
+                },
+                self.now(),
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         let status = referral.status;
         Ok(AgentReferral {
             referral,
@@ -83,29 +82,28 @@ impl App {
             return Err(OfferError::invalid("account_number", FieldProblem::TooLong));
         }
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_, OfferError> {
-                if !db::set_status(tx, id, agent_id, from, to, now).await? {
-                    return Err(OfferError::Gone);
-                }
-                let actor = Actor::Agent(agent_id);
-                db::add_event(
-                    tx,
-                    &NewEvent {
-                        referral_id: id,
-                        actor,
-                        kind: EventKind::Status,
-                        status: Some(to),
-                        note,
-                        account_number,
-                        detail: serde_json::json!({}),
-                    },
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_, OfferError> {
+            if !db::set_status(tx, id, agent_id, from, to, now).await? {
+                return Err(OfferError::Gone);
+            }
+            let actor = Actor::Agent(agent_id);
+            db::add_event(
+                tx,
+                &NewEvent {
+                    referral_id: id,
+                    actor,
+                    kind: EventKind::Status,
+                    status: Some(to),
+                    note,
+                    account_number,
+                    detail: serde_json::json!({}),
+                },
+                now,
+            )
             .await?;
+            Ok(())
+        })
+        .await?;
         self.changed();
         Ok(to)
     }
@@ -153,49 +151,48 @@ impl App {
             return Err(RecordError::Fields(problems));
         }
         let now = self.now();
-        self.db
-            .write(async |tx| -> Result<_, RecordError> {
-                let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
-                let keep_until = now
-                    .to_zoned(jiff::tz::TimeZone::UTC)
-                    .checked_add(jiff::Span::new().years(CONSENT_KEPT_YEARS))
-                    .map_err(|e| AppError::Other(e.into()))?
-                    .timestamp();
-                db::add_consent(
-                    tx,
-                    &db::NewConsent {
-                        referral_id: id,
-                        agent_id,
-                        consumer_name: &format!("{} {}", contact.first_name, contact.last_name),
-                        agent_name: &format!("{first} {last}"),
-                        scope: form.scope.trim(),
-                        duration: form.duration.trim(),
-                        consented_on: form.consented_on.trim(),
-                        withdraw_how: form.withdraw_how.trim(),
-                        method: form.method.trim(),
-                        keep_until,
-                    },
-                    now,
-                )
-                .await?;
-                let actor = Actor::Agent(agent_id);
-                db::add_event(
-                    tx,
-                    &NewEvent {
-                        referral_id: id,
-                        actor,
-                        kind: EventKind::Consent,
-                        status: None,
-                        note: "",
-                        account_number: "",
-                        detail: serde_json::json!({ "method": form.method.trim() }),
-                    },
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
+        self.write(async |tx| -> Result<_, RecordError> {
+            let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
+            let keep_until = now
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .checked_add(jiff::Span::new().years(CONSENT_KEPT_YEARS))
+                .map_err(|e| AppError::Other(e.into()))?
+                .timestamp();
+            db::add_consent(
+                tx,
+                &db::NewConsent {
+                    referral_id: id,
+                    agent_id,
+                    consumer_name: &format!("{} {}", contact.first_name, contact.last_name),
+                    agent_name: &format!("{first} {last}"),
+                    scope: form.scope.trim(),
+                    duration: form.duration.trim(),
+                    consented_on: form.consented_on.trim(),
+                    withdraw_how: form.withdraw_how.trim(),
+                    method: form.method.trim(),
+                    keep_until,
+                },
+                now,
+            )
             .await?;
+            let actor = Actor::Agent(agent_id);
+            db::add_event(
+                tx,
+                &NewEvent {
+                    referral_id: id,
+                    actor,
+                    kind: EventKind::Consent,
+                    status: None,
+                    note: "",
+                    account_number: "",
+                    detail: serde_json::json!({ "method": form.method.trim() }),
+                },
+                now,
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 

@@ -105,7 +105,6 @@ impl App {
         let fingerprint = form.fingerprint();
         let submitter = origin.partner.map(|(key_id, _)| key_id);
         let written = self
-            .db
             .write(async |tx| -> Result<Intake, Abort> {
                 if let Some((key_id, Some(key))) = origin.partner
                     && let Some(known) = db::idempotency_key(tx, key_id, key, now).await?
@@ -213,7 +212,6 @@ impl App {
                     _ => unreachable!("only keyed requests race on their key"),
                 };
                 let known = self
-                    .db
                     .write(async |tx| db::idempotency_key(tx, key_id, key, now).await)
                     .await?;
                 return match known {

@@ -22,7 +22,6 @@ impl App {
         let capacity = self.program_settings().await?.policy.capacity;
         let now = self.now();
         let rid = self
-            .db
             .write(async |tx| self.accept_in(tx, agent_id, offer_id, capacity, now).await)
             .await?;
         self.changed();
@@ -111,7 +110,6 @@ impl App {
         }
         let now = self.now();
         let rid = self
-            .db
             .write(async |tx| self.decline_in(tx, agent_id, offer_id, reason, now).await)
             .await?;
         self.changed();

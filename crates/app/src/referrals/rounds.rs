@@ -48,7 +48,6 @@ impl App {
             .collect();
         let now = self.now();
         let out = self
-            .db
             .write(async |tx| self.round_in(tx, id, &program, &current_terms, now).await)
             .await?;
         if out.is_some() {
@@ -358,8 +357,7 @@ impl App {
 
     pub(super) async fn send_reminders(&self) -> Result<usize> {
         let now = self.now();
-        let due = self.db
-            .write(async |tx| -> Result<_> {
+        let due = self.write(async |tx| -> Result<_> {
             let due = db::take_due_reminders(tx, now, 100).await?;
             for (rid, agent_id) in &due {
                 let (first_name, _, email, _) = db::agent_brief(tx, *agent_id).await?;

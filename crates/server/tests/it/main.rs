@@ -5,6 +5,7 @@ mod http;
 mod import_cli;
 mod login;
 mod nodes;
+mod notifications;
 mod openapi;
 mod passkeys;
 mod probes;

@@ -1,0 +1,181 @@
+//! The dispatcher: hands the messages queued in the outbox to their providers. Every node
+//! runs it; a message is claimed with a lease (PostgreSQL skips rows another node holds), so
+//! two nodes never send one at once, and a node that dies mid-send gives its claims back when
+//! the lease runs out. A channel without a provider keeps its messages in the local outbox
+//! (`stored`), so a fresh machine works end to end.
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hod_db::outbox::{self, Channel, MessageRow, Outcome};
+use hod_domain::delivery;
+use hod_notify::{Email, SendError, Smtp};
+use jiff::SignedDuration;
+
+use crate::{App, Result};
+
+/// How long a claim lasts: longer than any one delivery may take (SMTP's own timeout is 20 s).
+const LEASE: SignedDuration = SignedDuration::from_secs(60);
+
+/// Messages claimed at a time.
+const BATCH: i64 = 32;
+
+/// The providers this node hands messages to; a channel without one keeps its messages in
+/// the local outbox.
+#[derive(Debug, Clone, Default)]
+pub struct Transports {
+    pub email: Option<Smtp>,
+}
+
+/// What one dispatch pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dispatched {
+    pub sent: usize,
+    pub stored: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl Dispatched {
+    pub fn total(&self) -> usize {
+        self.sent + self.stored + self.retried + self.dead
+    }
+}
+
+/// What became of one message.
+enum Delivery {
+    Sent,
+    /// No provider for its channel: kept in the local outbox.
+    Stored,
+    Failed(SendError),
+}
+
+impl App {
+    /// Sets the providers (at start; without them every message is stored).
+    #[must_use]
+    pub fn with_transports(mut self, transports: Transports) -> Self {
+        self.transports = Arc::new(transports);
+        self
+    }
+
+    /// Woken when a write that queued a message commits, so the dispatcher sends at once.
+    pub fn outbox_written(&self) -> &tokio::sync::Notify {
+        &self.outbox_wake
+    }
+
+    /// One pass: claims the due messages (up to a batch) for `node`, delivers them and
+    /// records each outcome.
+    #[tracing::instrument(skip_all)]
+    pub async fn dispatch(&self, node: &str) -> Result<Dispatched> {
+        let now = self.now();
+        let claimed = self
+            .db
+            .write(async |tx| outbox::claim_due(tx, node, now, now + LEASE, BATCH).await)
+            .await?;
+        let mut done = Dispatched::default();
+        for message in &claimed {
+            let result = self.deliver(message).await;
+            self.record(node, message, result, &mut done).await?;
+        }
+        Ok(done)
+    }
+
+    async fn deliver(&self, m: &MessageRow) -> Delivery {
+        match m.channel {
+            Channel::Email => match &self.transports.email {
+                Some(smtp) => {
+                    let html = hod_notify::html_from_text(&m.body);
+                    let email = Email {
+                        id: m.id,
+                        from: &m.sender,
+                        to: &m.recipient,
+                        subject: &m.subject,
+                        text: &m.body,
+                        html: &html,
+                        unsubscribe: None,
+                    };
+                    match smtp.send(&email).await {
+                        Ok(()) => Delivery::Sent,
+                        Err(e) => Delivery::Failed(e),
+                    }
+                }
+                None => Delivery::Stored,
+            },
+            Channel::Sms | Channel::Push => Delivery::Stored,
+        }
+    }
+
+    async fn record(
+        &self,
+        node: &str,
+        m: &MessageRow,
+        result: Delivery,
+        done: &mut Dispatched,
+    ) -> Result<()> {
+        let now = self.now();
+        let channel = m.channel.as_str();
+        let attempts = u32::try_from(m.attempts).unwrap_or(u32::MAX);
+        let retry_at = match &result {
+            Delivery::Failed(SendError::Transient(_)) => {
+                delivery::retry_after(attempts, jitter()).map(|wait| now + wait)
+            }
+            _ => None,
+        };
+        let outcome = match (&result, retry_at) {
+            (Delivery::Sent, _) => "sent",
+            (Delivery::Stored, _) => "stored",
+            (Delivery::Failed(_), Some(_)) => "retried",
+            (Delivery::Failed(_), None) => "dead",
+        };
+        self.db
+            .write(async |tx| match &result {
+                Delivery::Sent => outbox::finish(tx, m.id, node, Outcome::Sent, now).await,
+                Delivery::Stored => outbox::finish(tx, m.id, node, Outcome::Stored, now).await,
+                Delivery::Failed(e) => {
+                    outbox::attempt_failed(tx, m.id, node, &e.to_string(), retry_at, now).await
+                }
+            })
+            .await?;
+        match &result {
+            Delivery::Sent => done.sent += 1,
+            Delivery::Stored => done.stored += 1,
+            Delivery::Failed(_) if retry_at.is_some() => done.retried += 1,
+            Delivery::Failed(_) => done.dead += 1,
+        }
+        if let Delivery::Failed(e) = &result {
+            tracing::warn!(message = m.id, channel, attempts, outcome, error = %e, "delivery failed");
+        }
+        metrics::counter!(crate::metrics::MESSAGES, "channel" => channel, "outcome" => outcome)
+            .increment(1);
+        if matches!(result, Delivery::Sent) {
+            metrics::histogram!(crate::metrics::MESSAGE_DELIVERY, "channel" => channel)
+                .record(now.duration_since(m.created_at).as_secs_f64().max(0.0));
+        }
+        Ok(())
+    }
+
+    /// A write that wakes the dispatcher when it queued a message (after the commit, so the
+    /// dispatcher finds the rows).
+    pub(crate) async fn write<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut hod_db::Tx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<hod_db::DbError>,
+    {
+        let queued_before = self.queued.load(Ordering::Acquire);
+        let done = self.db.write(work).await?;
+        if self.queued.load(Ordering::Acquire) != queued_before {
+            self.outbox_wake.notify_one();
+        }
+        Ok(done)
+    }
+}
+
+/// A number in `[0, 1)` to spread retries.
+fn jitter() -> f64 {
+    let mut b = [0u8; 4];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
+}

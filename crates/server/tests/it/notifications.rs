@@ -1,0 +1,154 @@
+//! Messages reaching people (issue 12) through real protocols, on both databases: email over
+//! a real SMTP conversation with a server inside the test, the MIME parsed and checked;
+//! retries, the dead letter and the local outbox.
+use hod_app::App;
+use hod_app::dispatch::{Dispatched, Transports};
+use hod_app::system::DeliveryStatus;
+use hod_notify::{Smtp, SmtpUrl};
+use hod_test_support::smtp::{Answer, SmtpServer};
+use hod_test_support::{TestApp, app_tests};
+use jiff::SignedDuration;
+
+app_tests!(
+    email_goes_through_smtp_as_text_and_html,
+    without_a_provider_messages_stay_in_the_local_outbox,
+    a_provider_that_says_later_is_tried_again_then_given_up,
+    a_refused_address_goes_to_the_dead_letter_at_once,
+);
+
+/// The application of `t` handing email to `server`.
+fn with_smtp(t: &TestApp, server: &SmtpServer) -> App {
+    let smtp = Smtp::new(SmtpUrl::parse(&server.url()).unwrap()).unwrap();
+    t.app
+        .clone()
+        .with_transports(Transports { email: Some(smtp) })
+}
+
+/// Queues one email: a forgotten-username reminder to a registered agent.
+async fn queue_an_email(t: &TestApp) -> String {
+    crate::world::world(t, &[crate::world::spec("5000001", "Ana", "77002")]).await;
+    // The world's own messages (invitation, account ready) go to the local outbox first.
+    assert_eq!(t.app.dispatch("setup").await.unwrap().stored, 2);
+    t.app.forgot_username("ana@agency.test").await.unwrap();
+    t.app.settle().await;
+    "ana@agency.test".to_owned()
+}
+
+async fn status_of_last(t: &TestApp) -> (DeliveryStatus, i64) {
+    let all = t.app.outbox(None).await.unwrap();
+    let last = all.last().expect("a message");
+    (last.status, last.attempts)
+}
+
+async fn email_goes_through_smtp_as_text_and_html(t: TestApp) {
+    let server = SmtpServer::start().await;
+    let to = queue_an_email(&t).await;
+    let app = with_smtp(&t, &server);
+    let done = app.dispatch("node-a").await.unwrap();
+    assert_eq!(
+        done,
+        Dispatched {
+            sent: 1,
+            ..Dispatched::default()
+        }
+    );
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].from.as_str(), got[0].to.as_slice()),
+        ("noreply@hod.test", [to.clone()].as_slice())
+    );
+    let mail = mail_parser::MessageParser::default()
+        .parse(&got[0].data)
+        .expect("MIME");
+    let sent = t.expect_outbox(&[("email", &to)]).await;
+    let row = &sent[0];
+    assert_eq!(row.status, DeliveryStatus::Sent);
+    assert_eq!(mail.subject(), Some(row.subject.as_str()));
+    assert_eq!(
+        mail.message_id(),
+        Some(format!("outbox-{}@hod.test", row.id).as_str())
+    );
+    let from = mail.from().and_then(|f| f.first()).unwrap();
+    assert_eq!(
+        (from.name(), from.address()),
+        (Some("Help On Demand"), Some("noreply@hod.test"))
+    );
+    // The text part is the message as queued (MIME writes its lines ending in CRLF).
+    assert_eq!(
+        mail.body_text(0).map(|b| b.replace("\r\n", "\n").trim_end().to_owned()),
+        Some(row.body.trim_end().to_owned())
+    );
+    let html = mail.body_html(0).expect("an HTML alternative");
+    assert!(html.contains("<p>"), "{html}");
+    // Once taken, a message is not sent again.
+    assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
+    assert_eq!(server.received().len(), 1);
+}
+
+async fn without_a_provider_messages_stay_in_the_local_outbox(t: TestApp) {
+    let to = queue_an_email(&t).await;
+    let done = t.app.dispatch("node-a").await.unwrap();
+    assert_eq!(done.stored, 1, "{done:?}");
+    let kept = t.expect_outbox(&[("email", &to)]).await;
+    assert_eq!(kept[0].status, DeliveryStatus::Stored);
+}
+
+async fn a_provider_that_says_later_is_tried_again_then_given_up(t: TestApp) {
+    let server = SmtpServer::start().await;
+    let to = queue_an_email(&t).await;
+    let app = with_smtp(&t, &server);
+    server.answer_next(&[Answer::TryLater]);
+    assert_eq!(app.dispatch("node-a").await.unwrap().retried, 1);
+    assert_eq!(status_of_last(&t).await, (DeliveryStatus::Pending, 1));
+    // Not due again before its wait (at least 7.5 s for the first retry).
+    t.clock.advance(SignedDuration::from_secs(5));
+    assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
+    t.clock.advance(SignedDuration::from_secs(10));
+    assert_eq!(
+        app.dispatch("node-a").await.unwrap().sent,
+        1,
+        "the second try"
+    );
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(status_of_last(&t).await, (DeliveryStatus::Sent, 2));
+    t.expect_outbox(&[("email", &to)]).await;
+    // Another that never gets through: eight tries, then the dead letter.
+    t.app.forgot_username(&to).await.unwrap();
+    t.app.settle().await;
+    server.answer_all(Answer::TryLater);
+    let mut tries = 0;
+    loop {
+        let d = app.dispatch("node-a").await.unwrap();
+        tries += d.total();
+        if d.dead == 1 {
+            break;
+        }
+        assert!(tries < 20, "never given up");
+        t.clock.advance(SignedDuration::from_mins(30));
+    }
+    assert_eq!(tries, 8);
+    assert_eq!(status_of_last(&t).await, (DeliveryStatus::Failed, 8));
+    let dead = t.expect_outbox(&[("email", &to)]).await;
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("451"),
+        "{dead:?}"
+    );
+}
+
+async fn a_refused_address_goes_to_the_dead_letter_at_once(t: TestApp) {
+    let server = SmtpServer::start().await;
+    let to = queue_an_email(&t).await;
+    let app = with_smtp(&t, &server);
+    server.answer_next(&[Answer::Refuse]);
+    assert_eq!(app.dispatch("node-a").await.unwrap().dead, 1);
+    assert_eq!(status_of_last(&t).await, (DeliveryStatus::Failed, 1));
+    t.clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
+    assert!(server.received().is_empty());
+    t.expect_outbox(&[("email", &to)]).await;
+}
