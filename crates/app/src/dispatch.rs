@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use hod_db::outbox::{self, Channel, MessageRow, Outcome};
 use hod_domain::delivery;
-use hod_notify::{Email, SendError, Smtp};
+use hod_notify::{Email, SendError, Sms, Smtp, Text};
 use jiff::SignedDuration;
 
 use crate::{App, Result};
@@ -24,6 +24,7 @@ const BATCH: i64 = 32;
 #[derive(Debug, Clone, Default)]
 pub struct Transports {
     pub email: Option<Smtp>,
+    pub sms: Option<Sms>,
 }
 
 /// What one dispatch pass did.
@@ -43,7 +44,8 @@ impl Dispatched {
 
 /// What became of one message.
 enum Delivery {
-    Sent,
+    /// A provider took it, naming it or not.
+    Sent(Option<String>),
     /// No provider for its channel: kept in the local outbox.
     Stored,
     Failed(SendError),
@@ -94,13 +96,28 @@ impl App {
                         unsubscribe: None,
                     };
                     match smtp.send(&email).await {
-                        Ok(()) => Delivery::Sent,
+                        Ok(()) => Delivery::Sent(None),
                         Err(e) => Delivery::Failed(e),
                     }
                 }
                 None => Delivery::Stored,
             },
-            Channel::Sms | Channel::Push => Delivery::Stored,
+            Channel::Sms => match &self.transports.sms {
+                Some(sms) => {
+                    let callback = format!("{}/webhooks/sms/status", self.settings.public_url);
+                    let text = Text {
+                        to: &m.recipient,
+                        body: &m.body,
+                        status_callback: &callback,
+                    };
+                    match sms.send(&text).await {
+                        Ok(sid) => Delivery::Sent(Some(sid)),
+                        Err(e) => Delivery::Failed(e),
+                    }
+                }
+                None => Delivery::Stored,
+            },
+            Channel::Push => Delivery::Stored,
         }
     }
 
@@ -121,14 +138,17 @@ impl App {
             _ => None,
         };
         let outcome = match (&result, retry_at) {
-            (Delivery::Sent, _) => "sent",
+            (Delivery::Sent(_), _) => "sent",
             (Delivery::Stored, _) => "stored",
             (Delivery::Failed(_), Some(_)) => "retried",
             (Delivery::Failed(_), None) => "dead",
         };
         self.db
             .write(async |tx| match &result {
-                Delivery::Sent => outbox::finish(tx, m.id, node, Outcome::Sent, now).await,
+                Delivery::Sent(id) => {
+                    let provider_id = id.as_deref();
+                    outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await
+                }
                 Delivery::Stored => outbox::finish(tx, m.id, node, Outcome::Stored, now).await,
                 Delivery::Failed(e) => {
                     outbox::attempt_failed(tx, m.id, node, &e.to_string(), retry_at, now).await
@@ -136,7 +156,7 @@ impl App {
             })
             .await?;
         match &result {
-            Delivery::Sent => done.sent += 1,
+            Delivery::Sent(_) => done.sent += 1,
             Delivery::Stored => done.stored += 1,
             Delivery::Failed(_) if retry_at.is_some() => done.retried += 1,
             Delivery::Failed(_) => done.dead += 1,
@@ -146,7 +166,7 @@ impl App {
         }
         metrics::counter!(crate::metrics::MESSAGES, "channel" => channel, "outcome" => outcome)
             .increment(1);
-        if matches!(result, Delivery::Sent) {
+        if matches!(result, Delivery::Sent(_)) {
             metrics::histogram!(crate::metrics::MESSAGE_DELIVERY, "channel" => channel)
                 .record(now.duration_since(m.created_at).as_secs_f64().max(0.0));
         }

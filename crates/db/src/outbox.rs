@@ -58,9 +58,9 @@ hod_domain::stored_name!(DeliveryStatus, as_str, "a delivery status");
 
 /// How a claimed message ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Handed to a provider.
-    Sent,
+pub enum Outcome<'a> {
+    /// Handed to a provider, which may have named it (an SMS message sid).
+    Sent { provider_id: Option<&'a str> },
     /// Kept in the local outbox: no provider is configured for its channel.
     Stored,
 }
@@ -89,6 +89,8 @@ pub struct MessageRow {
     pub created_at: jiff::Timestamp,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// What the provider called it (an SMS message sid).
+    pub provider_id: Option<String>,
 }
 
 from_row!(MessageRow, |r| Ok(MessageRow {
@@ -102,10 +104,12 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     created_at: instant(r, "created_at")?,
     attempts: r.try_get("attempts")?,
     last_error: r.try_get("last_error")?,
+    provider_id: r.try_get("provider_id")?,
 }));
 
 const COLUMNS: &str =
-    "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error";
+    "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error,
+    provider_id";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]
@@ -181,22 +185,23 @@ pub async fn finish(
     tx: &mut Tx,
     id: i64,
     owner: &str,
-    outcome: Outcome,
+    outcome: Outcome<'_>,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let status = match outcome {
-        Outcome::Sent => DeliveryStatus::Sent,
-        Outcome::Stored => DeliveryStatus::Stored,
-    }
-    .as_str();
+    let (status, provider_id) = match outcome {
+        Outcome::Sent { provider_id } => (DeliveryStatus::Sent, provider_id),
+        Outcome::Stored => (DeliveryStatus::Stored, None),
+    };
     let done = execute!(tx, sqlx::query(
-        "UPDATE outbox SET status = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL
+        "UPDATE outbox SET status = $3, finished_at = $4, lease_owner = NULL, lease_until = NULL,
+             provider_id = $5
          WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
     )
     .bind(id)
     .bind(owner)
-    .bind(status)
-    .bind(to_millis(now)))?;
+    .bind(status.as_str())
+    .bind(to_millis(now))
+    .bind(provider_id))?;
     Ok(done == 1)
 }
 

@@ -3,8 +3,10 @@
 //! not, whether trying again may help.
 #![forbid(unsafe_code)]
 
+pub mod sms;
 pub mod smtp;
 
+pub use sms::{Sms, SmsUrl, Text};
 pub use smtp::{Smtp, SmtpUrl};
 
 /// An email ready for its provider.

@@ -27,6 +27,8 @@ pub const KEYS: &[&str] = &[
     "metrics_allow",
     "metrics_token",
     "smtp_url",
+    "sms_url",
+    "sms_from",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -66,6 +68,10 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Email through this SMTP server (SPEC.md §7.1); empty = kept in the local outbox.
     pub smtp_url: Option<String>,
+    /// Texts through this Twilio-compatible Messages API; empty = kept in the local outbox.
+    pub sms_url: Option<String>,
+    /// The sending number (`+15125550100`) or messaging service (`MG…`).
+    pub sms_from: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +101,8 @@ impl Default for Config {
             metrics_allow: String::new(),
             metrics_token: None,
             smtp_url: None,
+            sms_url: None,
+            sms_from: String::new(),
         }
     }
 }
@@ -120,6 +128,11 @@ impl std::fmt::Debug for Config {
                 "smtp_url",
                 &self.smtp_url.as_deref().map(hod_notify::SmtpUrl::parse),
             )
+            .field(
+                "sms_url",
+                &self.sms_url.as_deref().map(hod_notify::SmsUrl::parse),
+            )
+            .field("sms_from", &self.sms_from)
             .finish_non_exhaustive()
     }
 }
@@ -195,7 +208,19 @@ impl Config {
         }
         self.metrics_networks()?;
         self.smtp()?;
+        self.sms()?;
         Ok(())
+    }
+
+    /// The SMS client of `sms_url` and `sms_from`; `None` when texts stay in the local outbox.
+    pub fn sms(&self) -> anyhow::Result<Option<hod_notify::Sms>> {
+        match self.sms_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(url) => Ok(Some(hod_notify::Sms::new(
+                hod_notify::SmsUrl::parse(url)?,
+                &self.sms_from,
+            )?)),
+        }
     }
 
     /// `smtp_url` parsed; `None` when email stays in the local outbox.

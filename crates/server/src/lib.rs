@@ -205,6 +205,7 @@ pub async fn app(db: Db, settings: Settings) -> anyhow::Result<App> {
 pub fn transports(config: &Config) -> anyhow::Result<hod_app::dispatch::Transports> {
     Ok(hod_app::dispatch::Transports {
         email: config.smtp()?.map(hod_notify::Smtp::new).transpose()?,
+        sms: config.sms()?,
     })
 }
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod smtp;
+pub mod twilio;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

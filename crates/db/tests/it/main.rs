@@ -204,9 +204,15 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
     assert_eq!(retaken.len(), 1);
     assert_eq!(retaken[0].attempts, 2);
     assert!(
-        !outbox::finish(&mut tx, id, "node-a", Outcome::Sent, t0() + mins(2))
-            .await
-            .unwrap()
+        !outbox::finish(
+            &mut tx,
+            id,
+            "node-a",
+            Outcome::Sent { provider_id: None },
+            t0() + mins(2)
+        )
+        .await
+        .unwrap()
     );
     // A failed attempt with a retry time makes it due again then, not before.
     assert!(

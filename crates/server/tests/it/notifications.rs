@@ -4,13 +4,16 @@
 use hod_app::App;
 use hod_app::dispatch::{Dispatched, Transports};
 use hod_app::system::DeliveryStatus;
-use hod_notify::{Smtp, SmtpUrl};
+use hod_notify::{Sms, SmsUrl, Smtp, SmtpUrl};
 use hod_test_support::smtp::{Answer, SmtpServer};
+use hod_test_support::twilio::{self, SmsApi};
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 
 app_tests!(
     email_goes_through_smtp_as_text_and_html,
+    texts_go_through_the_sms_api_with_its_fields_and_auth,
+    an_invalid_number_is_not_tried_again,
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
@@ -19,9 +22,29 @@ app_tests!(
 /// The application of `t` handing email to `server`.
 fn with_smtp(t: &TestApp, server: &SmtpServer) -> App {
     let smtp = Smtp::new(SmtpUrl::parse(&server.url()).unwrap()).unwrap();
-    t.app
-        .clone()
-        .with_transports(Transports { email: Some(smtp) })
+    t.app.clone().with_transports(Transports {
+        email: Some(smtp),
+        sms: None,
+    })
+}
+
+/// The application of `t` handing texts to `api`.
+fn with_sms(t: &TestApp, api: &SmsApi) -> App {
+    let sms = Sms::new(SmsUrl::parse(&api.url()).unwrap(), "+15125550100").unwrap();
+    t.app.clone().with_transports(Transports {
+        email: None,
+        sms: Some(sms),
+    })
+}
+
+/// Queues a consumer's confirmation text (and their email and the agent's offer email).
+async fn queue_a_text(t: &TestApp) -> i64 {
+    crate::world::world(t, &[crate::world::spec("5000011", "Ana", "77002")]).await;
+    assert_eq!(t.app.dispatch("setup").await.unwrap().stored, 2);
+    let partner = crate::world::TestPartner::new(t).await;
+    partner
+        .submit(crate::world::request("77002", "en", "713-555-0199"))
+        .await
 }
 
 /// Queues one email: a forgotten-username reminder to a registered agent.
@@ -76,7 +99,8 @@ async fn email_goes_through_smtp_as_text_and_html(t: TestApp) {
     );
     // The text part is the message as queued (MIME writes its lines ending in CRLF).
     assert_eq!(
-        mail.body_text(0).map(|b| b.replace("\r\n", "\n").trim_end().to_owned()),
+        mail.body_text(0)
+            .map(|b| b.replace("\r\n", "\n").trim_end().to_owned()),
         Some(row.body.trim_end().to_owned())
     );
     let html = mail.body_html(0).expect("an HTML alternative");
@@ -151,4 +175,69 @@ async fn a_refused_address_goes_to_the_dead_letter_at_once(t: TestApp) {
     assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
     assert!(server.received().is_empty());
     t.expect_outbox(&[("email", &to)]).await;
+}
+
+async fn texts_go_through_the_sms_api_with_its_fields_and_auth(t: TestApp) {
+    let api = SmsApi::start().await;
+    queue_a_text(&t).await;
+    let app = with_sms(&t, &api);
+    api.answer_next(&[twilio::Answer::Busy]);
+    let first = app.dispatch("node-a").await.unwrap();
+    assert_eq!((first.retried, first.stored), (1, 2), "{first:?}");
+    assert!(api.sent().is_empty());
+    t.clock.advance(SignedDuration::from_secs(15));
+    assert_eq!(app.dispatch("node-a").await.unwrap().sent, 1);
+    let sent = api.sent();
+    assert_eq!((sent.len(), api.requests()), (1, 2));
+    let outbox = t
+        .expect_outbox(&[
+            ("email", "ana@agency.test"),
+            ("email", "jane.doe@example.com"),
+            ("sms", "+17135550199"),
+        ])
+        .await;
+    let text = outbox
+        .iter()
+        .find(|m| m.recipient == "+17135550199")
+        .unwrap();
+    let field = |name: &str| sent[0].fields.get(name).map(String::as_str);
+    assert_eq!(field("To"), Some("+17135550199"));
+    assert_eq!(field("From"), Some("+15125550100"));
+    assert_eq!(field("Body"), Some(text.body.as_str()));
+    assert_eq!(
+        field("StatusCallback").map(str::to_owned),
+        Some(format!("{}/webhooks/sms/status", t.app.settings.public_url))
+    );
+    assert_eq!(text.status, DeliveryStatus::Sent);
+    assert_eq!(text.provider_id.as_deref(), Some(sent[0].sid.as_str()));
+}
+
+async fn an_invalid_number_is_not_tried_again(t: TestApp) {
+    let api = SmsApi::start().await;
+    queue_a_text(&t).await;
+    let app = with_sms(&t, &api);
+    api.answer_next(&[twilio::Answer::InvalidNumber]);
+    assert_eq!(app.dispatch("node-a").await.unwrap().dead, 1);
+    t.clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
+    assert_eq!(api.requests(), 1);
+    let outbox = t
+        .expect_outbox(&[
+            ("email", "ana@agency.test"),
+            ("email", "jane.doe@example.com"),
+            ("sms", "+17135550199"),
+        ])
+        .await;
+    let text = outbox
+        .iter()
+        .find(|m| m.recipient == "+17135550199")
+        .unwrap();
+    assert_eq!(text.status, DeliveryStatus::Failed);
+    assert!(
+        text.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("21211"),
+        "{text:?}"
+    );
 }
