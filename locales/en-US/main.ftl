@@ -346,3 +346,8 @@ problem-date-invalid = Enter a date within the past year, not in the future.
 problem-text-control = Remove the control characters (such as line breaks, tabs or escape characters) from this field.
 problem-text-bidi = Remove the invisible characters that change the direction of the text.
 problem-name-no-letter = A name must contain at least one letter.
+
+## Answers to texted keywords (STOP, START, HELP)
+sms-stopped = Help On Demand: you will get no more texts from us. Reply START to get them again.
+sms-started = Help On Demand: you will get our texts again. Reply STOP to stop them.
+sms-help = Help On Demand connects you with a licensed Marketplace agent. For help with your coverage, call the Marketplace Call Center at 1-800-318-2596. Reply STOP to stop texts.

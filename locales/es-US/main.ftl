@@ -346,3 +346,8 @@ problem-date-invalid = Escriba una fecha del último año, no una fecha futura.
 problem-text-control = Quite de este campo los caracteres de control (como saltos de línea, tabulaciones o caracteres de escape).
 problem-text-bidi = Quite los caracteres invisibles que cambian la dirección del texto.
 problem-name-no-letter = Un nombre debe tener al menos una letra.
+
+## Answers to texted keywords (STOP, START, HELP)
+sms-stopped = Help On Demand: no le enviaremos más mensajes de texto. Responda START para volver a recibirlos.
+sms-started = Help On Demand: volverá a recibir nuestros mensajes de texto. Responda PARAR para dejar de recibirlos.
+sms-help = Help On Demand lo pone en contacto con un agente autorizado del Mercado de Seguros. Si necesita ayuda con su cobertura, llame al Centro de Llamadas del Mercado de Seguros al 1-800-318-2596. Responda PARAR para dejar de recibir mensajes.

@@ -104,6 +104,19 @@ impl App {
             },
             Channel::Sms => match &self.transports.sms {
                 Some(sms) => {
+                    match self.sms_opted_out(&m.recipient).await {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            return Delivery::Failed(SendError::Permanent(
+                                "the number asked for no more texts (STOP)".into(),
+                            ));
+                        }
+                        Err(e) => {
+                            return Delivery::Failed(SendError::Transient(format!(
+                                "cannot read the STOP list: {e}"
+                            )));
+                        }
+                    }
                     let callback = format!("{}/webhooks/sms/status", self.settings.public_url);
                     let text = Text {
                         to: &m.recipient,

@@ -23,6 +23,7 @@ pub mod program;
 pub mod referrals;
 pub mod registration;
 pub mod settings;
+pub mod sms;
 pub mod system;
 pub mod terms;
 mod tokens;

@@ -91,6 +91,8 @@ pub struct MessageRow {
     pub last_error: Option<String>,
     /// What the provider called it (an SMS message sid).
     pub provider_id: Option<String>,
+    /// What the provider last reported of it (`delivered`, `undelivered`…).
+    pub provider_status: Option<String>,
 }
 
 from_row!(MessageRow, |r| Ok(MessageRow {
@@ -105,11 +107,12 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     attempts: r.try_get("attempts")?,
     last_error: r.try_get("last_error")?,
     provider_id: r.try_get("provider_id")?,
+    provider_status: r.try_get("provider_status")?,
 }));
 
 const COLUMNS: &str =
     "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error,
-    provider_id";
+    provider_id, provider_status";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]

@@ -262,12 +262,18 @@ impl TestApp {
     /// Another server for the same application, with other HTTP settings (short timeouts, few
     /// connections), on a loopback port of its own; stopped with the test.
     pub async fn serve_with(&self, web: hod_web::WebSettings) -> SocketAddr {
+        self.serve_app(self.app.clone(), web).await
+    }
+
+    /// Another server for `app` (this test's application with other providers, say), on a
+    /// loopback port of its own; stopped with the test.
+    pub async fn serve_app(&self, app: App, web: hod_web::WebSettings) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let limits = web.limits;
-        let router = hod_web::router(hod_web::AppState::new(self.app.clone(), web));
+        let router = hod_web::router(hod_web::AppState::new(app, web));
         let server = tokio::spawn(hod_web::serve::serve(
             listener,
             router,

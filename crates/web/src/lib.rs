@@ -38,6 +38,7 @@ mod register;
 pub mod serve;
 pub mod throttle;
 mod views;
+mod webhooks;
 
 use error::{ApiError, PageError, render};
 use i18n::{LANG_COOKIE, Tr, UiLang};
@@ -213,6 +214,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route("/api/v1/password-policy/check", post(api::password_check))
         .route("/api/v1/consent", get(api::consent))
+        .route("/webhooks/sms/status", post(webhooks::sms_status))
+        .route("/webhooks/sms/inbound", post(webhooks::sms_inbound))
         .fallback(not_found);
     router = router
         .layer(middleware::from_fn_with_state(state.clone(), limits::read_body))
@@ -269,7 +272,8 @@ async fn same_origin_forms(
 ) -> Response {
     use axum::http::Method;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || req.uri().path().starts_with("/api/") {
+    // The API authenticates with bearer tokens and the webhooks with signatures, not cookies.
+    if safe || req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/webhooks/") {
         return next.run(req).await;
     }
     let origin_of = |url: &str| {

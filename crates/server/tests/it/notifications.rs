@@ -14,6 +14,7 @@ app_tests!(
     email_goes_through_smtp_as_text_and_html,
     texts_go_through_the_sms_api_with_its_fields_and_auth,
     an_invalid_number_is_not_tried_again,
+    texted_keywords_are_honoured_and_answered_and_reports_recorded,
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
@@ -239,5 +240,158 @@ async fn an_invalid_number_is_not_tried_again(t: TestApp) {
             .unwrap_or_default()
             .contains("21211"),
         "{text:?}"
+    );
+}
+
+/// Posts a provider's webhook to `addr`, signed with `token` for the public URL of `t`.
+async fn webhook(
+    t: &TestApp,
+    addr: std::net::SocketAddr,
+    path: &str,
+    fields: &[(&str, &str)],
+    token: &str,
+) -> (u16, String) {
+    let owned: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let url = format!("{}{path}", t.app.settings.public_url);
+    let signature = hod_notify::sms::signature(token, &url, &owned);
+    let r = t
+        .client
+        .post(format!("http://{addr}{path}"))
+        .header("x-twilio-signature", signature)
+        .form(&owned)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestApp) {
+    let api = SmsApi::start().await;
+    let app = with_sms(&t, &api);
+    let addr = t
+        .serve_app(app.clone(), hod_web::WebSettings::default())
+        .await;
+    let inbound = "/webhooks/sms/inbound";
+    let jane = "+17135550199";
+    // Not signed with the account's token: refused, nothing done.
+    let (code, _) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "STOP")],
+        "guess",
+    )
+    .await;
+    assert_eq!(code, 403);
+    let (code, twiml) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "stop")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert!(
+        twiml.starts_with("<?xml")
+            && twiml.contains("<Message>Help On Demand: you will get no more texts"),
+        "{twiml}"
+    );
+    // Confirmed once.
+    let (_, again) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "STOP")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert!(!again.contains("<Message>"), "{again}");
+    // Her confirmation text is not sent while she said STOP.
+    queue_a_text(&t).await;
+    let d = app.dispatch("node-a").await.unwrap();
+    assert_eq!((d.dead, d.sent), (1, 0), "{d:?}");
+    assert_eq!(api.requests(), 0);
+    let kept = t
+        .expect_outbox(&[
+            ("email", "ana@agency.test"),
+            ("email", "jane.doe@example.com"),
+            ("sms", jane),
+        ])
+        .await;
+    let blocked = kept.iter().find(|m| m.recipient == jane).unwrap();
+    assert!(
+        blocked
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("STOP"),
+        "{blocked:?}"
+    );
+    // Spanish keywords get Spanish answers; HELP names the call center.
+    let (_, ayuda) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "AYUDA")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert!(
+        ayuda.contains("Centro de Llamadas") && ayuda.contains("1-800-318-2596"),
+        "{ayuda}"
+    );
+    let (_, other) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "Thanks!")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert!(
+        !other.contains("<Message>"),
+        "no answer to ordinary texts: {other}"
+    );
+    // START: texts again.
+    let (_, started) = webhook(
+        &t,
+        addr,
+        inbound,
+        &[("From", jane), ("Body", "START")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert!(started.contains("again"), "{started}");
+    let partner = crate::world::TestPartner::new(&t).await;
+    let mut second = crate::world::request("77002", "en", "713-555-0199");
+    second["first_name"] = serde_json::json!("Juana");
+    partner.submit(second).await;
+    assert_eq!(app.dispatch("node-a").await.unwrap().sent, 1);
+    let sid = api.sent()[0].sid.clone();
+    // The provider's delivery report lands on the text it names.
+    let (code, _) = webhook(
+        &t,
+        addr,
+        "/webhooks/sms/status",
+        &[("MessageSid", &sid), ("MessageStatus", "delivered")],
+        twilio::AUTH_TOKEN,
+    )
+    .await;
+    assert_eq!(code, 204);
+    let sent = t
+        .expect_outbox(&[
+            ("email", "ana@agency.test"),
+            ("email", "jane.doe@example.com"),
+            ("sms", jane),
+        ])
+        .await;
+    let text = sent.iter().find(|m| m.recipient == jane).unwrap();
+    assert_eq!(
+        (text.provider_id.as_deref(), text.provider_status.as_deref()),
+        (Some(sid.as_str()), Some("delivered"))
     );
 }
