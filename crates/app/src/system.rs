@@ -33,8 +33,13 @@ impl App {
         Ok(outbox::stats(&self.db).await?)
     }
 
-    /// The messages in the outbox, oldest first, optionally only those to one recipient.
-    pub async fn outbox(&self, recipient: Option<&str>) -> Result<Vec<MessageRow>> {
-        Ok(outbox::list(&self.db, recipient).await?)
+    /// The messages in the outbox, oldest first; optionally only those to one recipient, or
+    /// in one status (the dead letter: `Failed`).
+    pub async fn outbox(
+        &self,
+        recipient: Option<&str>,
+        status: Option<DeliveryStatus>,
+    ) -> Result<Vec<MessageRow>> {
+        Ok(outbox::list(&self.db, recipient, status).await?)
     }
 }

@@ -138,14 +138,20 @@ pub async fn enqueue(
     .await)?)
 }
 
-/// Stored messages, oldest first, optionally only those to one recipient.
+/// Messages, oldest first; optionally only those to one recipient, or in one status.
 #[tracing::instrument(skip_all)]
-pub async fn list(db: &Db, recipient: Option<&str>) -> Result<Vec<MessageRow>> {
+pub async fn list(
+    db: &Db,
+    recipient: Option<&str>,
+    status: Option<DeliveryStatus>,
+) -> Result<Vec<MessageRow>> {
     Ok(
         on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient = $1) ORDER BY id"
+        "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient = $1) AND ($2 IS NULL OR status = $2)
+         ORDER BY id"
     )))
     .bind(recipient)
+    .bind(status.map(DeliveryStatus::as_str))
     .fetch_all(p)
     .await)?,
     )

@@ -168,6 +168,9 @@ pub enum OutboxCommand {
         /// Only messages to this address or number
         #[arg(long)]
         to: Option<String>,
+        /// Only messages given up on (the dead letter), with the provider's last answer
+        #[arg(long)]
+        failed: bool,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -255,10 +258,11 @@ impl Command {
                 println!("created {} {username} (id {id})", role.as_str());
                 Ok(())
             }
-            Command::Outbox(OutboxCommand::List { to, json }) => {
+            Command::Outbox(OutboxCommand::List { to, failed, json }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr)).await?;
-                let messages = app.outbox(to.as_deref()).await?;
+                let only = failed.then_some(hod_app::system::DeliveryStatus::Failed);
+                let messages = app.outbox(to.as_deref(), only).await?;
                 // Messages carry what consumers typed: never let it drive the terminal.
                 let mut out = Visible::new(std::io::stdout().lock(), json);
                 if json {
@@ -273,6 +277,9 @@ impl Command {
                                 "subject": m.subject,
                                 "body": m.body,
                                 "created_at": m.created_at,
+                                "status": m.status,
+                                "attempts": m.attempts,
+                                "last_error": m.last_error,
                             })
                         })
                         .collect();
@@ -292,6 +299,9 @@ impl Command {
                             m.subject,
                             m.body.replace('\n', "\n  ")
                         )?;
+                        if let Some(error) = &m.last_error {
+                            writeln!(out, "  last attempt ({}): {error}\n", m.attempts)?;
+                        }
                     }
                 }
                 Ok(())

@@ -311,7 +311,7 @@ impl TestApp {
         // Messages written by work done after an answer (forgotten passwords) count too.
         self.app.settle().await;
         let seen = self.outbox_seen.load(std::sync::atomic::Ordering::SeqCst);
-        let fresh: Vec<_> = hod_db::outbox::list(self.app.storage(), None)
+        let fresh: Vec<_> = hod_db::outbox::list(self.app.storage(), None, None)
             .await
             .expect("list the outbox")
             .into_iter()
@@ -361,7 +361,7 @@ impl Drop for TestApp {
             let db = Db::connect(&url, &ConnectOptions::default())
                 .await
                 .expect("reopen the test database");
-            let unread: Vec<String> = hod_db::outbox::list(&db, None)
+            let unread: Vec<String> = hod_db::outbox::list(&db, None, None)
                 .await
                 .expect("list the outbox")
                 .into_iter()

@@ -149,8 +149,8 @@ async fn outbox_deduplicates_and_lists(t: TestDb) {
         again, None,
         "a second message with the same key is not queued"
     );
-    assert_eq!(outbox::list(&t.db, None).await.unwrap().len(), 3);
-    let to_b = outbox::list(&t.db, Some("b@x.test")).await.unwrap();
+    assert_eq!(outbox::list(&t.db, None, None).await.unwrap().len(), 3);
+    let to_b = outbox::list(&t.db, Some("b@x.test"), None).await.unwrap();
     assert_eq!(
         to_b.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![b.unwrap(), c.unwrap()]
@@ -166,7 +166,7 @@ async fn outbox_deduplicates_and_lists(t: TestDb) {
         .unwrap();
     drop(tx);
     assert!(
-        outbox::list(&t.db, Some("c@x.test"))
+        outbox::list(&t.db, Some("c@x.test"), None)
             .await
             .unwrap()
             .is_empty()
@@ -244,7 +244,7 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
     );
     tx.commit().await.unwrap();
 
-    let listed = outbox::list(&t.db, None).await.unwrap();
+    let listed = outbox::list(&t.db, None, None).await.unwrap();
     assert_eq!(listed[0].status, outbox::DeliveryStatus::Stored);
     assert_eq!(outbox::pending_count(&t.db).await.unwrap(), 0);
 
@@ -263,7 +263,7 @@ async fn outbox_claims_lease_and_retry(t: TestDb) {
             .unwrap()
     );
     tx.commit().await.unwrap();
-    let failed = outbox::list(&t.db, Some("z@x.test")).await.unwrap();
+    let failed = outbox::list(&t.db, Some("z@x.test"), None).await.unwrap();
     assert_eq!(failed[0].status, outbox::DeliveryStatus::Failed);
 }
 

@@ -59,7 +59,7 @@ async fn queue_an_email(t: &TestApp) -> String {
 }
 
 async fn status_of_last(t: &TestApp) -> (DeliveryStatus, i64) {
-    let all = t.app.outbox(None).await.unwrap();
+    let all = t.app.outbox(None, None).await.unwrap();
     let last = all.last().expect("a message");
     (last.status, last.attempts)
 }
@@ -175,6 +175,21 @@ async fn a_refused_address_goes_to_the_dead_letter_at_once(t: TestApp) {
     t.clock.advance(SignedDuration::from_hours(1));
     assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
     assert!(server.received().is_empty());
+    // The dead letter, as `hod outbox list --failed` shows it.
+    let dead = t
+        .app
+        .outbox(None, Some(DeliveryStatus::Failed))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{dead:?}"
+    );
     t.expect_outbox(&[("email", &to)]).await;
 }
 

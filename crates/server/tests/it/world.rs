@@ -227,7 +227,9 @@ pub(crate) async fn world_on(site: &Site<'_>, specs: &[Spec]) -> Vec<TestAgent> 
     import_text(app, ImportKind::Mlms, "mlms.csv", mlms).await;
     import_text(app, ImportKind::Rcl, "rcl.csv", rcl).await;
     import_text(app, ImportKind::Nipr, "nipr.csv", nipr).await;
-    let mail = hod_db::outbox::list(app.storage(), None).await.unwrap();
+    let mail = hod_db::outbox::list(app.storage(), None, None)
+        .await
+        .unwrap();
     let mut agents = Vec::new();
     for s in specs {
         let email = format!("{}@agency.test", s.first.to_lowercase());
