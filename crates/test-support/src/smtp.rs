@@ -75,9 +75,12 @@ impl SmtpServer {
             .extend(answers);
     }
 
-    /// Answers every message with `answer` from now on (`Accept` to recover).
+    /// Answers every message with `answer` from now on, dropping answers queued with
+    /// `answer_next` (`Accept` to recover).
     pub fn answer_all(&self, answer: Answer) {
-        self.state.lock().expect("not poisoned").otherwise = Some(answer);
+        let mut s = self.state.lock().expect("not poisoned");
+        s.answers.clear();
+        s.otherwise = Some(answer);
     }
 }
 

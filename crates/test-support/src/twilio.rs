@@ -92,7 +92,9 @@ impl SmsApi {
     }
 
     pub fn answer_all(&self, answer: Answer) {
-        self.shared.lock().expect("not poisoned").otherwise = Some(answer);
+        let mut s = self.shared.lock().expect("not poisoned");
+        s.answers.clear();
+        s.otherwise = Some(answer);
     }
 }
 

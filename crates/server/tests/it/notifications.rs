@@ -15,6 +15,7 @@ app_tests!(
     texts_go_through_the_sms_api_with_its_fields_and_auth,
     an_invalid_number_is_not_tried_again,
     texted_keywords_are_honoured_and_answered_and_reports_recorded,
+    flaky_then_down_then_recovered_providers_lose_and_double_nothing,
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
@@ -409,4 +410,120 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
         (text.provider_id.as_deref(), text.provider_status.as_deref()),
         (Some(sid.as_str()), Some("delivered"))
     );
+}
+
+async fn flaky_then_down_then_recovered_providers_lose_and_double_nothing(t: TestApp) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let server = SmtpServer::start().await;
+    let api = SmsApi::start().await;
+    crate::world::world(&t, &[crate::world::spec("5000021", "Ana", "77002")]).await;
+    assert_eq!(t.app.dispatch("setup").await.unwrap().stored, 2);
+    let app = t.app.clone().with_transports(Transports {
+        email: Some(Smtp::new(SmtpUrl::parse(&server.url()).unwrap()).unwrap()),
+        sms: Some(Sms::new(SmsUrl::parse(&api.url()).unwrap(), "+15125550100").unwrap()),
+    });
+    let partner = crate::world::TestPartner::new(&t).await;
+    for n in 0..12 {
+        let mut r = crate::world::request("77002", "en", &format!("713-555-01{n:02}"));
+        r["first_name"] = serde_json::json!(format!("Person{n}"));
+        partner.submit(r).await;
+    }
+    let pass = async |minutes: i64| {
+        let d = app.dispatch("node-a").await.unwrap();
+        t.clock.advance(SignedDuration::from_mins(minutes));
+        d
+    };
+    // A third of the attempts refused for a while…
+    let flaky: Vec<Answer> = (0..60)
+        .map(|i| {
+            if i % 3 == 0 {
+                Answer::TryLater
+            } else {
+                Answer::Accept
+            }
+        })
+        .collect();
+    let flaky_sms: Vec<twilio::Answer> = (0..60)
+        .map(|i| {
+            if i % 3 == 1 {
+                twilio::Answer::Down
+            } else {
+                twilio::Answer::Accept
+            }
+        })
+        .collect();
+    server.answer_next(&flaky);
+    api.answer_next(&flaky_sms);
+    for _ in 0..2 {
+        pass(1).await;
+    }
+    // …then everything, for long enough that some messages use up their attempts…
+    server.answer_all(Answer::TryLater);
+    api.answer_all(twilio::Answer::Busy);
+    for _ in 0..6 {
+        pass(5).await;
+    }
+    // …then the providers recover.
+    server.answer_all(Answer::Accept);
+    api.answer_all(twilio::Answer::Accept);
+    for _ in 0..12 {
+        pass(30).await;
+    }
+    assert_eq!(
+        app.dispatch("node-a").await.unwrap().total(),
+        0,
+        "nothing left to send"
+    );
+    let all = t.app.outbox(None, None).await.unwrap();
+    let setup = 2;
+    let messages = &all[setup..];
+    assert!(messages.len() >= 24, "{}", messages.len());
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for m in messages {
+        *by_status.entry(m.status.as_str()).or_default() += 1;
+        assert!(
+            matches!(m.status, DeliveryStatus::Sent | DeliveryStatus::Failed),
+            "#{} {:?} is neither sent nor in the dead letter",
+            m.id,
+            m.status
+        );
+    }
+    assert!(
+        by_status.get("sent").copied().unwrap_or(0) > 0,
+        "{by_status:?}"
+    );
+    // Every email taken by the server is one outbox row, taken once.
+    let ids: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| {
+            let mail = mail_parser::MessageParser::default()
+                .parse(&r.data)
+                .unwrap();
+            mail.message_id().unwrap().to_owned()
+        })
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an email was taken twice");
+    let sent_emails: BTreeSet<String> = messages
+        .iter()
+        .filter(|m| {
+            m.channel == hod_app::system::Channel::Email && m.status == DeliveryStatus::Sent
+        })
+        .map(|m| format!("outbox-{}@hod.test", m.id))
+        .collect();
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+        sent_emails
+    );
+    // Every text taken by the provider is one outbox row with its sid, taken once.
+    let sids: BTreeSet<String> = api.sent().into_iter().map(|s| s.sid).collect();
+    assert_eq!(sids.len(), api.sent().len());
+    let sent_texts: BTreeSet<String> = messages
+        .iter()
+        .filter(|m| m.channel == hod_app::system::Channel::Sms && m.status == DeliveryStatus::Sent)
+        .map(|m| m.provider_id.clone().expect("a sent text keeps its sid"))
+        .collect();
+    assert_eq!(sids, sent_texts);
+    assert_eq!(t.take_outbox().await.len(), messages.len());
 }
