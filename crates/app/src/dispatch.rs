@@ -199,8 +199,25 @@ impl App {
         let done = self.db.write(work).await?;
         if self.queued.load(Ordering::Acquire) != queued_before {
             self.outbox_wake.notify_one();
+            // The other nodes' dispatchers too (PostgreSQL); they also look every second.
+            if let Err(e) = self.db.signal(hod_db::signal::OUTBOX).await {
+                tracing::warn!(error = %e, "could not signal the other nodes");
+            }
         }
         Ok(done)
+    }
+
+    /// Wakes this node's dispatcher whenever any node queues a message (PostgreSQL
+    /// `LISTEN`). Runs until the database goes away; returns at once on SQLite, where this
+    /// node is the only one.
+    pub async fn relay_outbox_signals(&self) -> Result<()> {
+        let Some(mut listener) = self.db.listen(hod_db::signal::OUTBOX).await? else {
+            return Ok(());
+        };
+        loop {
+            listener.next().await?;
+            self.outbox_wake.notify_one();
+        }
     }
 }
 

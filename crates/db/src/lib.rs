@@ -37,6 +37,7 @@ pub mod referrals;
 pub mod scratch;
 pub mod sessions;
 pub mod settings;
+pub mod signal;
 pub mod sms;
 mod sql;
 pub mod terms;

@@ -69,8 +69,22 @@ const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 /// Background work every node runs: the dispatcher and the referral sweeper (every node:
 /// claims are per message and per referral), and the daily eligibility evaluation (one
 /// node a day takes it, through a lease in the database).
-fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 3] {
+fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 4] {
     let node = node_name();
+    let relay = app.clone();
+    let signals = tokio::spawn(async move {
+        // Other nodes' messages: woken at once on PostgreSQL, else found within a second.
+        loop {
+            match relay.relay_outbox_signals().await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(
+                    error = format!("{e:#}"),
+                    "listening for other nodes' messages"
+                ),
+            }
+            tokio::time::sleep(DISPATCH_EVERY).await;
+        }
+    });
     let dispatcher = app.clone();
     let dispatcher_node = node.clone();
     let dispatches = tokio::spawn(async move {
@@ -117,7 +131,7 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 3] {
             tokio::time::sleep(JOB_CHECK_EVERY).await;
         }
     });
-    [dispatches, sweeps, daily]
+    [signals, dispatches, sweeps, daily]
 }
 
 fn unix_seconds() -> f64 {

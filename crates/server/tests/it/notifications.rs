@@ -16,6 +16,7 @@ app_tests!(
     an_invalid_number_is_not_tried_again,
     texted_keywords_are_honoured_and_answered_and_reports_recorded,
     flaky_then_down_then_recovered_providers_lose_and_double_nothing,
+    a_message_queued_on_one_node_wakes_the_others,
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
@@ -526,4 +527,48 @@ async fn flaky_then_down_then_recovered_providers_lose_and_double_nothing(t: Tes
         .collect();
     assert_eq!(sids, sent_texts);
     assert_eq!(t.take_outbox().await.len(), messages.len());
+}
+
+async fn a_message_queued_on_one_node_wakes_the_others(t: TestApp) {
+    crate::world::world(&t, &[crate::world::spec("5000031", "Ana", "77002")]).await;
+    // A second node on the same database and clock.
+    let other = App::new(
+        t.app.storage().clone(),
+        t.clock.clone(),
+        (*t.app.settings).clone(),
+    )
+    .await
+    .unwrap();
+    let relay = {
+        let other = other.clone();
+        tokio::spawn(async move { other.relay_outbox_signals().await })
+    };
+    if t.app.storage().backend() == hod_db::Backend::Sqlite {
+        // One node only: nothing to relay.
+        assert!(relay.await.unwrap().is_ok());
+        return;
+    }
+    // The relay subscribes in the background: queue until a signal gets through (a bound,
+    // not a timing requirement: it normally comes at the first message).
+    let mut woken = false;
+    for _ in 0..50 {
+        t.clock.advance(SignedDuration::from_secs(1));
+        t.app.forgot_username("ana@agency.test").await.unwrap();
+        t.app.settle().await;
+        let signal = other.outbox_written().notified();
+        if tokio::time::timeout(std::time::Duration::from_millis(200), signal)
+            .await
+            .is_ok()
+        {
+            woken = true;
+            break;
+        }
+    }
+    assert!(woken, "the other node's dispatcher was not woken");
+    relay.abort();
+    let taken = t.take_outbox().await;
+    assert!(
+        !taken.is_empty() && taken.iter().all(|m| m.recipient == "ana@agency.test"),
+        "{taken:?}"
+    );
 }
