@@ -69,8 +69,9 @@ const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 /// Background work every node runs: the dispatcher and the referral sweeper (every node:
 /// claims are per message and per referral), and the daily eligibility evaluation (one
 /// node a day takes it, through a lease in the database).
-fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 4] {
+fn spawn_workers(app: App) -> Workers {
     let node = node_name();
+    let stop = tokio_util::sync::CancellationToken::new();
     let relay = app.clone();
     let signals = tokio::spawn(async move {
         // Other nodes' messages: woken at once on PostgreSQL, else found within a second.
@@ -87,8 +88,10 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 4] {
     });
     let dispatcher = app.clone();
     let dispatcher_node = node.clone();
+    let stopping = stop.clone();
     let dispatches = tokio::spawn(async move {
-        loop {
+        // A pass runs to its end: a message handed to a provider is also recorded as sent.
+        while !stopping.is_cancelled() {
             match dispatcher.dispatch(&dispatcher_node).await {
                 // More may be due: go on at once.
                 Ok(d) if d.total() > 0 => continue,
@@ -98,6 +101,7 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 4] {
             tokio::select! {
                 () = dispatcher.outbox_written().notified() => {}
                 () = tokio::time::sleep(DISPATCH_EVERY) => {}
+                () = stopping.cancelled() => {}
             }
         }
     });
@@ -131,7 +135,38 @@ fn spawn_workers(app: App) -> [tokio::task::JoinHandle<()>; 4] {
             tokio::time::sleep(JOB_CHECK_EVERY).await;
         }
     });
-    [signals, dispatches, sweeps, daily]
+    Workers {
+        stop,
+        dispatcher: dispatches,
+        others: vec![signals, sweeps, daily],
+    }
+}
+
+/// The background work of a node.
+struct Workers {
+    stop: tokio_util::sync::CancellationToken,
+    dispatcher: tokio::task::JoinHandle<()>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// How long shutdown waits for the dispatcher's pass in flight.
+const DISPATCH_DRAIN: Duration = Duration::from_secs(10);
+
+impl Workers {
+    /// Stops the work: the dispatcher after the pass in flight (so what a provider took is
+    /// recorded, and not sent again by another node), the rest at once.
+    async fn stop(self) {
+        self.stop.cancel();
+        for w in &self.others {
+            w.abort();
+        }
+        if tokio::time::timeout(DISPATCH_DRAIN, self.dispatcher)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the dispatcher did not finish its pass in time");
+        }
+    }
 }
 
 fn unix_seconds() -> f64 {
@@ -202,9 +237,7 @@ pub async fn serve(listener: TcpListener, app: App, config: &Config) -> anyhow::
     let workers = spawn_workers(app.clone());
     let router = hod_web::router(hod_web::AppState::new(app.clone(), web));
     hod_web::serve::serve(listener, router, limits, shutdown_signal()).await;
-    for w in workers {
-        w.abort();
-    }
+    workers.stop().await;
     app.settle().await;
     tracing::info!("stopped");
     Ok(())
