@@ -394,13 +394,7 @@ impl App {
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             agents::set_password(tx, agent_id, &hash, now).await?;
-            let ended = sessions::delete_others(
-                tx,
-                PrincipalKind::Agent,
-                agent_id,
-                &crate::tokens::token_hash(keep_token),
-            )
-            .await?;
+            let ended = end_others(tx, agent_id, keep_token).await?;
             self.audit(
                 tx,
                 agent_id,
@@ -460,13 +454,7 @@ impl App {
     pub async fn end_other_sessions(&self, agent_id: i64, keep_token: &str) -> Result<u64> {
         let n = self
             .write(async |tx| -> Result<_> {
-                let n = sessions::delete_others(
-                    tx,
-                    PrincipalKind::Agent,
-                    agent_id,
-                    &crate::tokens::token_hash(keep_token),
-                )
-                .await?;
+                let n = end_others(tx, agent_id, keep_token).await?;
                 self.audit(
                     tx,
                     agent_id,
@@ -480,4 +468,15 @@ impl App {
             .await?;
         Ok(n)
     }
+}
+
+/// Ends the agent's sessions but the one whose token is `keep_token`; how many ended.
+async fn end_others(tx: &mut hod_db::Tx, agent_id: i64, keep_token: &str) -> Result<u64> {
+    Ok(sessions::delete_others(
+        tx,
+        PrincipalKind::Agent,
+        agent_id,
+        &crate::tokens::token_hash(keep_token),
+    )
+    .await?)
 }

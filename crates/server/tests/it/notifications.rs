@@ -293,6 +293,17 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
         .await;
     let inbound = "/webhooks/sms/inbound";
     let jane = "+17135550199";
+    // Jane texts the program; what is texted back.
+    let say = async |body: &str| {
+        webhook(
+            &t,
+            addr,
+            inbound,
+            &[("From", jane), ("Body", body)],
+            twilio::AUTH_TOKEN,
+        )
+        .await
+    };
     // Not signed with the account's token: refused, nothing done.
     let (code, _) = webhook(
         &t,
@@ -303,14 +314,7 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
     )
     .await;
     assert_eq!(code, 403);
-    let (code, twiml) = webhook(
-        &t,
-        addr,
-        inbound,
-        &[("From", jane), ("Body", "stop")],
-        twilio::AUTH_TOKEN,
-    )
-    .await;
+    let (code, twiml) = say("stop").await;
     assert_eq!(code, 200);
     assert!(
         twiml.starts_with("<?xml")
@@ -318,14 +322,7 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
         "{twiml}"
     );
     // Confirmed once.
-    let (_, again) = webhook(
-        &t,
-        addr,
-        inbound,
-        &[("From", jane), ("Body", "STOP")],
-        twilio::AUTH_TOKEN,
-    )
-    .await;
+    let (_, again) = say("STOP").await;
     assert!(!again.contains("<Message>"), "{again}");
     // Her confirmation text is not sent while she said STOP.
     queue_a_text(&t).await;
@@ -349,39 +346,18 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
         "{blocked:?}"
     );
     // Spanish keywords get Spanish answers; HELP names the call center.
-    let (_, ayuda) = webhook(
-        &t,
-        addr,
-        inbound,
-        &[("From", jane), ("Body", "AYUDA")],
-        twilio::AUTH_TOKEN,
-    )
-    .await;
+    let (_, ayuda) = say("AYUDA").await;
     assert!(
         ayuda.contains("Centro de Llamadas") && ayuda.contains("1-800-318-2596"),
         "{ayuda}"
     );
-    let (_, other) = webhook(
-        &t,
-        addr,
-        inbound,
-        &[("From", jane), ("Body", "Thanks!")],
-        twilio::AUTH_TOKEN,
-    )
-    .await;
+    let (_, other) = say("Thanks!").await;
     assert!(
         !other.contains("<Message>"),
         "no answer to ordinary texts: {other}"
     );
     // START: texts again.
-    let (_, started) = webhook(
-        &t,
-        addr,
-        inbound,
-        &[("From", jane), ("Body", "START")],
-        twilio::AUTH_TOKEN,
-    )
-    .await;
+    let (_, started) = say("START").await;
     assert!(started.contains("again"), "{started}");
     let partner = crate::world::TestPartner::new(&t).await;
     let mut second = crate::world::request("77002", "en", "713-555-0199");
