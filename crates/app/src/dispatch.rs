@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use futures_util::StreamExt;
 use hod_db::outbox::{self, Channel, MessageRow, Outcome};
 use hod_domain::delivery;
 use hod_notify::{Email, SendError, Sms, Smtp, Text};
@@ -18,6 +19,9 @@ const LEASE: SignedDuration = SignedDuration::from_secs(60);
 
 /// Messages claimed at a time.
 const BATCH: i64 = 32;
+
+/// Deliveries in flight at a time (per node).
+const AT_ONCE: usize = 8;
 
 /// The providers this node hands messages to; a channel without one keeps its messages in
 /// the local outbox.
@@ -73,10 +77,17 @@ impl App {
             .db
             .write(async |tx| outbox::claim_due(tx, node, now, now + LEASE, BATCH).await)
             .await?;
+        // Several at a time, so one slow provider answer does not hold up the rest; each
+        // outcome is recorded as soon as it is known.
+        let mut deliveries = futures_util::stream::iter(claimed)
+            .map(|message| async move {
+                let result = self.deliver(&message).await;
+                (message, result)
+            })
+            .buffer_unordered(AT_ONCE);
         let mut done = Dispatched::default();
-        for message in &claimed {
-            let result = self.deliver(message).await;
-            self.record(node, message, result, &mut done).await?;
+        while let Some((message, result)) = deliveries.next().await {
+            self.record(node, &message, result, &mut done).await?;
         }
         Ok(done)
     }
