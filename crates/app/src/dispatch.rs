@@ -218,16 +218,20 @@ impl App {
         Ok(done)
     }
 
-    /// Wakes this node's dispatcher whenever any node queues a message (PostgreSQL
-    /// `LISTEN`). Runs until the database goes away; returns at once on SQLite, where this
-    /// node is the only one.
-    pub async fn relay_outbox_signals(&self) -> Result<()> {
-        let Some(mut listener) = self.db.listen(hod_db::signal::OUTBOX).await? else {
+    /// Relays the other nodes' signals (PostgreSQL `LISTEN`): a message queued anywhere
+    /// wakes this node's dispatcher, a change anywhere wakes this node's live pages. Runs
+    /// until the database goes away; returns at once on SQLite, where this node is the only one.
+    pub async fn relay_signals(&self) -> Result<()> {
+        use hod_db::signal::{CHANGES, OUTBOX};
+        let Some(mut listener) = self.db.listen(&[OUTBOX, CHANGES]).await? else {
             return Ok(());
         };
         loop {
-            listener.next().await?;
-            self.outbox_wake.notify_one();
+            if listener.next().await? == OUTBOX {
+                self.outbox_wake.notify_one();
+            } else {
+                self.changes.send_modify(|n| *n = n.wrapping_add(1));
+            }
         }
     }
 }

@@ -74,13 +74,14 @@ fn spawn_workers(app: App) -> Workers {
     let stop = tokio_util::sync::CancellationToken::new();
     let relay = app.clone();
     let signals = tokio::spawn(async move {
-        // Other nodes' messages: woken at once on PostgreSQL, else found within a second.
+        // Other nodes' messages and changes: heard at once on PostgreSQL, else found within a
+        // second (messages) or a few (pages).
         loop {
-            match relay.relay_outbox_signals().await {
+            match relay.relay_signals().await {
                 Ok(()) => return,
                 Err(e) => tracing::warn!(
                     error = format!("{e:#}"),
-                    "listening for other nodes' messages"
+                    "listening for other nodes' signals"
                 ),
             }
             tokio::time::sleep(DISPATCH_EVERY).await;

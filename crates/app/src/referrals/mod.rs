@@ -236,9 +236,18 @@ pub struct Sweep {
 }
 
 impl App {
-    /// Tells live pages (server-sent events) on this node that something changed; pages also
-    /// look every few seconds, for changes made on other nodes.
+    /// Tells live pages (server-sent events) that something changed: on this node at once,
+    /// on the others through the database's signal (PostgreSQL). Pages also look every few
+    /// seconds, in case a signal was lost.
     pub fn changed(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        if self.db.backend() == hod_db::Backend::Postgres {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = db.signal(hod_db::signal::CHANGES).await {
+                    tracing::warn!(error = %e, "could not signal the other nodes' pages");
+                }
+            });
+        }
     }
 }

@@ -16,7 +16,7 @@ app_tests!(
     an_invalid_number_is_not_tried_again,
     texted_keywords_are_honoured_and_answered_and_reports_recorded,
     flaky_then_down_then_recovered_providers_lose_and_double_nothing,
-    a_message_queued_on_one_node_wakes_the_others,
+    other_nodes_hear_of_messages_and_changes_at_once,
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
@@ -505,7 +505,7 @@ async fn flaky_then_down_then_recovered_providers_lose_and_double_nothing(t: Tes
     assert_eq!(t.take_outbox().await.len(), messages.len());
 }
 
-async fn a_message_queued_on_one_node_wakes_the_others(t: TestApp) {
+async fn other_nodes_hear_of_messages_and_changes_at_once(t: TestApp) {
     crate::world::world(&t, &[crate::world::spec("5000031", "Ana", "77002")]).await;
     // A second node on the same database and clock.
     let other = App::new(
@@ -517,7 +517,7 @@ async fn a_message_queued_on_one_node_wakes_the_others(t: TestApp) {
     .unwrap();
     let relay = {
         let other = other.clone();
-        tokio::spawn(async move { other.relay_outbox_signals().await })
+        tokio::spawn(async move { other.relay_signals().await })
     };
     if t.app.storage().backend() == hod_db::Backend::Sqlite {
         // One node only: nothing to relay.
@@ -541,6 +541,14 @@ async fn a_message_queued_on_one_node_wakes_the_others(t: TestApp) {
         }
     }
     assert!(woken, "the other node's dispatcher was not woken");
+    // A change on this node (an offer, a status) reaches the other node's live pages.
+    let mut pages = other.changes.subscribe();
+    pages.mark_unchanged();
+    t.app.changed();
+    tokio::time::timeout(std::time::Duration::from_secs(10), pages.changed())
+        .await
+        .expect("the other node's pages were not told")
+        .unwrap();
     relay.abort();
     let taken = t.take_outbox().await;
     assert!(
