@@ -236,11 +236,9 @@ impl App {
     }
 }
 
-/// A number in `[0, 1)` to spread retries.
+/// A number in `[0, 1)` to spread retries (the middle when the OS gives no randomness).
 fn jitter() -> f64 {
-    let mut b = [0u8; 4];
-    if getrandom::fill(&mut b).is_err() {
-        return 0.5;
-    }
-    f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
+    crate::tokens::random_bytes::<4>().map_or(0.5, |b| {
+        f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
+    })
 }

@@ -216,24 +216,41 @@ impl Sms {
 /// HMAC-SHA1, keyed with the auth token, over the URL followed by each field's name and value,
 /// the fields sorted by name.
 pub fn signature(auth_token: &str, url: &str, fields: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = fields.iter().collect();
-    sorted.sort();
     let mut mac =
         Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key");
-    mac.update(url.as_bytes());
-    for (name, value) in sorted {
-        mac.update(name.as_bytes());
-        mac.update(value.as_bytes());
-    }
+    signed_text(&mut mac, url, fields);
     base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         mac.finalize().into_bytes(),
     )
 }
 
+/// Whether `given` is the signature of a webhook posted to `url` with these fields (compared
+/// in constant time, so the comparison does not tell how much of a guess was right).
+pub fn verify(auth_token: &str, url: &str, fields: &[(String, String)], given: &str) -> bool {
+    let Ok(given) = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, given)
+    else {
+        return false;
+    };
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key");
+    signed_text(&mut mac, url, fields);
+    mac.verify_slice(&given).is_ok()
+}
+
+fn signed_text(mac: &mut Hmac<sha1::Sha1>, url: &str, fields: &[(String, String)]) {
+    let mut sorted: Vec<&(String, String)> = fields.iter().collect();
+    sorted.sort();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{SmsUrl, signature};
+    use super::{SmsUrl, signature, verify};
 
     #[test]
     fn urls_name_the_account_and_keep_the_token_out_of_logs() {
@@ -277,5 +294,19 @@ mod tests {
             ),
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         );
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        assert!(verify(
+            "12345",
+            url,
+            &fields,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify(
+            "12345",
+            url,
+            &fields,
+            "1/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify("12345", url, &fields, "not base64!"));
     }
 }
