@@ -351,3 +351,4 @@ problem-name-no-letter = A name must contain at least one letter.
 sms-stopped = Help On Demand: you will get no more texts from us. Reply START to get them again.
 sms-started = Help On Demand: you will get our texts again. Reply STOP to stop them.
 sms-help = Help On Demand connects you with a licensed Marketplace agent. For help with your coverage, call the Marketplace Call Center at 1-800-318-2596. Reply STOP to stop texts.
+offer-declined-from-notification = Declined from the notification

@@ -351,3 +351,4 @@ problem-name-no-letter = Un nombre debe tener al menos una letra.
 sms-stopped = Help On Demand: no le enviaremos más mensajes de texto. Responda START para volver a recibirlos.
 sms-started = Help On Demand: volverá a recibir nuestros mensajes de texto. Responda PARAR para dejar de recibirlos.
 sms-help = Help On Demand lo pone en contacto con un agente autorizado del Mercado de Seguros. Si necesita ayuda con su cobertura, llame al Centro de Llamadas del Mercado de Seguros al 1-800-318-2596. Responda PARAR para dejar de recibir mensajes.
+offer-declined-from-notification = Rechazado desde la notificación

@@ -65,6 +65,7 @@ async fn run(url: &DatabaseUrl, path: &std::path::Path, label: &str) {
         public_url: "http://127.0.0.1:8080".into(),
         noreply_address: "noreply@hod.test".into(),
         program_time_zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
+        push_endpoints: hod_app::push::default_endpoints(),
     };
     let app = App::new(db.clone(), Arc::new(FakeClock::new(start)), settings)
         .await

@@ -4,14 +4,16 @@
 use hod_domain::actor::Actor;
 use std::sync::OnceLock;
 
-use hod_db::outbox::Channel;
 use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
 use hod_db::{Tx, accounts, agents, audit, from_millis};
 use hod_domain::Username;
 use hod_domain::password::{self, Personal};
+use hod_i18n::UiLang;
+use hod_i18n::letter::Letter;
 use jiff::SignedDuration;
 
 use crate::fields::{FieldProblem, FieldProblems};
+use crate::outbox::Reach;
 use crate::registration::code_hash;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, AppError, Result, passwords};
@@ -39,6 +41,8 @@ pub const PHONE_CODE_TRIES: i64 = 5;
 pub struct Client<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// The language of the page or app asking: a log-in makes it the agent's letters' language.
+    pub lang: Option<UiLang>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,77 +164,70 @@ impl App {
             .is_some_and(|until| until > now);
         let matches = passwords::verify(password, &account.password_hash);
         // The outcome, and for a failed password whether it locked the account.
-        let (outcome, failed) = self.write(async |tx| -> Result<_> {
-        if locked {
-            self.audit(
-                tx,
-                account.id,
-                "agent.login_refused_locked",
-                client,
-                serde_json::json!({}),
-            )
-            .await?;
-            return Ok((LoginOutcome::Refused, None));
-        }
-        if !matches {
-            let failures = accounts::record_login_failure(
-                tx,
-                account.id,
-                client.ip,
-                now,
-                now - FAILURE_WINDOW,
-            )
-            .await?;
-            self.audit(
-                tx,
-                account.id,
-                "agent.login_failed",
-                client,
-                serde_json::json!({ "failures": failures }),
-            )
-            .await?;
-            let locks = failures >= LOCK_AFTER;
-            if locks {
-                accounts::lock(tx, account.id, now + LOCK_FOR).await?;
-                self.audit(
-                    tx,
-                    account.id,
-                    "agent.locked",
-                    client,
-                    serde_json::json!({ "minutes": LOCK_FOR.as_mins() }),
-                )
-                .await?;
-                let forgot = format!("{}/agent/forgot-password", self.settings.public_url);
-                let body = format!(
-                    "Hello {},\n\nAfter {LOCK_AFTER} failed log-ins, your Help On Demand account is locked for 60 minutes. \
-                     If this was not you, reset your password now: {forgot} (a reset link works during the lock).\n\n---\n\n\
-                     Después de {LOCK_AFTER} intentos fallidos, su cuenta de Help On Demand está bloqueada durante 60 minutos. \
-                     Si no fue usted, restablezca su contraseña: {forgot}\n",
-                    account.first_name
-                );
-                let dedup = format!("locked:{}:{}", account.id, now.as_millisecond());
-                self.message(
-tx,
-Channel::Email,
-                    &account.email,
-                    "Your Help On Demand account is locked / Su cuenta está bloqueada",
-                    &body,
-                    &dedup,
-                )
-                .await?;
-            }
-            return Ok((LoginOutcome::Refused, Some(locks)));
-        }
-        let token = self
-            .open_session(tx, account.id, client, session, "password")
-            .await?;
-        Ok((
-            LoginOutcome::LoggedIn {
-                token,
-                agent_id: account.id,
-            },
-            None,
-        ))
+        let (outcome, failed) = self
+            .write(async |tx| -> Result<_> {
+                if locked {
+                    self.audit(
+                        tx,
+                        account.id,
+                        "agent.login_refused_locked",
+                        client,
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                    return Ok((LoginOutcome::Refused, None));
+                }
+                if !matches {
+                    let failures = accounts::record_login_failure(
+                        tx,
+                        account.id,
+                        client.ip,
+                        now,
+                        now - FAILURE_WINDOW,
+                    )
+                    .await?;
+                    self.audit(
+                        tx,
+                        account.id,
+                        "agent.login_failed",
+                        client,
+                        serde_json::json!({ "failures": failures }),
+                    )
+                    .await?;
+                    let locks = failures >= LOCK_AFTER;
+                    if locks {
+                        accounts::lock(tx, account.id, now + LOCK_FOR).await?;
+                        self.audit(
+                            tx,
+                            account.id,
+                            "agent.locked",
+                            client,
+                            serde_json::json!({ "minutes": LOCK_FOR.as_mins() }),
+                        )
+                        .await?;
+                        let letter = Letter::new("locked")
+                            .with("attempts", LOCK_AFTER.to_string())
+                            .with("minutes", LOCK_FOR.as_mins().to_string())
+                            .link(format!(
+                                "{}/agent/forgot-password",
+                                self.settings.public_url
+                            ));
+                        let dedup = format!("locked:{}:{}", account.id, now.as_millisecond());
+                        self.write_to_agent(tx, account.id, letter, Reach::Email, &dedup)
+                            .await?;
+                    }
+                    return Ok((LoginOutcome::Refused, Some(locks)));
+                }
+                let token = self
+                    .open_session(tx, account.id, client, session, "password")
+                    .await?;
+                Ok((
+                    LoginOutcome::LoggedIn {
+                        token,
+                        agent_id: account.id,
+                    },
+                    None,
+                ))
             })
             .await?;
         if let Some(locks) = failed {
@@ -272,6 +269,9 @@ Channel::Email,
         )
         .await?;
         accounts::clear_failures(tx, agent_id).await?;
+        if let Some(lang) = client.lang {
+            agents::set_ui_lang(tx, agent_id, lang.code()).await?;
+        }
         self.audit(
             tx,
             agent_id,
@@ -332,22 +332,12 @@ Channel::Email,
         let login = format!("{}/agent/login", self.settings.public_url);
         self.write(async |tx| -> Result<_> {
             for a in &found {
-                let username = a.username.as_deref().unwrap_or_default();
-                let body = format!(
-                    "Hello {},\n\nYour Help On Demand username is {username}. Log in here: {login}\n\n---\n\n\
-                     Su nombre de usuario de Help On Demand es {username}. Inicie sesión aquí: {login}\n",
-                    a.first_name
-                );
+                let letter = Letter::new("username")
+                    .with("username", a.username.as_deref().unwrap_or_default())
+                    .link(login.clone());
                 let dedup = format!("forgot-username:{}:{}", a.id, now.as_millisecond());
-                self.message(
-tx,
-Channel::Email,
-                    &a.email,
-                    "Your Help On Demand username / Su nombre de usuario",
-                    &body,
-                    &dedup,
-                )
-                .await?;
+                self.write_to_agent(tx, a.id, letter, Reach::Email, &dedup)
+                    .await?;
                 self.audit(
                     tx,
                     a.id,
@@ -357,9 +347,9 @@ Channel::Email,
                 )
                 .await?;
             }
-                Ok(())
-            })
-            .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -383,23 +373,12 @@ Channel::Email,
                 now + RESET_LIFETIME,
             )
             .await?;
-            let link = format!("{}/agent/reset/{token}", self.settings.public_url);
-            let body = format!(
-                "Hello {},\n\nTo choose a new Help On Demand password, open this link within 60 minutes. It works once.\n\n{link}\n\n\
-                 If you did not ask for this, ignore this email: your password stays as it is.\n\n---\n\n\
-                 Para elegir una contraseña nueva, abra este vínculo en los próximos 60 minutos. Funciona una sola vez.\n\n{link}\n",
-                account.first_name
-            );
+            let letter = Letter::new("reset")
+                .with("minutes", RESET_LIFETIME.as_mins().to_string())
+                .link(format!("{}/agent/reset/{token}", self.settings.public_url));
             let dedup = format!("reset:{}", token_hash(&token));
-            self.message(
-tx,
-Channel::Email,
-                &account.email,
-                "Reset your Help On Demand password / Restablezca su contraseña",
-                &body,
-                &dedup,
-            )
-            .await?;
+            self.write_to_agent(tx, account.id, letter, Reach::Email, &dedup)
+                .await?;
             self.audit(
                 tx,
                 account.id,
@@ -408,9 +387,9 @@ Channel::Email,
                 serde_json::json!({}),
             )
             .await?;
-                Ok(())
-            })
-            .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -475,23 +454,10 @@ Channel::Email,
             agents::set_password(tx, agent_id, &hash, now).await?;
             accounts::clear_failures(tx, agent_id).await?;
             let ended = sessions::delete_all_for(tx, PrincipalKind::Agent, agent_id).await?;
-            let body = format!(
-                "Hello {},\n\nYour Help On Demand password was changed, and you were logged out everywhere. \
-                 If you did not do this, contact the help desk at once.\n\n---\n\n\
-                 Se cambió su contraseña de Help On Demand y se cerró su sesión en todos los dispositivos. \
-                 Si no fue usted, comuníquese de inmediato con la Mesa de Ayuda.\n",
-                agent.first_name
-            );
             let dedup = format!("password-changed:{agent_id}:{}", now.as_millisecond());
-            self.message(
-tx,
-Channel::Email,
-                &agent.email,
-                "Your Help On Demand password was changed / Se cambió su contraseña",
-                &body,
-                &dedup,
-            )
-            .await?;
+            let letter = Letter::new("password-changed");
+            self.write_to_agent(tx, agent_id, letter, Reach::Email, &dedup)
+                .await?;
             self.audit(
                 tx,
                 agent_id,
@@ -500,9 +466,9 @@ Channel::Email,
                 serde_json::json!({ "sessions_ended": ended }),
             )
             .await?;
-                Ok(())
-            })
-            .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures_util::StreamExt;
-use hod_db::outbox::{self, Channel, MessageRow, Outcome};
+use hod_db::outbox::{self, Channel, MessageRow, NewMessage, Outcome};
 use hod_domain::delivery;
+use hod_i18n::UiLang;
+use hod_i18n::letter::Letter;
 use hod_notify::{Email, SendError, Sms, Smtp, Text};
 use jiff::SignedDuration;
 
@@ -47,11 +49,13 @@ impl Dispatched {
 }
 
 /// What became of one message.
-enum Delivery {
+pub(crate) enum Delivery {
     /// A provider took it, naming it or not.
     Sent(Option<String>),
     /// No provider for its channel: kept in the local outbox.
     Stored,
+    /// A text to a number that said STOP: not sent.
+    OptedOut,
     Failed(SendError),
 }
 
@@ -96,7 +100,10 @@ impl App {
         match m.channel {
             Channel::Email => match &self.transports.email {
                 Some(smtp) => {
-                    let html = hod_notify::html_from_text(&m.body);
+                    let html = match &m.html {
+                        Some(html) => html.clone(),
+                        None => hod_notify::html_from_text(&m.body),
+                    };
                     let email = Email {
                         id: m.id,
                         from: &m.sender,
@@ -105,6 +112,7 @@ impl App {
                         text: &m.body,
                         html: &html,
                         unsubscribe: None,
+                        urgent: m.urgent,
                     };
                     match smtp.send(&email).await {
                         Ok(()) => Delivery::Sent(None),
@@ -117,11 +125,7 @@ impl App {
                 Some(sms) => {
                     match self.sms_opted_out(&m.recipient).await {
                         Ok(false) => {}
-                        Ok(true) => {
-                            return Delivery::Failed(SendError::Permanent(
-                                "the number asked for no more texts (STOP)".into(),
-                            ));
-                        }
+                        Ok(true) => return Delivery::OptedOut,
                         Err(e) => {
                             return Delivery::Failed(SendError::Transient(format!(
                                 "cannot read the STOP list: {e}"
@@ -141,7 +145,7 @@ impl App {
                 }
                 None => Delivery::Stored,
             },
-            Channel::Push => Delivery::Stored,
+            Channel::Push => self.deliver_push(m).await,
         }
     }
 
@@ -161,29 +165,43 @@ impl App {
             }
             _ => None,
         };
-        let outcome = match (&result, retry_at) {
-            (Delivery::Sent(_), _) => "sent",
-            (Delivery::Stored, _) => "stored",
-            (Delivery::Failed(_), Some(_)) => "retried",
-            (Delivery::Failed(_), None) => "dead",
+        let outcome = match &result {
+            Delivery::Sent(_) => "sent",
+            Delivery::Stored => "stored",
+            Delivery::Failed(_) if retry_at.is_some() => "retried",
+            Delivery::Failed(_) | Delivery::OptedOut => "dead",
         };
-        self.db
-            .write(async |tx| match &result {
+        self.write(async |tx| -> Result<()> {
+            let recorded = match &result {
                 Delivery::Sent(id) => {
                     let provider_id = id.as_deref();
-                    outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await
+                    outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await?
                 }
-                Delivery::Stored => outbox::finish(tx, m.id, node, Outcome::Stored, now).await,
+                Delivery::Stored => outbox::finish(tx, m.id, node, Outcome::Stored, now).await?,
+                Delivery::OptedOut => {
+                    let why = "the number asked for no more texts (STOP)";
+                    outbox::attempt_failed(tx, m.id, node, why, None, now).await?
+                }
                 Delivery::Failed(e) => {
-                    outbox::attempt_failed(tx, m.id, node, &e.to_string(), retry_at, now).await
+                    outbox::attempt_failed(tx, m.id, node, &e.to_string(), retry_at, now).await?
                 }
-            })
-            .await?;
+            };
+            // A text that cannot be sent goes by email instead, where it has an address.
+            if recorded
+                && outcome == "dead"
+                && let Some(to) = &m.fallback_to
+            {
+                let stopped = matches!(result, Delivery::OptedOut);
+                self.text_by_email(tx, m, to, stopped).await?;
+            }
+            Ok(())
+        })
+        .await?;
         match &result {
             Delivery::Sent(_) => done.sent += 1,
             Delivery::Stored => done.stored += 1,
             Delivery::Failed(_) if retry_at.is_some() => done.retried += 1,
-            Delivery::Failed(_) => done.dead += 1,
+            Delivery::Failed(_) | Delivery::OptedOut => done.dead += 1,
         }
         if let Delivery::Failed(e) = &result {
             tracing::warn!(message = m.id, channel, attempts, outcome, error = %e, "delivery failed");
@@ -195,6 +213,44 @@ impl App {
                 .record(now.duration_since(m.created_at).as_secs_f64().max(0.0));
         }
         Ok(())
+    }
+
+    /// The email that carries a text which could not be sent: urgent when the number refused
+    /// it, plain when the number said STOP.
+    async fn text_by_email(
+        &self,
+        tx: &mut hod_db::Tx,
+        text: &MessageRow,
+        to: &str,
+        stopped: bool,
+    ) -> Result<()> {
+        let lang = UiLang::parse(&text.lang).unwrap_or(UiLang::En);
+        let name = if stopped {
+            "text-stopped"
+        } else {
+            "text-undeliverable"
+        };
+        let email = Letter::new(name)
+            .with("phone", text.recipient.clone())
+            .with("text", text.body.clone())
+            .email(lang);
+        self.enqueue(
+            tx,
+            NewMessage {
+                channel: Channel::Email,
+                sender: &self.settings.noreply_address,
+                recipient: to,
+                subject: &email.subject,
+                body: &email.text,
+                html: Some(&email.html),
+                lang: lang.code(),
+                fallback_to: None,
+                urgent: !stopped,
+                subscription_id: None,
+                dedup_key: Some(&format!("text-by-email:{}", text.id)),
+            },
+        )
+        .await
     }
 
     /// A write that wakes the dispatcher when it queued a message (after the commit, so the

@@ -2,10 +2,11 @@
 //! works for 48 hours. The token exists only in the email; the database keeps its SHA-256.
 use hod_db::agents::{self, AgentRow};
 use hod_db::invitations::{self, InvitationRow, NewInvitation};
-use hod_db::outbox::Channel;
 use hod_db::{Tx, audit, from_millis};
 use hod_domain::Npn;
 use hod_domain::actor::Actor;
+use hod_i18n::UiLang;
+use hod_i18n::letter::Letter;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::tokens::{random_token, token_hash};
@@ -62,18 +63,16 @@ impl App {
         else {
             return Ok(false);
         };
-        let link = format!("{}/register/{token}", self.settings.public_url);
-        let body = self.invitation_body(agent, plan_year, &link, expires_at);
+        // Before registration nobody knows which language the agent reads: both.
+        let email = Letter::new("invitation")
+            .with("name", format!("{} {}", agent.first_name, agent.last_name))
+            .with("plan_year", plan_year.to_string())
+            .at("expires", expires_at, &self.settings.program_time_zone)
+            .link(format!("{}/register/{token}", self.settings.public_url))
+            .email_in_both();
         let dedup = format!("invitation:{id}");
-        self.message(
-            tx,
-            Channel::Email,
-            &agent.email,
-            "Your Help On Demand invitation / Su invitación a Help On Demand",
-            &body,
-            &dedup,
-        )
-        .await?;
+        self.send_email(tx, &agent.email, UiLang::En, &email, &dedup)
+            .await?;
         let subject = format!("npn:{}", agent.npn);
         audit::append(
             tx,
@@ -88,41 +87,6 @@ impl App {
         )
         .await?;
         Ok(true)
-    }
-
-    fn invitation_body(
-        &self,
-        agent: &AgentRow,
-        plan_year: i16,
-        link: &str,
-        expires_at: Timestamp,
-    ) -> String {
-        let local = expires_at.to_zoned(self.settings.program_time_zone.clone());
-        let tz = local.strftime("%Z");
-        let en = local.strftime("%A, %B %-d, %Y at %-I:%M %p");
-        let es = format!(
-            "{} de {} de {} a las {}",
-            local.day(),
-            hod_domain::lang::spanish_month(local.month()),
-            local.year(),
-            local.strftime("%H:%M")
-        );
-        let name = format!("{} {}", agent.first_name, agent.last_name);
-        format!(
-            "Hello {name},\n\n\
-             You are eligible to take part in Help On Demand for plan year {plan_year}. \
-             Create your profile with this secure link:\n\n{link}\n\n\
-             The link works once and expires in 48 hours, on {en} ({tz}). \
-             If it has expired, ask the Help On Demand help desk for a new one. \
-             Your name and email come from your MLMS profile.\n\n\
-             ---\n\n\
-             Hola, {name}:\n\n\
-             Usted es elegible para participar en Help On Demand en el año del plan {plan_year}. \
-             Cree su perfil con este vínculo seguro:\n\n{link}\n\n\
-             El vínculo funciona una sola vez y expira en 48 horas, el {es} ({tz}). \
-             Si ha expirado, pida uno nuevo a la Mesa de Ayuda de Help On Demand. \
-             Su nombre y correo electrónico provienen de su perfil de MLMS.\n"
-        )
     }
 
     /// Help desk: sends a fresh link to an eligible agent who has not registered; every

@@ -20,6 +20,7 @@ pub mod passkeys;
 pub mod passwords;
 pub mod profile;
 pub mod program;
+pub mod push;
 pub mod referrals;
 pub mod registration;
 pub mod settings;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub noreply_address: String,
     /// Whose calendar decides "today" for plan years and state changes.
     pub program_time_zone: jiff::tz::TimeZone,
+    /// The hosts a Web Push subscription may point at (`push_endpoints`).
+    pub push_endpoints: Vec<String>,
 }
 
 /// The application: storage, time and settings. Cheap to clone.
@@ -55,6 +58,8 @@ pub struct App {
     pub changes: Arc<tokio::sync::watch::Sender<u64>>,
     /// The key status links are signed with, shared by every node.
     status_key: Arc<[u8]>,
+    /// Web Push, signed with the program's VAPID key (shared by every node).
+    push: Arc<hod_notify::Push>,
     /// Work done after the answer has gone (see [`App::in_background`]).
     background: tokio_util::task::TaskTracker,
     /// The providers messages are handed to (see `dispatch`).
@@ -93,6 +98,7 @@ impl App {
     /// secrets every node shares, so that no use case reads them inside a write.
     pub async fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self> {
         let status_key = referrals::load_status_key(&db, clock.now()).await?;
+        let push = push::transport(&db, clock.now(), &settings).await?;
         Ok(Self {
             db,
             clock,
@@ -100,6 +106,7 @@ impl App {
             settings: Arc::new(settings),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             status_key: status_key.into(),
+            push: Arc::new(push),
             background: tokio_util::task::TaskTracker::new(),
             transports: Arc::default(),
             queued: Arc::default(),

@@ -1,17 +1,19 @@
 //! Registration from an invitation link (SPEC.md §3): the form's rules, the single use of
 //! the link, the test text with a phone code, the confirmation email.
 use hod_db::agents::{self, Registration};
-use hod_db::outbox::Channel;
 use hod_db::{DbError, accounts, invitations};
 use hod_domain::account::UsernameError;
 use hod_domain::password::{self, Personal};
 use hod_domain::{ContactMethod, Npn, PhoneE164, Username};
+use hod_i18n::UiLang;
+use hod_i18n::letter::Letter;
 use jiff::SignedDuration;
 use serde::Serialize;
 
 use crate::auth::Client;
 use crate::fields::{FieldProblem, FieldProblems};
 use crate::invitations::InvitationStatus;
+use crate::outbox::Reach;
 use crate::tokens::{six_digit_code, token_hash};
 use crate::{App, AppError};
 
@@ -80,7 +82,12 @@ pub(crate) fn code_hash(agent_id: i64, code: &str) -> String {
 impl App {
     /// Creates the account of the invited agent. Every field problem is reported at once;
     /// the link is used only when the account is created.
-    pub async fn register(&self, form: &RegistrationForm) -> Result<Registered, RegisterError> {
+    /// `lang`: the language of the page (or app) registering, which the agent's letters use.
+    pub async fn register(
+        &self,
+        form: &RegistrationForm,
+        lang: UiLang,
+    ) -> Result<Registered, RegisterError> {
         let InvitationStatus::Open {
             npn,
             first_name,
@@ -230,27 +237,13 @@ impl App {
             } else {
                 None
             };
-            let login = format!("{}/agent/login", self.settings.public_url);
-            let body = format!(
-                "Hello {first_name} {last_name},\n\n\
-             Your Help On Demand account is ready. Your username is {username}.\n\
-             Log in here: {login}\n\n\
-             When you first log in you will be asked to accept the Terms of Use, and then to review \
-             your languages and the states where you want referrals.\n\n---\n\n\
-             Hola, {first_name}:\n\n\
-             Su cuenta de Help On Demand está lista. Su nombre de usuario es {username}.\n\
-             Inicie sesión aquí: {login}\n"
-            );
+            agents::set_ui_lang(tx, agent.id, lang.code()).await?;
+            let letter = Letter::new("registered")
+                .with("username", username.as_str())
+                .link(format!("{}/agent/login", self.settings.public_url));
             let dedup = format!("registered:{}", agent.id);
-            self.message(
-                tx,
-                Channel::Email,
-                &email,
-                "Your Help On Demand account is ready / Su cuenta de Help On Demand está lista",
-                &body,
-                &dedup,
-            )
-            .await?;
+            self.write_to_agent(tx, agent.id, letter, Reach::Email, &dedup)
+                .await?;
             self.audit(tx, agent.id, "agent.registered", Client::default(), serde_json::json!({ "npn": npn.as_str(), "username": username.as_str(), "contact_method": method.id() })).await?;
             Ok(Some(code_sent_to))
         };
@@ -290,12 +283,14 @@ impl App {
             now + PHONE_CODE_LIFETIME,
         )
         .await?;
-        let body = format!(
-            "Help On Demand: this is your test text message. Your code is {code}; enter it after you log in to confirm this phone. / Este es su mensaje de texto de prueba. Su código es {code}."
-        );
+        let lang =
+            UiLang::parse(&agents::addressee(tx, agent_id).await?.ui_lang).unwrap_or(UiLang::En);
+        let text = Letter::new("phone-code")
+            .with("code", code.as_str())
+            .short(lang);
         let dedup = format!("phone-code:{agent_id}:{}", now.as_millisecond());
-        self.message(tx, Channel::Sms, phone, "", &body, &dedup)
-            .await?;
+        // No fallback by email: the code proves the phone gets texts.
+        self.send_text(tx, phone, lang, &text, None, &dedup).await?;
         Ok(())
     }
 }

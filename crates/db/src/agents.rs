@@ -329,3 +329,38 @@ pub async fn find_for_login_by_id(db: &Db, id: i64) -> Result<Option<LoginRow>> 
     .fetch_optional(p)
     .await)?)
 }
+
+/// How to write to an agent: the name, the addresses, the contact method chosen and the
+/// language of the pages they use.
+#[derive(Debug, Clone, FromRow)]
+pub struct Addressee {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub contact_method: Option<String>,
+    pub ui_lang: String,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn addressee(tx: &mut Tx, id: i64) -> Result<Addressee> {
+    Ok(on_tx!(tx, c => sqlx::query_as(
+        "SELECT first_name, last_name, email, phone, contact_method, ui_lang FROM agents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// The language the agent's letters are written in (`en` or `es`): the one of the pages
+/// they last logged in or registered on.
+#[tracing::instrument(skip_all)]
+pub async fn set_ui_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<()> {
+    execute!(
+        tx,
+        sqlx::query("UPDATE agents SET ui_lang = $2 WHERE id = $1 AND ui_lang <> $2")
+            .bind(id)
+            .bind(lang)
+    )?;
+    Ok(())
+}

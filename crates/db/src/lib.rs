@@ -32,6 +32,7 @@ pub mod licences;
 pub mod operators;
 pub mod outbox;
 pub mod passkeys;
+pub mod push;
 pub mod reference;
 pub mod referrals;
 pub mod scratch;

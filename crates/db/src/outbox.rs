@@ -73,6 +73,16 @@ pub struct NewMessage<'a> {
     pub recipient: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    /// An email's HTML alternative (made from its template).
+    pub html: Option<&'a str>,
+    /// The reader's language (`en` or `es`).
+    pub lang: &'a str,
+    /// A text's recipient by email, who gets it that way when it cannot be texted.
+    pub fallback_to: Option<&'a str>,
+    /// Marked for the reader's attention (an email in place of a text that failed).
+    pub urgent: bool,
+    /// The push subscription a push goes to.
+    pub subscription_id: Option<i64>,
     /// Messages with the same key are sent once: a second enqueue is ignored.
     pub dedup_key: Option<&'a str>,
 }
@@ -85,6 +95,11 @@ pub struct MessageRow {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
+    pub lang: String,
+    pub fallback_to: Option<String>,
+    pub urgent: bool,
+    pub subscription_id: Option<i64>,
     pub status: DeliveryStatus,
     pub created_at: jiff::Timestamp,
     pub attempts: i64,
@@ -102,6 +117,11 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     recipient: r.try_get("recipient")?,
     subject: r.try_get("subject")?,
     body: r.try_get("body")?,
+    html: r.try_get("html")?,
+    lang: r.try_get("lang")?,
+    fallback_to: r.try_get("fallback_to")?,
+    urgent: r.try_get("urgent")?,
+    subscription_id: r.try_get("subscription_id")?,
     status: parsed(r, "status")?,
     created_at: instant(r, "created_at")?,
     attempts: r.try_get("attempts")?,
@@ -111,8 +131,8 @@ from_row!(MessageRow, |r| Ok(MessageRow {
 }));
 
 const COLUMNS: &str =
-    "id, channel, sender, recipient, subject, body, status, created_at, attempts, last_error,
-    provider_id, provider_status";
+    "id, channel, sender, recipient, subject, body, html, lang, fallback_to, urgent, subscription_id, status,
+    created_at, attempts, last_error, provider_id, provider_status";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]
@@ -123,8 +143,9 @@ pub async fn enqueue(
 ) -> Result<Option<i64>> {
     let now_ms = to_millis(now);
     Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender,
+             html, lang, fallback_to, urgent, subscription_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     )
     .bind(msg.channel.as_str())
@@ -134,6 +155,11 @@ pub async fn enqueue(
     .bind(msg.dedup_key)
     .bind(now_ms)
     .bind(msg.sender)
+    .bind(msg.html)
+    .bind(msg.lang)
+    .bind(msg.fallback_to)
+    .bind(msg.urgent)
+    .bind(msg.subscription_id)
     .fetch_optional(c)
     .await)?)
 }

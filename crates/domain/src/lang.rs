@@ -11,6 +11,17 @@ pub struct LanguageInfo {
     pub native_name: &'static str,
 }
 
+impl LanguageInfo {
+    /// How a language is named to any reader: "Tiếng Việt (Vietnamese)", "English".
+    pub fn label(&self) -> String {
+        if self.name == self.native_name {
+            self.name.to_owned()
+        } else {
+            format!("{} ({})", self.native_name, self.name)
+        }
+    }
+}
+
 /// The bundled language list, in the order it is shown (most requested first).
 pub fn languages() -> &'static [LanguageInfo] {
     static LIST: OnceLock<Vec<LanguageInfo>> = OnceLock::new();
@@ -83,25 +94,6 @@ impl fmt::Display for Lang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
-}
-
-/// The Spanish name of a month (1–12), for dates written out in Spanish texts.
-pub fn spanish_month(month: i8) -> &'static str {
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
-    MONTHS[usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0)]
 }
 
 #[cfg(test)]

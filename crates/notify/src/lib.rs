@@ -3,9 +3,11 @@
 //! not, whether trying again may help.
 #![forbid(unsafe_code)]
 
+pub mod push;
 pub mod sms;
 pub mod smtp;
 
+pub use push::{Push, PushError, VapidKey};
 pub use sms::{Sms, SmsUrl, Text};
 pub use smtp::{Smtp, SmtpUrl};
 
@@ -21,6 +23,8 @@ pub struct Email<'a> {
     pub html: &'a str,
     /// A link that stops messages of this kind (`List-Unsubscribe`), where one applies.
     pub unsubscribe: Option<&'a str>,
+    /// Marked high importance (an email in place of a text that could not be sent).
+    pub urgent: bool,
 }
 
 /// Why a provider did not take a message.

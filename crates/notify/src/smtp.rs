@@ -193,6 +193,19 @@ fn build(email: &Email<'_>) -> Result<Message, SendError> {
             format!("<{link}>"),
         ));
     }
+    if email.urgent {
+        // What mail programs read as "high importance" (RFC 2156, and the older X-Priority).
+        for (name, value) in [
+            ("Importance", "high"),
+            ("Priority", "urgent"),
+            ("X-Priority", "1"),
+        ] {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                value.to_owned(),
+            ));
+        }
+    }
     builder
         .multipart(MultiPart::alternative_plain_html(
             email.text.to_owned(),

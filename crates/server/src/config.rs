@@ -29,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "smtp_url",
     "sms_url",
     "sms_from",
+    "push_endpoints",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub struct Config {
     pub sms_url: Option<String>,
     /// The sending number (`+15125550100`) or messaging service (`MG…`).
     pub sms_from: String,
+    /// The hosts a Web Push subscription may point at, comma-separated (`*.` for any
+    /// subdomain).
+    pub push_endpoints: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +107,7 @@ impl Default for Config {
             smtp_url: None,
             sms_url: None,
             sms_from: String::new(),
+            push_endpoints: hod_app::push::DEFAULT_ENDPOINTS.into(),
         }
     }
 }
@@ -133,6 +138,7 @@ impl std::fmt::Debug for Config {
                 &self.sms_url.as_deref().map(hod_notify::SmsUrl::parse),
             )
             .field("sms_from", &self.sms_from)
+            .field("push_endpoints", &self.push_endpoints)
             .finish_non_exhaustive()
     }
 }
@@ -209,7 +215,23 @@ impl Config {
         self.metrics_networks()?;
         self.smtp()?;
         self.sms()?;
+        if self.push_endpoints().is_empty() {
+            bail!(
+                "push_endpoints names no host (the default: {})",
+                hod_app::push::DEFAULT_ENDPOINTS
+            );
+        }
         Ok(())
+    }
+
+    /// `push_endpoints` as a list.
+    pub fn push_endpoints(&self) -> Vec<String> {
+        self.push_endpoints
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The SMS client of `sms_url` and `sms_from`; `None` when texts stay in the local outbox.

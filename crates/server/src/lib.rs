@@ -45,6 +45,7 @@ pub fn settings(config: &Config, listening_on: std::net::SocketAddr) -> Settings
         noreply_address: config.noreply_address.clone(),
         program_time_zone: jiff::tz::TimeZone::get(&config.program_time_zone)
             .expect("validated at load"),
+        push_endpoints: config.push_endpoints(),
     }
 }
 

@@ -230,6 +230,8 @@ impl TestApp {
             public_url: format!("http://localhost:{}", addr.port()),
             noreply_address: "noreply@hod.test".into(),
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").expect("tz"),
+            // The push service stand-in listens on loopback.
+            push_endpoints: vec!["127.0.0.1".into()],
         };
         let app = App::new(test_db.db.clone(), clock.clone(), settings)
             .await

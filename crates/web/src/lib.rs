@@ -25,7 +25,7 @@ mod agent;
 pub mod api;
 mod consumer;
 pub mod error;
-pub mod i18n;
+pub use hod_i18n as i18n;
 mod icons;
 pub mod limits;
 pub mod metrics;
@@ -204,6 +204,16 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/agent/referrals/{id}/status",
             post(api::agent::record_status),
         )
+        .route(
+            "/api/v1/push/vapid-public-key",
+            get(api::push::vapid_public_key),
+        )
+        .route(
+            "/api/v1/agent/push-subscriptions",
+            post(api::push::subscribe).delete(api::push::unsubscribe),
+        )
+        .route("/api/v1/push/offers/{id}/accept", post(api::push::accept))
+        .route("/api/v1/push/offers/{id}/decline", post(api::push::decline))
         .route("/static/{file}", get(static_file))
         .route("/manifest.webmanifest", get(manifest))
         .route("/sw.js", get(service_worker))

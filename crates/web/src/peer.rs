@@ -1,5 +1,5 @@
-//! Who is asking: the connection's address and the browser's or app's `User-Agent`, as the
-//! use cases record them (audit log, consent records, sessions).
+//! Who is asking: the connection's address, the browser's or app's `User-Agent` and the
+//! reader's language, as the use cases record them (audit log, consent records, sessions).
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -14,6 +14,7 @@ pub struct Peer {
     /// `ip` as text, as it is stored.
     ip_text: String,
     user_agent: Option<String>,
+    lang: hod_i18n::UiLang,
 }
 
 impl Peer {
@@ -21,6 +22,7 @@ impl Peer {
         Client {
             ip: Some(&self.ip_text),
             user_agent: self.user_agent.as_deref(),
+            lang: Some(self.lang),
         }
     }
 
@@ -53,6 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
             ip,
             ip_text: ip.to_string(),
             user_agent,
+            lang: hod_i18n::negotiate(&parts.headers),
         })
     }
 }

@@ -46,17 +46,7 @@ pub(crate) fn reason_label(t: Tr, reason: &str) -> String {
 }
 
 pub(crate) fn language_label(code: &str) -> String {
-    Lang::parse(code).map_or_else(
-        |_| code.to_owned(),
-        |l| {
-            let i = l.info();
-            if i.name == i.native_name {
-                i.name.to_owned()
-            } else {
-                format!("{} ({})", i.native_name, i.name)
-            }
-        },
-    )
+    Lang::parse(code).map_or_else(|_| code.to_owned(), |l| l.info().label())
 }
 
 fn phone_display(e164: &str) -> String {

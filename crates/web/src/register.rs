@@ -204,7 +204,7 @@ pub async fn submit(
         accept_terms: f.accept_terms.is_some(),
     };
     let path = format!("/register/{token}");
-    match s.app.register(&form).await {
+    match s.app.register(&form, lang).await {
         Ok(done) => {
             let to = if done.code_sent_to.is_some() {
                 "/registered?text=1"
@@ -240,8 +240,12 @@ pub async fn done(lang: UiLang, Query(q): Query<DoneQuery>) -> Response {
 }
 
 /// `POST /api/v1/registrations`: the same registration for the app and partners.
-pub async fn api(State(s): State<AppState>, ApiJson(form): ApiJson<RegistrationForm>) -> Response {
-    match s.app.register(&form).await {
+pub async fn api(
+    State(s): State<AppState>,
+    lang: UiLang,
+    ApiJson(form): ApiJson<RegistrationForm>,
+) -> Response {
+    match s.app.register(&form, lang).await {
         Ok(done) => (
             StatusCode::CREATED,
             axum::Json(serde_json::json!({

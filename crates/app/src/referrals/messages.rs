@@ -1,13 +1,14 @@
 //! What consumers and agents are sent about a referral, written to the outbox in the
 //! transaction that decides it.
 use hod_db::Tx;
-use hod_db::outbox::Channel;
-use hod_db::referrals::{self as db, CandidateRow, ReferralRow};
-use hod_domain::actor::Actor;
-use hod_domain::referral::{ContactBy, HelpReason};
-use hod_domain::{ContactMethod, Lang};
+use hod_db::referrals::{self as db, ReferralRow};
+use hod_domain::Lang;
+use hod_domain::referral::ContactBy;
+use hod_i18n::UiLang;
+use hod_i18n::letter::Letter;
 use jiff::Timestamp;
 
+use crate::outbox::Reach;
 use crate::{App, Result};
 
 use super::*;
@@ -36,6 +37,15 @@ impl ConsumerMessage<'_> {
             Self::NoAgent => "fallback",
         }
     }
+
+    fn letter(self) -> Letter {
+        match self {
+            Self::Confirmation => Letter::new("confirmation"),
+            Self::LinkAgain => Letter::new("link-again"),
+            Self::Accepted { agent } => Letter::new("accepted").with("agent", agent),
+            Self::NoAgent => Letter::new("no-agent").with("phone", CALL_CENTER),
+        }
+    }
 }
 
 impl App {
@@ -44,77 +54,74 @@ impl App {
     pub(super) async fn notify_offer(
         &self,
         tx: &mut Tx,
-        agent: &CandidateRow,
+        agent_id: i64,
         r: &ReferralRow,
         offer_id: i64,
         expires: Timestamp,
     ) -> Result<()> {
-        let local = expires.to_zoned(self.settings.program_time_zone.clone());
-        let until = local.strftime("%-I:%M %p %Z");
-        let link = format!("{}/agent/referrals", self.settings.public_url);
-        let language =
-            Lang::parse(&r.language).map_or(r.language.clone(), |l| l.info().name.to_owned());
-        let reason = reason_en(&r.reason);
-        let body = format!(
-            "Hello {},\n\nYou have a new Help On Demand referral: a consumer in {}, {} {} who speaks {language} \
-             needs help with {reason}.\n\nAccept or decline it before {until}: {link}\n\n---\n\n\
-             Tiene un nuevo referido de Help On Demand en {}, {} {}. Acéptelo o rechácelo antes de las {}: {link}\n",
-            agent.first_name,
-            r.city,
-            r.state,
-            r.zip,
-            r.city,
-            r.state,
-            r.zip,
-            local.strftime("%H:%M %Z")
-        );
-        self.message(
+        let letter = self.offer_letter("offer", r, expires);
+        let push = self.offer_push(r, offer_id, agent_id, expires);
+        self.write_to_agent(
             tx,
-            Channel::Email,
-            &agent.email,
-            "You have a New Referral",
-            &body,
-            &format!("offer:{offer_id}:email"),
+            agent_id,
+            letter,
+            Reach::AsChosen { push },
+            &format!("offer:{offer_id}"),
         )
-        .await?;
-        let method = agent
-            .contact_method
-            .as_deref()
-            .and_then(ContactMethod::parse);
-        let short = format!(
-            "Help On Demand: new referral in {}, {} ({language}). Accept by {until}: {link}",
-            r.city, r.state
-        );
-        if method.is_some_and(ContactMethod::texts)
-            && let Some(phone) = &agent.phone
-        {
-            self.message(
-                tx,
-                Channel::Sms,
-                phone,
-                "",
-                &short,
-                &format!("offer:{offer_id}:sms"),
-            )
-            .await?;
-        }
-        if method.is_some_and(ContactMethod::pushes) {
-            let to = Actor::Agent(agent.agent_id).to_string();
-            self.message(
-                tx,
-                Channel::Push,
-                &to,
-                "You have a New Referral",
-                &short,
-                &format!("offer:{offer_id}:push"),
-            )
-            .await?;
-        }
-        Ok(())
+        .await
     }
 
-    /// A message to the consumer in their language, by text (when they asked for texts or gave
-    /// no email) and by email (when they gave one).
+    /// Half the offer's window has passed without an answer: the same reach as the offer.
+    pub(super) async fn remind_of_offer(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        r: &ReferralRow,
+        offer_id: i64,
+        expires: Timestamp,
+    ) -> Result<()> {
+        let letter = self.offer_letter("offer-reminder", r, expires);
+        let push = self.offer_push(r, offer_id, agent_id, expires);
+        let dedup = format!("offer-reminder:{offer_id}");
+        self.write_to_agent(tx, agent_id, letter, Reach::AsChosen { push }, &dedup)
+            .await
+    }
+
+    /// The words of an offer's letters: where, in which language, for what, until when.
+    fn offer_letter(&self, name: &'static str, r: &ReferralRow, expires: Timestamp) -> Letter {
+        let language = Lang::parse(&r.language).map_or(r.language.clone(), |l| l.info().label());
+        Letter::new(name)
+            .with("place", format!("{}, {} {}", r.city, r.state, r.zip))
+            .with("language", language)
+            .with("reason", r.reason.clone())
+            .clock("until", expires, &self.settings.program_time_zone)
+            .link(format!("{}/agent/referrals", self.settings.public_url))
+    }
+
+    /// What an offer's push notification carries (SPEC.md §7.1): never the consumer's name,
+    /// phone or email.
+    fn offer_push(
+        &self,
+        r: &ReferralRow,
+        offer_id: i64,
+        agent_id: i64,
+        expires: Timestamp,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "type": "offer",
+            "offer_id": offer_id,
+            "referral_id": r.id,
+            "city": r.city,
+            "zip": r.zip,
+            "language": r.language,
+            "expires_at": expires,
+            "answer_token": self.offer_answer_token(offer_id, agent_id),
+            "actions": ["accept", "decline"],
+        })
+    }
+
+    /// A message to the consumer in their language, by text when they asked for texts or gave
+    /// no email, else by email.
     pub(super) async fn tell_consumer(
         &self,
         tx: &mut Tx,
@@ -124,95 +131,25 @@ impl App {
     ) -> Result<()> {
         let c = db::consumer_address(tx, id).await?;
         let r = db::contact_by_and_lang(tx, id).await?;
-        let es = r.1 == "es";
-        let link = format!("{}/requests/{token}", self.settings.public_url);
-        let (subject, text) = match (what, es) {
-            (ConsumerMessage::Confirmation, false) => (
-                "We received your request for help",
-                format!(
-                    "Help On Demand: we received your request and are finding a licensed agent near you. Follow it here: {link}"
-                ),
-            ),
-            (ConsumerMessage::Confirmation, true) => (
-                "Recibimos su solicitud de ayuda",
-                format!(
-                    "Help On Demand: recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Sígala aquí: {link}"
-                ),
-            ),
-            (ConsumerMessage::LinkAgain, false) => (
-                "The link to your request for help",
-                format!(
-                    "Help On Demand: you already asked for help a few minutes ago. Follow that request here: {link}"
-                ),
-            ),
-            (ConsumerMessage::LinkAgain, true) => (
-                "El enlace a su solicitud de ayuda",
-                format!(
-                    "Help On Demand: usted ya pidió ayuda hace unos minutos. Siga esa solicitud aquí: {link}"
-                ),
-            ),
-            (ConsumerMessage::Accepted { agent }, false) => (
-                "A licensed agent will contact you",
-                format!(
-                    "Help On Demand: {agent}, a licensed agent, accepted your request and will contact you within 60 minutes. {link}"
-                ),
-            ),
-            (ConsumerMessage::Accepted { agent }, true) => (
-                "Un agente con licencia se comunicará con usted",
-                format!(
-                    "Help On Demand: {agent}, agente con licencia, aceptó su solicitud y se comunicará con usted dentro de 60 minutos. {link}"
-                ),
-            ),
-            (ConsumerMessage::NoAgent, false) => (
-                "We could not find an agent right now",
-                format!(
-                    "Help On Demand: we could not find an available agent right now. Please call the Marketplace Call Center at {CALL_CENTER} (24/7). {link}"
-                ),
-            ),
-            (ConsumerMessage::NoAgent, true) => (
-                "No encontramos un agente en este momento",
-                format!(
-                    "Help On Demand: no encontramos un agente disponible en este momento. Llame al Centro de Llamadas del Mercado al {CALL_CENTER} (24/7). {link}"
-                ),
-            ),
-        };
-        if r.0 == ContactBy::Text.id() || c.email.is_none() {
-            self.message(
-                tx,
-                Channel::Sms,
-                &c.phone,
-                "",
-                &text,
-                &format!("consumer:{id}:{}:sms", what.key()),
-            )
-            .await?;
-        }
-        if let Some(email) = &c.email {
-            let greeting = if es {
-                format!("Hola {}:", c.first_name)
-            } else {
-                format!("Hello {},", c.first_name)
-            };
-            let body = format!("{greeting}\n\n{text}\n");
-            self.message(
-                tx,
-                Channel::Email,
-                email,
-                subject,
-                &body,
-                &format!("consumer:{id}:{}:email", what.key()),
-            )
-            .await?;
+        let lang = UiLang::parse(&r.1).unwrap_or(UiLang::En);
+        let letter = what
+            .letter()
+            .with("first_name", c.first_name.clone())
+            .link(format!("{}/requests/{token}", self.settings.public_url));
+        // As they chose: a text (by email instead when it cannot be texted), or an email.
+        match &c.email {
+            Some(email) if r.0 != ContactBy::Text.id() => {
+                let dedup = format!("consumer:{id}:{}:email", what.key());
+                self.send_email(tx, email, lang, &letter.email(lang), &dedup)
+                    .await?;
+            }
+            fallback => {
+                let dedup = format!("consumer:{id}:{}:sms", what.key());
+                let text = letter.short(lang);
+                self.send_text(tx, &c.phone, lang, &text, fallback.as_deref(), &dedup)
+                    .await?;
+            }
         }
         Ok(())
-    }
-}
-
-pub(super) fn reason_en(id: &str) -> &'static str {
-    match HelpReason::parse(id) {
-        Some(HelpReason::NewCoverage) => "new coverage",
-        Some(HelpReason::Change) => "a change to a plan",
-        Some(HelpReason::SpecialEnrollment) => "a Special Enrollment Period",
-        None => "Marketplace coverage",
     }
 }

@@ -1,7 +1,6 @@
 //! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
 //! the timeline, and the sweeper every node runs.
 use crate::settings::ProgramSettings;
-use hod_db::outbox::Channel;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
 use hod_db::{Tx, audit, availability, terms};
 use hod_domain::actor::Actor;
@@ -14,7 +13,9 @@ use hod_domain::routing::{
 use hod_domain::{UsState, Zip};
 use jiff::Timestamp;
 
+use crate::outbox::Reach;
 use crate::{App, Result};
+use hod_i18n::letter::Letter;
 
 use super::messages::ConsumerMessage;
 use hod_domain::referral::OfferStatus;
@@ -72,7 +73,7 @@ impl App {
         let mut out = RoundOutcome::default();
         for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
             out.expired.push(offer.agent_id);
-            self.offer_lapsed(tx, &offer).await?;
+            self.offer_lapsed(tx, &r, &offer).await?;
         }
         let created = r.created_at;
         let open: Vec<_> = db::offers_of(tx, id)
@@ -119,7 +120,8 @@ impl App {
             for agent in &chosen {
                 let offer_id = db::insert_offer(tx, id, agent.agent_id, now, expires).await?;
                 db::note_offered(tx, agent.agent_id, now).await?;
-                self.notify_offer(tx, agent, &r, offer_id, expires).await?;
+                self.notify_offer(tx, agent.agent_id, &r, offer_id, expires)
+                    .await?;
                 out.offered.push(agent.agent_id);
                 expiries.push(expires);
             }
@@ -225,11 +227,12 @@ impl App {
         routing::decide(&request, candidates, policy, top)
     }
 
-    /// An offer ran out: the agent's streak grows; the third miss in a row switches them to
-    /// unavailable and tells them.
+    /// An offer ran out: the agent is told, and their streak grows; the third miss in a row
+    /// switches them to unavailable and tells them that instead.
     pub(super) async fn offer_lapsed(
         &self,
         tx: &mut Tx,
+        r: &ReferralRow,
         offer: &hod_db::referrals::OfferRow,
     ) -> Result<()> {
         let now = self.now();
@@ -261,11 +264,21 @@ impl App {
             now,
         )
         .await?;
-        if streak >= i64::from(MISSED_OFFERS_PAUSE) {
-            let (first_name, _, email, mode) = db::agent_brief(tx, offer.agent_id).await?;
-            if mode == Mode::Unavailable.id() {
-                return Ok(());
-            }
+        let availability_link = format!("{}/agent/availability", self.settings.public_url);
+        let (_, _, _, mode) = db::agent_brief(tx, offer.agent_id).await?;
+        if streak < i64::from(MISSED_OFFERS_PAUSE) || mode == Mode::Unavailable.id() {
+            let letter = Letter::new("offer-expired")
+                .with("place", format!("{}, {} {}", r.city, r.state, r.zip))
+                .clock(
+                    "expired",
+                    offer.expires_at,
+                    &self.settings.program_time_zone,
+                )
+                .link(availability_link);
+            let dedup = format!("offer-expired:{}", offer.id);
+            self.write_to_agent(tx, offer.agent_id, letter, Reach::Email, &dedup)
+                .await?;
+        } else {
             availability::set_mode(tx, offer.agent_id, Mode::Unavailable).await?;
             hod_db::referrals::reset_missed(tx, offer.agent_id).await?;
             let who = Actor::Agent(offer.agent_id);
@@ -281,23 +294,12 @@ impl App {
                 now,
             )
             .await?;
-            let link = format!("{}/agent/availability", self.settings.public_url);
-            let body = format!(
-                "Hello {first_name},\n\nYou missed {streak} referral offers in a row, so Help On Demand switched you to unavailable (red): \
-                 you will not get offers until you switch back to available or to your schedule: {link}\n\n---\n\n\
-                 No respondió a {streak} ofertas de referidos seguidas, por lo que Help On Demand le cambió a no disponible (rojo). \
-                 No recibirá ofertas hasta que vuelva a cambiar su disponibilidad: {link}\n"
-            );
+            let letter = Letter::new("paused")
+                .with("streak", streak.to_string())
+                .link(availability_link);
             let dedup = format!("paused:{}:{}", offer.agent_id, offer.id);
-            self.message(
-                tx,
-                Channel::Email,
-                &email,
-                "You were switched to unavailable / Se le cambió a no disponible",
-                &body,
-                &dedup,
-            )
-            .await?;
+            self.write_to_agent(tx, offer.agent_id, letter, Reach::Email, &dedup)
+                .await?;
         }
         Ok(())
     }
@@ -352,45 +354,55 @@ impl App {
             }
         }
         s.reminders = self.send_reminders().await?;
+        s.reminders += self.send_offer_reminders().await?;
         Ok(s)
+    }
+
+    /// Reminds agents of the offers half-way through their window, by the offer's own reach.
+    pub(super) async fn send_offer_reminders(&self) -> Result<usize> {
+        let now = self.now();
+        self.write(async |tx| -> Result<_> {
+            let due = db::take_due_offer_reminders(tx, now, 100).await?;
+            for offer in &due {
+                let r = db::get_in(tx, offer.referral_id).await?;
+                self.remind_of_offer(tx, offer.agent_id, &r, offer.id, offer.expires_at)
+                    .await?;
+            }
+            Ok(due.len())
+        })
+        .await
     }
 
     pub(super) async fn send_reminders(&self) -> Result<usize> {
         let now = self.now();
-        let due = self.write(async |tx| -> Result<_> {
-            let due = db::take_due_reminders(tx, now, 100).await?;
-            for (rid, agent_id) in &due {
-                let (first_name, _, email, _) = db::agent_brief(tx, *agent_id).await?;
-                let link = format!("{}/agent/referrals/{rid}", self.settings.public_url);
-                let body = format!(
-                    "Hello {first_name},\n\nYou accepted Help On Demand referral #{rid} an hour ago. Contact the consumer now and record \
-                     Follow-Up Completed: {link}\n\n---\n\nAceptó el referido #{rid} hace una hora. Comuníquese con el consumidor \
-                     y registre Follow-Up Completed: {link}\n"
-                );
-                self.message(
-                    tx,
-                    Channel::Email,
-                    &email,
-                    "Reminder: follow up on your referral / Recordatorio de seguimiento",
-                    &body,
-                    &format!("reminder:{rid}"),
-                )
-                .await?;
-                db::add_event(
-                    tx,
-                    &NewEvent {
-                        referral_id: *rid,
-                        actor: Actor::System,
-                        kind: EventKind::Reminder,
-                        status: None,
-                        note: "",
-                        account_number: "",
-                        detail: serde_json::json!({}),
-                    },
-                    now,
-                )
-                .await?;
-            }
+        let due = self
+            .write(async |tx| -> Result<_> {
+                let due = db::take_due_reminders(tx, now, 100).await?;
+                for (rid, agent_id) in &due {
+                    let letter = Letter::new("follow-up")
+                        .with("referral", rid.to_string())
+                        .link(format!(
+                            "{}/agent/referrals/{rid}",
+                            self.settings.public_url
+                        ));
+                    let dedup = format!("reminder:{rid}");
+                    self.write_to_agent(tx, *agent_id, letter, Reach::Email, &dedup)
+                        .await?;
+                    db::add_event(
+                        tx,
+                        &NewEvent {
+                            referral_id: *rid,
+                            actor: Actor::System,
+                            kind: EventKind::Reminder,
+                            status: None,
+                            note: "",
+                            account_number: "",
+                            detail: serde_json::json!({}),
+                        },
+                        now,
+                    )
+                    .await?;
+                }
                 Ok(due)
             })
             .await?;

@@ -213,6 +213,17 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<ReferralRow>> {
     )
 }
 
+/// A referral, read in the caller's transaction.
+#[tracing::instrument(skip_all)]
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<ReferralRow> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM referrals r WHERE r.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(c)
+    .await)?)
+}
+
 /// The referral with its contact details, only when `agent_id` accepted it.
 #[tracing::instrument(skip_all)]
 pub async fn contact_for_agent(

@@ -198,3 +198,26 @@ pub async fn open_offers_for(
     .fetch_all(p)
     .await)?)
 }
+
+/// Open offers half-way through their window that have not been reminded of, marked as
+/// reminded (up to `limit`).
+#[tracing::instrument(skip_all)]
+pub async fn take_due_offer_reminders(
+    tx: &mut Tx,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<OfferRow>> {
+    let lock = super::lock_clause(tx);
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE referral_offers SET reminded_at = $1
+         WHERE id IN (SELECT id FROM referral_offers
+                      WHERE status = 'open' AND reminded_at IS NULL
+                        AND offered_at + (expires_at - offered_at) / 2 <= $1
+                      ORDER BY expires_at LIMIT $2{lock})
+         RETURNING {OFFER_RETURNING}"
+    )))
+    .bind(to_millis(now))
+    .bind(limit)
+    .fetch_all(c)
+    .await)?)
+}

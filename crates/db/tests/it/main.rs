@@ -125,6 +125,11 @@ fn email<'a>(to: &'a str, dedup: Option<&'a str>) -> NewMessage<'a> {
         recipient: to,
         subject: "You have a New Referral",
         body: "body",
+        html: None,
+        lang: "en",
+        fallback_to: None,
+        urgent: false,
+        subscription_id: None,
         dedup_key: dedup,
     }
 }

@@ -207,6 +207,11 @@ async fn queue_an_email(app: &TestApp) {
         recipient: "agent@x.test",
         subject: "Activate your account",
         body: "…",
+        html: None,
+        lang: "en",
+        fallback_to: None,
+        urgent: false,
+        subscription_id: None,
         dedup_key: None,
     };
     hod_db::outbox::enqueue(&mut tx, &msg, app.app.now())

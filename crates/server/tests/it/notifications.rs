@@ -106,8 +106,16 @@ async fn email_goes_through_smtp_as_text_and_html(t: TestApp) {
             .map(|b| b.replace("\r\n", "\n").trim_end().to_owned()),
         Some(row.body.trim_end().to_owned())
     );
+    // The HTML alternative is the letter's template: the same words, the link as a button.
     let html = mail.body_html(0).expect("an HTML alternative");
-    assert!(html.contains("<p>"), "{html}");
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(
+        html.contains("Your Help On Demand username is ana.agent."),
+        "{html}"
+    );
+    let login = format!("href=\"{}/agent/login\"", t.app.settings.public_url);
+    assert!(html.contains(&login), "{html}");
+    assert!(mail.header("Importance").is_none(), "not urgent");
     // Once taken, a message is not sent again.
     assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
     assert_eq!(server.received().len(), 1);
@@ -201,18 +209,14 @@ async fn texts_go_through_the_sms_api_with_its_fields_and_auth(t: TestApp) {
     let app = with_sms(&t, &api);
     api.answer_next(&[twilio::Answer::Busy]);
     let first = app.dispatch("node-a").await.unwrap();
-    assert_eq!((first.retried, first.stored), (1, 2), "{first:?}");
+    assert_eq!((first.retried, first.stored), (1, 1), "{first:?}");
     assert!(api.sent().is_empty());
     t.clock.advance(SignedDuration::from_secs(15));
     assert_eq!(app.dispatch("node-a").await.unwrap().sent, 1);
     let sent = api.sent();
     assert_eq!((sent.len(), api.requests()), (1, 2));
     let outbox = t
-        .expect_outbox(&[
-            ("email", "ana@agency.test"),
-            ("email", "jane.doe@example.com"),
-            ("sms", "+17135550199"),
-        ])
+        .expect_outbox(&[("email", "ana@agency.test"), ("sms", "+17135550199")])
         .await;
     let text = outbox
         .iter()
@@ -233,9 +237,16 @@ async fn texts_go_through_the_sms_api_with_its_fields_and_auth(t: TestApp) {
 async fn an_invalid_number_is_not_tried_again(t: TestApp) {
     let api = SmsApi::start().await;
     queue_a_text(&t).await;
-    let app = with_sms(&t, &api);
+    let server = SmtpServer::start().await;
+    let app = t.app.clone().with_transports(Transports {
+        email: Some(Smtp::new(SmtpUrl::parse(&server.url()).unwrap()).unwrap()),
+        sms: Some(Sms::new(SmsUrl::parse(&api.url()).unwrap(), "+15125550100").unwrap()),
+    });
     api.answer_next(&[twilio::Answer::InvalidNumber]);
-    assert_eq!(app.dispatch("node-a").await.unwrap().dead, 1);
+    let first = app.dispatch("node-a").await.unwrap();
+    assert_eq!((first.sent, first.dead), (1, 1), "{first:?}");
+    // The text goes to Jane's email instead, marked urgent.
+    assert_eq!(app.dispatch("node-a").await.unwrap().sent, 1);
     t.clock.advance(SignedDuration::from_hours(1));
     assert_eq!(app.dispatch("node-a").await.unwrap().total(), 0);
     assert_eq!(api.requests(), 1);
@@ -257,6 +268,32 @@ async fn an_invalid_number_is_not_tried_again(t: TestApp) {
             .unwrap_or_default()
             .contains("21211"),
         "{text:?}"
+    );
+    let got = server.received();
+    let urgent = got
+        .iter()
+        .map(|m| {
+            mail_parser::MessageParser::default()
+                .parse(&m.data)
+                .unwrap()
+        })
+        .find(|m| {
+            m.to().and_then(|a| a.first()).and_then(|a| a.address()) == Some("jane.doe@example.com")
+        })
+        .expect("the text by email");
+    assert_eq!(
+        urgent.header("Importance").and_then(|h| h.as_text()),
+        Some("high")
+    );
+    assert!(
+        urgent.subject().unwrap_or_default().starts_with("Urgent"),
+        "{:?}",
+        urgent.subject()
+    );
+    let body = urgent.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        body.contains("+17135550199") && body.contains(text.body.trim()),
+        "{body}"
     );
 }
 
@@ -329,6 +366,8 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
     let d = app.dispatch("node-a").await.unwrap();
     assert_eq!((d.dead, d.sent), (1, 0), "{d:?}");
     assert_eq!(api.requests(), 0);
+    // It goes to her email instead (she gave one), not marked urgent: she chose this.
+    assert_eq!(app.dispatch("node-a").await.unwrap().stored, 1);
     let kept = t
         .expect_outbox(&[
             ("email", "ana@agency.test"),
@@ -337,6 +376,16 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
         ])
         .await;
     let blocked = kept.iter().find(|m| m.recipient == jane).unwrap();
+    let by_email = kept
+        .iter()
+        .find(|m| m.recipient == "jane.doe@example.com")
+        .unwrap();
+    assert!(
+        by_email.body.contains("stop texting +17135550199")
+            && by_email.body.contains(blocked.body.trim()),
+        "{by_email:?}"
+    );
+    assert!(!by_email.urgent);
     assert!(
         blocked
             .last_error
@@ -376,11 +425,7 @@ async fn texted_keywords_are_honoured_and_answered_and_reports_recorded(t: TestA
     .await;
     assert_eq!(code, 204);
     let sent = t
-        .expect_outbox(&[
-            ("email", "ana@agency.test"),
-            ("email", "jane.doe@example.com"),
-            ("sms", jane),
-        ])
+        .expect_outbox(&[("email", "ana@agency.test"), ("sms", jane)])
         .await;
     let text = sent.iter().find(|m| m.recipient == jane).unwrap();
     assert_eq!(

@@ -42,6 +42,7 @@ async fn race(backend: Backend, nodes: usize, clients: usize) {
             public_url: servers[0].url.clone(),
             noreply_address: "noreply@hod.test".into(),
             program_time_zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
+            push_endpoints: hod_app::push::default_endpoints(),
         },
     )
     .await

@@ -125,7 +125,25 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
         filtered_ids(&decision(&t, rid).await, "offered_before"),
         [agents[0].id]
     );
-    t.expect_outbox(&[("email", "bo@agency.test")]).await;
+    // Ana was reminded half-way through her window and told when it lapsed; Bo has it now.
+    let mail = t
+        .expect_outbox(&[
+            ("email", "ana@agency.test"),
+            ("email", "ana@agency.test"),
+            ("email", "bo@agency.test"),
+        ])
+        .await;
+    assert!(
+        mail[0]
+            .subject
+            .starts_with("Reminder: your referral offer ends at")
+            && mail[0]
+                .body
+                .contains("Half the time to answer the referral offer in Houston, TX 77002"),
+        "{:?}",
+        mail[0]
+    );
+    assert_eq!(mail[1].subject, "A referral offer expired");
     // Bo lets it lapse too: nobody is left, the consumer gets the call center.
     let s = sweep_after(&t, 15).await;
     assert_eq!((s.expired, s.unserved), (1, 1));
@@ -256,8 +274,6 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     set(&t, "routing.capacity", "1").await;
     t.expect_outbox(&[
         ("email", "busy@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550101"),
         ("sms", "+17135550101"),
     ])
@@ -285,16 +301,11 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
     assert_eq!(log["considered"], 10);
     assert_eq!(log["offered"], json!([a[0].id]));
     // Night's evening: 19:00 in Houston (20:00 in New York), everyone else is off schedule.
-    t.expect_outbox(&[
-        ("email", "fit@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("sms", "+17135550102"),
-    ])
-    .await;
+    t.expect_outbox(&[("email", "fit@agency.test"), ("sms", "+17135550102")])
+        .await;
     let o = a[0].offers().await[0].id;
     a[0].decline(o, "test").await.expect(200);
-    t.expect_outbox(&[("email", "jane.doe@example.com"), ("sms", "+17135550102")])
-        .await;
+    t.expect_outbox(&[("sms", "+17135550102")]).await;
     t.clock.advance(SignedDuration::from_hours(9));
     let evening = partner.submit(request("77002", "es", "713-555-0103")).await;
     assert_eq!(
@@ -302,12 +313,8 @@ async fn each_matching_rule_filters_with_its_reason(t: TestApp) {
         [a[7].id],
         "Night, in her hours in her time zone"
     );
-    t.expect_outbox(&[
-        ("email", "jane.doe@example.com"),
-        ("email", "night@agency.test"),
-        ("sms", "+17135550103"),
-    ])
-    .await;
+    t.expect_outbox(&[("email", "night@agency.test"), ("sms", "+17135550103")])
+        .await;
 }
 
 async fn ranking_by_distance_then_fairness(t: TestApp) {
@@ -351,8 +358,6 @@ async fn ranking_by_distance_then_fairness(t: TestApp) {
     let next = partner.submit(request("77002", "en", "713-555-0112")).await;
     assert_eq!(offered(&a, next).await, [a[3].id]);
     t.expect_outbox(&[
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("email", "same@agency.test"),
         ("email", "twin@agency.test"),
         ("sms", "+17135550111"),
@@ -385,7 +390,6 @@ async fn broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer(t: Te
         ("email", "ana@agency.test"),
         ("email", "bo@agency.test"),
         ("email", "cy@agency.test"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550121"),
     ])
     .await;
@@ -532,12 +536,14 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
         200
     );
     assert_eq!(offered(&a, rid).await, Vec::<i64>::new());
+    // Offers; reminders half-way through Ana's and Bo's windows; Ana's lapse.
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("email", "bo@agency.test"),
         ("email", "bo@agency.test"),
         ("email", "cy@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550131"),
         ("sms", "+17135550131"),
     ])
@@ -579,7 +585,6 @@ async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
         ("email", "bo@agency.test"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550141"),
     ])
     .await;
@@ -622,9 +627,6 @@ async fn three_missed_offers_switch_an_agent_to_red(t: TestApp) {
     );
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550159"),
         ("sms", "+17135550159"),
         ("sms", "+17135550160"),
@@ -655,11 +657,11 @@ async fn maximum_wait_makes_a_request_unserved(t: TestApp) {
         "the open offer is withdrawn"
     );
     assert_eq!(partner.status(rid).await["status"], "unserved");
+    // Ana's offer and its lapse, Bo's offer (withdrawn before it was half over).
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
         ("email", "bo@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550161"),
         ("sms", "+17135550161"),
     ])
@@ -710,9 +712,6 @@ async fn resubmissions_and_idempotency_keys_give_the_same_request(t: TestApp) {
         ("email", "ana@agency.test"),
         ("email", "ana@agency.test"),
         ("email", "ana@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550171"),
         ("sms", "+17135550171"),
         ("sms", "+17135550179"),
@@ -759,8 +758,6 @@ async fn statuses_need_their_fields_and_follow_up_is_reminded(t: TestApp) {
     );
     t.expect_outbox(&[
         ("email", "ana@agency.test"),
-        ("email", "jane.doe@example.com"),
-        ("email", "jane.doe@example.com"),
         ("sms", "+17135550181"),
         ("sms", "+17135550181"),
     ])
@@ -1205,7 +1202,12 @@ async fn openapi_describes_every_api_route(t: TestApp) {
         if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
             continue;
         }
-        for (needle, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT")] {
+        for (needle, method) in [
+            ("get(", "GET"),
+            ("post(", "POST"),
+            ("put(", "PUT"),
+            ("delete(", "DELETE"),
+        ] {
             if call.contains(needle) {
                 routed.insert(format!("{method} {path}"));
             }

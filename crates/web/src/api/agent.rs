@@ -21,7 +21,7 @@ use super::{bearer, not_found, unauthorized};
 
 /// The agent app, by its bearer token.
 pub struct AppAgent {
-    agent_id: i64,
+    pub(crate) agent_id: i64,
 }
 
 impl FromRequestParts<AppState> for AppAgent {

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 
 pub(crate) mod agent;
 pub(crate) mod partner;
+pub(crate) mod push;
 
 /// A JSON body, refused in the API's error shape: `415` without a JSON content type, `400`
 /// when it is not JSON, `422` when it is JSON of the wrong shape (a number for a string, a

@@ -1,9 +1,11 @@
-//! The page language: English or Spanish, from the `hod_lang` cookie (set by the switch on
-//! every page), else the browser's `Accept-Language`, else English. Texts live in
-//! `locales/{en-US,es-US}/*.ftl`.
-use axum::extract::FromRequestParts;
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
-use axum::http::request::Parts;
+//! Every text a person reads, in English and Spanish: pages and messages look their words up
+//! in `locales/{en-US,es-US}/*.ftl`; [`letter`] makes emails and texts of them. A reader's
+//! language comes from the `hod_lang` cookie (set by the switch on every page), else the
+//! browser's `Accept-Language`, else English.
+#![forbid(unsafe_code)]
+
+pub mod letter;
+
 use fluent_templates::Loader;
 use unic_langid::{LanguageIdentifier, langid};
 
@@ -100,6 +102,15 @@ impl Tr {
     }
 
     pub fn get_with(&self, id: &str, args: &[(&'static str, String)]) -> String {
+        self.find(id, args).unwrap_or_else(|| {
+            tracing::error!(id, lang = self.0.code(), "missing translation");
+            id.to_owned()
+        })
+    }
+
+    /// The text of `id`, or `None` when the locales have no such message (for optional
+    /// parts, such as a letter's link label).
+    pub fn find(&self, id: &str, args: &[(&'static str, String)]) -> Option<String> {
         let args = args
             .iter()
             .map(|(k, v)| {
@@ -109,9 +120,7 @@ impl Tr {
                 )
             })
             .collect();
-        LOCALES
-            .try_lookup_with_args(&self.0.langid(), id, &args)
-            .unwrap_or_else(|| id.to_owned())
+        LOCALES.try_lookup_with_args(&self.0.langid(), id, &args)
     }
 
     pub fn lang(&self) -> UiLang {
@@ -119,15 +128,22 @@ impl Tr {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for UiLang {
+#[cfg(feature = "axum")]
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UiLang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         Ok(negotiate(&parts.headers))
     }
 }
 
+/// The reader's language from a request's headers.
+#[cfg(feature = "axum")]
 pub fn negotiate(headers: &axum::http::HeaderMap) -> UiLang {
+    use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
     let from_cookie = headers
         .get_all(COOKIE)
         .iter()
@@ -155,11 +171,30 @@ pub fn long_instant(lang: UiLang, at: jiff::Timestamp, tz: &jiff::tz::TimeZone) 
         UiLang::Es => format!(
             "{} de {} de {}, {}",
             local.day(),
-            hod_domain::lang::spanish_month(local.month()),
+            spanish_month(local.month()),
             local.year(),
             local.strftime("%H:%M %Z")
         ),
     }
+}
+
+/// The Spanish name of a month (1–12).
+fn spanish_month(month: i8) -> &'static str {
+    const MONTHS: [&str; 12] = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ];
+    MONTHS[usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0)]
 }
 
 #[cfg(test)]
@@ -212,6 +247,24 @@ mod tests {
             ("marketplace", "Covered California".to_owned()),
             ("phone", "1-800-318-2596".to_owned()),
             ("agent", "Jane D.".to_owned()),
+            // Letters.
+            ("name", "Ana Alvarez".to_owned()),
+            ("first_name", "Ana".to_owned()),
+            ("plan_year", "2027".to_owned()),
+            ("expires", "November 28, 2026".to_owned()),
+            ("username", "ana.alvarez".to_owned()),
+            ("code", "123456".to_owned()),
+            ("place", "Austin, TX 78701".to_owned()),
+            ("language", "Tiếng Việt (Vietnamese)".to_owned()),
+            ("reason", "change".to_owned()),
+            ("until", "4:15 PM CST".to_owned()),
+            ("expired", "4:15 PM CST".to_owned()),
+            ("link", "https://hod.example/x".to_owned()),
+            ("streak", "3".to_owned()),
+            ("referral", "42".to_owned()),
+            ("attempts", "5".to_owned()),
+            ("minutes", "60".to_owned()),
+            ("text", "Help On Demand: …".to_owned()),
         ];
         for id in &en {
             for lang in UiLang::ALL {
