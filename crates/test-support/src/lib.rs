@@ -8,6 +8,7 @@
 
 pub mod smtp;
 pub mod twilio;
+pub mod webpush;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

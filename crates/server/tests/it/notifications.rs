@@ -7,6 +7,7 @@ use hod_app::system::DeliveryStatus;
 use hod_notify::{Sms, SmsUrl, Smtp, SmtpUrl};
 use hod_test_support::smtp::{Answer, SmtpServer};
 use hod_test_support::twilio::{self, SmsApi};
+use hod_test_support::webpush::{self as push_service, BrowserSubscription, PushService};
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 
@@ -20,6 +21,8 @@ app_tests!(
     without_a_provider_messages_stay_in_the_local_outbox,
     a_provider_that_says_later_is_tried_again_then_given_up,
     a_refused_address_goes_to_the_dead_letter_at_once,
+    offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap,
+    a_push_service_that_says_gone_removes_the_subscription,
 );
 
 /// The application of `t` handing email to `server`.
@@ -600,4 +603,202 @@ async fn other_nodes_hear_of_messages_and_changes_at_once(t: TestApp) {
         !taken.is_empty() && taken.iter().all(|m| m.recipient == "ana@agency.test"),
         "{taken:?}"
     );
+}
+
+/// Ana takes pushes on one browser; a request in her ZIP is offered to her.
+async fn ana_with_a_browser(
+    t: &TestApp,
+    service: &PushService,
+) -> (crate::world::TestAgent, BrowserSubscription) {
+    let ana = crate::world::world(t, &[crate::world::spec("5000031", "Ana", "77002")])
+        .await
+        .remove(0);
+    ana.update_profile(serde_json::json!({ "contact_method": "email_app" }))
+        .await
+        .expect(200);
+    let browser = service.subscribe();
+    let subscribed = ana.subscribe_push(browser.json()).await.expect(201);
+    assert_eq!(subscribed["status"], "subscribed");
+    (ana, browser)
+}
+
+async fn offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap(t: TestApp) {
+    use crate::world::api;
+    let service = PushService::start().await;
+    let (ana, _) = ana_with_a_browser(&t, &service).await;
+    // Only push services of `push_endpoints` (here loopback), with keys that are a browser's.
+    let mut elsewhere = service.subscribe().json();
+    elsewhere["endpoint"] = serde_json::json!("https://push.example.org/x");
+    let refused = ana.subscribe_push(elsewhere).await;
+    assert_eq!(refused.refused(422), "invalid_fields");
+    assert!(
+        refused.body["error"]["fields"]["endpoint"].is_string(),
+        "{}",
+        refused.body
+    );
+    let mut bad_keys = service.subscribe().json();
+    bad_keys["keys"]["auth"] = serde_json::json!("c2hvcnQ");
+    let refused = ana.subscribe_push(bad_keys).await;
+    assert!(
+        refused.body["error"]["fields"]["keys.auth"].is_string(),
+        "{}",
+        refused.body
+    );
+
+    let partner = crate::world::TestPartner::new(&t).await;
+    let rid = partner
+        .submit(crate::world::request("77002", "en", "713-555-0131"))
+        .await;
+    let offer = ana.offers().await.remove(0);
+    let done = t.app.dispatch("node-a").await.unwrap();
+    assert_eq!(done.sent, 1, "the push: {done:?}");
+    assert!(service.refused().is_empty(), "{:?}", service.refused());
+    let got = service.received();
+    assert_eq!(got.len(), 1);
+    let push = &got[0];
+    // Signed with the program's key for this push service; urgent, kept as long as the offer.
+    let (_, key) = api(&t, "GET", "/api/v1/push/vapid-public-key", None, None).await;
+    assert_eq!(push.vapid_key, key["key"].as_str().unwrap());
+    assert_eq!(push.claims["aud"], format!("http://{}", service.addr));
+    assert!(push.claims["sub"].as_str().unwrap().starts_with("mailto:"));
+    assert_eq!((push.ttl, push.urgency.as_str()), (15 * 60, "high"));
+    // Where and what, never who.
+    let p = &push.payload;
+    assert_eq!(
+        (
+            p["type"].as_str(),
+            p["offer_id"].as_i64(),
+            p["referral_id"].as_i64()
+        ),
+        (Some("offer"), Some(offer.id), Some(rid))
+    );
+    assert_eq!(
+        (
+            p["city"].as_str(),
+            p["zip"].as_str(),
+            p["language"].as_str()
+        ),
+        (Some("Houston"), Some("77002"), Some("en"))
+    );
+    assert_eq!(p["expires_at"].as_str(), Some(offer.expires_at.as_str()));
+    assert_eq!(p["actions"], serde_json::json!(["accept", "decline"]));
+    assert_eq!(p["title"], "You have a New Referral");
+    let text = p.to_string();
+    assert!(
+        !text.contains("Jane") && !text.contains("555-0131") && !text.contains("jane.doe"),
+        "{text}"
+    );
+
+    // One tap: Accept posts the token the push carried, without a session.
+    let token = p["answer_token"].as_str().unwrap();
+    let path = format!("/api/v1/push/offers/{}/accept", offer.id);
+    let (code, v) = api(
+        &t,
+        "POST",
+        &path,
+        None,
+        Some(serde_json::json!({ "token": "1-00" })),
+    )
+    .await;
+    assert_eq!(
+        (code, v["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+    let other_offer = format!("/api/v1/push/offers/{}/accept", offer.id + 1);
+    let (code, _) = api(
+        &t,
+        "POST",
+        &other_offer,
+        None,
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(code, 404, "a token is bound to its offer");
+    let (code, v) = api(
+        &t,
+        "POST",
+        &path,
+        None,
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!((code, v["referral_id"].as_i64()), (200, Some(rid)), "{v}");
+    assert_eq!(partner.status(rid).await["status"], "accepted");
+    // Good once: the offer is answered.
+    let (code, _) = api(
+        &t,
+        "POST",
+        &path,
+        None,
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(code, 409);
+    ana.referral(rid).await.expect(200);
+    let agent = format!("agent:{}", ana.id);
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("push", &agent),
+        ("sms", "+17135550131"),
+        ("sms", "+17135550131"),
+    ])
+    .await;
+}
+
+async fn a_push_service_that_says_gone_removes_the_subscription(t: TestApp) {
+    let service = PushService::start().await;
+    let (ana, browser) = ana_with_a_browser(&t, &service).await;
+    service.answer_next(&[push_service::Answer::Busy, push_service::Answer::Gone]);
+    let partner = crate::world::TestPartner::new(&t).await;
+    partner
+        .submit(crate::world::request("77002", "en", "713-555-0132"))
+        .await;
+    // 429: tried again later; then 410: the browser unsubscribed, so it is forgotten.
+    assert_eq!(t.app.dispatch("node-a").await.unwrap().retried, 1);
+    t.clock.advance(SignedDuration::from_secs(15));
+    assert_eq!(t.app.dispatch("node-a").await.unwrap().dead, 1);
+    let dead = t
+        .app
+        .outbox(None, Some(DeliveryStatus::Failed))
+        .await
+        .unwrap();
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("410"),
+        "{dead:?}"
+    );
+    // The next offer finds no browser: kept in the local outbox, and unsubscribing again
+    // finds nothing.
+    let rid = partner
+        .submit(crate::world::request("77002", "en", "713-555-0133"))
+        .await;
+    assert!(rid > 0);
+    let d = t.app.dispatch("node-a").await.unwrap();
+    assert_eq!(d.stored, 3, "text, email and push: {d:?}");
+    let agent = format!("agent:{}", ana.id);
+    let pushes = t.app.outbox(Some(&agent), None).await.unwrap();
+    assert_eq!(pushes[1].status, DeliveryStatus::Stored);
+    let (code, _) = crate::world::api(
+        &t,
+        "DELETE",
+        "/api/v1/agent/push-subscriptions",
+        Some(&ana.token),
+        Some(serde_json::json!({ "endpoint": browser.endpoint })),
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert!(service.received().is_empty());
+    t.expect_outbox(&[
+        ("email", "ana@agency.test"),
+        ("email", "ana@agency.test"),
+        ("push", &agent),
+        ("push", &agent),
+        ("sms", "+17135550132"),
+        ("sms", "+17135550133"),
+    ])
+    .await;
 }

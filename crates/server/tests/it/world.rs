@@ -131,6 +131,21 @@ impl TestAgent {
         self.site.call("GET", &path, &self.token, None).await
     }
 
+    /// Changes the profile (`PUT /api/v1/agent/profile`): the fields given.
+    pub async fn update_profile(&self, fields: Value) -> Answer {
+        self.site
+            .call("PUT", "/api/v1/agent/profile", &self.token, Some(fields))
+            .await
+    }
+
+    /// Subscribes a browser (its `PushSubscription` JSON) to this agent's pushes.
+    pub async fn subscribe_push(&self, subscription: Value) -> Answer {
+        let path = "/api/v1/agent/push-subscriptions";
+        self.site
+            .call("POST", path, &self.token, Some(subscription))
+            .await
+    }
+
     pub async fn record(&self, id: i64, status: &str, note: &str, account: &str) -> Answer {
         let path = format!("/api/v1/agent/referrals/{id}/status");
         let body = json!({ "status": status, "note": note, "account_number": account });
