@@ -352,3 +352,16 @@ sms-stopped = Help On Demand: you will get no more texts from us. Reply START to
 sms-started = Help On Demand: you will get our texts again. Reply STOP to stop them.
 sms-help = Help On Demand connects you with a licensed Marketplace agent. For help with your coverage, call the Marketplace Call Center at 1-800-318-2596. Reply STOP to stop texts.
 offer-declined-from-notification = Declined from the notification
+
+# Security tab: notifications on this device (Web Push)
+security-push-heading = Notifications on this device
+security-push-intro = Get each new referral offer as a notification on this phone or computer, with Accept and Decline buttons that work without opening Help On Demand. Your Preferred Contact Method must include app notifications.
+security-push-turn-on = Turn on notifications on this device
+security-push-turn-off = Turn off notifications on this device
+security-push-on = Notifications are on for this device.
+security-push-off = Notifications are off for this device.
+security-push-blocked = Your browser blocks notifications from this site. Allow them in the browser's site settings, then try again.
+security-push-failed = Notifications could not be turned on. Try again in a moment.
+security-push-unsupported = This browser cannot show notifications from Help On Demand. On an iPhone, add Help On Demand to your Home Screen first.
+push-action-accept = Accept
+push-action-decline = Decline

@@ -352,3 +352,16 @@ sms-stopped = Help On Demand: no le enviaremos más mensajes de texto. Responda 
 sms-started = Help On Demand: volverá a recibir nuestros mensajes de texto. Responda PARAR para dejar de recibirlos.
 sms-help = Help On Demand lo pone en contacto con un agente autorizado del Mercado de Seguros. Si necesita ayuda con su cobertura, llame al Centro de Llamadas del Mercado de Seguros al 1-800-318-2596. Responda PARAR para dejar de recibir mensajes.
 offer-declined-from-notification = Rechazado desde la notificación
+
+# Pestaña Seguridad: notificaciones en este dispositivo (Web Push)
+security-push-heading = Notificaciones en este dispositivo
+security-push-intro = Reciba cada nueva oferta de referido como una notificación en este teléfono o computadora, con botones para aceptar o rechazar que funcionan sin abrir Help On Demand. Su método de contacto preferido debe incluir las notificaciones de la aplicación.
+security-push-turn-on = Activar las notificaciones en este dispositivo
+security-push-turn-off = Desactivar las notificaciones en este dispositivo
+security-push-on = Las notificaciones están activadas en este dispositivo.
+security-push-off = Las notificaciones están desactivadas en este dispositivo.
+security-push-blocked = Su navegador bloquea las notificaciones de este sitio. Permítalas en la configuración del sitio en el navegador y vuelva a intentarlo.
+security-push-failed = No se pudieron activar las notificaciones. Vuelva a intentarlo en un momento.
+security-push-unsupported = Este navegador no puede mostrar notificaciones de Help On Demand. En un iPhone, primero agregue Help On Demand a su pantalla de inicio.
+push-action-accept = Aceptar
+push-action-decline = Rechazar

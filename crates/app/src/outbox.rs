@@ -5,8 +5,8 @@ use hod_db::Tx;
 use hod_db::outbox::{self, Channel, NewMessage};
 use hod_db::{agents, push};
 use hod_domain::ContactMethod;
-use hod_i18n::UiLang;
 use hod_i18n::letter::{Email, Letter};
+use hod_i18n::{Tr, UiLang};
 
 use crate::{App, Result};
 
@@ -63,6 +63,14 @@ impl App {
             if let Some(fields) = payload.as_object_mut() {
                 fields.insert("title".into(), letter.subject(lang).into());
                 fields.insert("body".into(), letter.push(lang).into());
+                // The notification's buttons, labelled in the agent's language.
+                if let Some(actions) = fields.get_mut("actions").and_then(|a| a.as_array_mut()) {
+                    for action in actions {
+                        let id = action.as_str().unwrap_or_default().to_owned();
+                        let title = Tr(lang).get(&format!("push-action-{id}"));
+                        *action = serde_json::json!({ "action": id, "title": title });
+                    }
+                }
             }
             let title = letter.subject(lang);
             self.send_push(

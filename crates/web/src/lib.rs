@@ -403,6 +403,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
             include_str!("../../../static/password.js"),
             "text/javascript; charset=utf-8",
         ),
+        "push.js" => (
+            include_str!("../../../static/push.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

@@ -116,6 +116,7 @@ impl App {
             "language": r.language,
             "expires_at": expires,
             "answer_token": self.offer_answer_token(offer_id, agent_id),
+            "url": "/agent/referrals",
             "actions": ["accept", "decline"],
         })
     }

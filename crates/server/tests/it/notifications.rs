@@ -681,7 +681,13 @@ async fn offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap(t: TestA
         (Some("Houston"), Some("77002"), Some("en"))
     );
     assert_eq!(p["expires_at"].as_str(), Some(offer.expires_at.as_str()));
-    assert_eq!(p["actions"], serde_json::json!(["accept", "decline"]));
+    assert_eq!(
+        p["actions"],
+        serde_json::json!([
+            { "action": "accept", "title": "Accept" },
+            { "action": "decline", "title": "Decline" },
+        ])
+    );
     assert_eq!(p["title"], "You have a New Referral");
     let text = p.to_string();
     assert!(
