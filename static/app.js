@@ -21,6 +21,44 @@
     });
   }
 
+  // Manage Referrals: an offer that arrived while the page was open is announced — a visible
+  // alert, the count in the title, and a short tone the agent can turn off.
+  var offers = document.getElementById("offers");
+  if (offers) {
+    var ids = (offers.getAttribute("data-offers") || "").split(/[\s,]+/).filter(Boolean);
+    var seen = null;
+    try { seen = JSON.parse(window.sessionStorage.getItem("hod-seen-offers")); } catch (e) { seen = null; }
+    window.sessionStorage.setItem("hod-seen-offers", JSON.stringify(ids));
+    var arrived = Array.isArray(seen) ? ids.filter(function (id) { return seen.indexOf(id) < 0; }) : [];
+    var sound = document.getElementById("offer-sound");
+    var soundOn = function () { return window.localStorage.getItem("hod-offer-sound") !== "off"; };
+    if (sound) {
+      sound.hidden = false;
+      sound.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+      sound.addEventListener("click", function () {
+        window.localStorage.setItem("hod-offer-sound", soundOn() ? "off" : "on");
+        sound.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+      });
+    }
+    if (arrived.length) {
+      var alert = document.getElementById("offer-alert");
+      alert.textContent = alert.getAttribute("data-text");
+      alert.hidden = false;
+      document.title = "(" + ids.length + ") " + document.title;
+      var Audio = window.AudioContext || window.webkitAudioContext;
+      if (soundOn() && Audio) {
+        try {
+          var ctx = new Audio(), tone = ctx.createOscillator(), gain = ctx.createGain();
+          tone.frequency.value = 880;
+          gain.gain.value = 0.2;
+          tone.connect(gain).connect(ctx.destination);
+          tone.start();
+          tone.stop(ctx.currentTime + 0.4);
+        } catch (e) { /* no sound where the browser allows none */ }
+      }
+    }
+  }
+
   var clocks = document.querySelectorAll("time.countdown");
   if (clocks.length) {
     var tick = function () {
@@ -35,6 +73,9 @@
         }
         var m = Math.floor(left / 60), s = left % 60;
         out.textContent = " (" + m + ":" + (s < 10 ? "0" : "") + s + ")";
+        // An offer that ran out leaves the list with its Accept button.
+        var offer = el.closest("li.offer");
+        if (left === 0 && offer) { offer.remove(); }
       });
     };
     tick();

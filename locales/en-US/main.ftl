@@ -365,3 +365,5 @@ security-push-failed = Notifications could not be turned on. Try again in a mome
 security-push-unsupported = This browser cannot show notifications from Help On Demand. On an iPhone, add Help On Demand to your Home Screen first.
 push-action-accept = Accept
 push-action-decline = Decline
+offers-new-alert = A new referral offer arrived. Answer it before it runs out.
+offers-sound = Sound for new offers

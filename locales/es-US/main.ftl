@@ -365,3 +365,5 @@ security-push-failed = No se pudieron activar las notificaciones. Vuelva a inten
 security-push-unsupported = Este navegador no puede mostrar notificaciones de Help On Demand. En un iPhone, primero agregue Help On Demand a su pantalla de inicio.
 push-action-accept = Aceptar
 push-action-decline = Rechazar
+offers-new-alert = Llegó una nueva oferta de referido. Respóndala antes de que venza.
+offers-sound = Sonido para ofertas nuevas

@@ -65,6 +65,9 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   const offer = agent.locator("li.offer").filter({ hasText: "Houston, TX 77002" });
   await offer.waitFor({ timeout: 15000 });
   assert.ok(!(await agent.content()).includes("Fernández"));
+  // Announced: a visible alert and the count in the tab's title.
+  await agent.getByRole("alert").filter({ hasText: "A new referral offer arrived" }).waitFor();
+  assert.match(await agent.title(), /^\(1\) /);
   await checked(agent, "Manage Referrals with an offer");
   await offer.getByRole("button", { name: "Accept" }).click();
   await agent.getByRole("heading", { name: "Lucía Fernández" }).waitFor();
