@@ -33,6 +33,8 @@ struct State {
     answers: std::collections::VecDeque<Answer>,
     /// The answer when `answers` is empty.
     otherwise: Option<Answer>,
+    /// How long the server takes to answer the end of a message (after it kept it).
+    pace: std::time::Duration,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,12 @@ impl SmtpServer {
             .expect("not poisoned")
             .answers
             .extend(answers);
+    }
+
+    /// Takes `pace` to answer each message, as a busy server does; a message is kept before
+    /// the answer goes, so a client that dies meanwhile never learns it was taken.
+    pub fn pace(&self, pace: std::time::Duration) {
+        self.state.lock().expect("not poisoned").pace = pace;
     }
 
     /// Answers every message with `answer` from now on, dropping answers queued with
@@ -141,25 +149,29 @@ async fn converse(stream: TcpStream, state: Arc<Mutex<State>>) {
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     data.extend_from_slice(unstuffed.as_bytes());
                 }
-                let mut s = state.lock().expect("not poisoned");
-                let answer = s
-                    .answers
-                    .pop_front()
-                    .or(s.otherwise)
-                    .unwrap_or(Answer::Accept);
-                let text = match answer {
-                    Answer::Accept => {
-                        s.received.push(Received {
-                            from: std::mem::take(&mut from),
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        "250 OK: queued"
-                    }
-                    Answer::TryLater => "451 4.3.0 try again later",
-                    Answer::Refuse => "550 5.1.1 mailbox unavailable",
+                let (text, pace) = {
+                    let mut s = state.lock().expect("not poisoned");
+                    let answer = s
+                        .answers
+                        .pop_front()
+                        .or(s.otherwise)
+                        .unwrap_or(Answer::Accept);
+                    let text = match answer {
+                        Answer::Accept => {
+                            s.received.push(Received {
+                                from: std::mem::take(&mut from),
+                                to: std::mem::take(&mut to),
+                                data,
+                            });
+                            "250 OK: queued"
+                        }
+                        Answer::TryLater => "451 4.3.0 try again later",
+                        Answer::Refuse => "550 5.1.1 mailbox unavailable",
+                    };
+                    (text, s.pace)
                 };
                 (from, to) = (String::new(), Vec::new());
+                tokio::time::sleep(pace).await;
                 text.to_owned()
             }
             "QUIT" => {
