@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures_util::StreamExt;
 use hod_db::outbox::{self, Channel, MessageRow, NewMessage, Outcome};
 use hod_domain::delivery;
 use hod_i18n::UiLang;
@@ -14,16 +13,17 @@ use hod_i18n::letter::Letter;
 use hod_notify::{Email, SendError, Sms, Smtp, Text};
 use jiff::SignedDuration;
 
-use crate::{App, Result};
+use crate::{App, AppError, Result};
 
 /// How long a claim lasts: longer than any one delivery may take (SMTP's own timeout is 20 s).
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
 
 /// Messages claimed at a time.
-const BATCH: i64 = 32;
+const BATCH: i64 = 64;
 
-/// Deliveries in flight at a time (per node).
-const AT_ONCE: usize = 8;
+/// Deliveries in flight at a time (per node): at most this many may go twice when a node dies
+/// between a provider's answer and its record.
+pub const AT_ONCE: usize = 32;
 
 /// The providers this node hands messages to; a channel without one keeps its messages in
 /// the local outbox.
@@ -81,17 +81,29 @@ impl App {
             .db
             .write(async |tx| outbox::claim_due(tx, node, now, now + LEASE, BATCH).await)
             .await?;
-        // Several at a time, so one slow provider answer does not hold up the rest; each
-        // outcome is recorded as soon as it is known.
-        let mut deliveries = futures_util::stream::iter(claimed)
-            .map(|message| async move {
-                let result = self.deliver(&message).await;
-                (message, result)
-            })
-            .buffer_unordered(AT_ONCE);
+        // Several at a time, so one slow provider answer does not hold up the rest. Each
+        // delivery runs as its own task, so it goes on (and gives back any connection it
+        // holds) while outcomes are recorded: those known together in one write.
+        let mut waiting = claimed.into_iter();
+        let mut running = tokio::task::JoinSet::new();
         let mut done = Dispatched::default();
-        while let Some((message, result)) = deliveries.next().await {
-            self.record(node, &message, result, &mut done).await?;
+        loop {
+            while running.len() < AT_ONCE {
+                let Some(message) = waiting.next() else { break };
+                let app = self.clone();
+                running.spawn(async move {
+                    let result = app.deliver(&message).await;
+                    (message, result)
+                });
+            }
+            let Some(first) = running.join_next().await else {
+                break;
+            };
+            let mut finished = vec![first.map_err(|e| AppError::Other(e.into()))?];
+            while let Some(more) = running.try_join_next() {
+                finished.push(more.map_err(|e| AppError::Other(e.into()))?);
+            }
+            self.record(node, finished, &mut done).await?;
         }
         Ok(done)
     }
@@ -149,68 +161,82 @@ impl App {
         }
     }
 
+    /// Records the outcomes of deliveries that finished together, in one transaction (so a
+    /// busy dispatcher does not queue one write per message behind the other writers).
     async fn record(
         &self,
         node: &str,
-        m: &MessageRow,
-        result: Delivery,
+        finished: Vec<(MessageRow, Delivery)>,
         done: &mut Dispatched,
     ) -> Result<()> {
         let now = self.now();
-        let channel = m.channel.as_str();
-        let attempts = u32::try_from(m.attempts).unwrap_or(u32::MAX);
-        let retry_at = match &result {
-            Delivery::Failed(SendError::Transient(_)) => {
-                delivery::retry_after(attempts, jitter()).map(|wait| now + wait)
-            }
-            _ => None,
-        };
-        let outcome = match &result {
-            Delivery::Sent(_) => "sent",
-            Delivery::Stored => "stored",
-            Delivery::Failed(_) if retry_at.is_some() => "retried",
-            Delivery::Failed(_) | Delivery::OptedOut => "dead",
-        };
+        let outcomes: Vec<(MessageRow, Delivery, Option<jiff::Timestamp>, &str)> = finished
+            .into_iter()
+            .map(|(m, result)| {
+                let attempts = u32::try_from(m.attempts).unwrap_or(u32::MAX);
+                let retry_at = match &result {
+                    Delivery::Failed(SendError::Transient(_)) => {
+                        delivery::retry_after(attempts, jitter()).map(|wait| now + wait)
+                    }
+                    _ => None,
+                };
+                let outcome = match &result {
+                    Delivery::Sent(_) => "sent",
+                    Delivery::Stored => "stored",
+                    Delivery::Failed(_) if retry_at.is_some() => "retried",
+                    Delivery::Failed(_) | Delivery::OptedOut => "dead",
+                };
+                (m, result, retry_at, outcome)
+            })
+            .collect();
         self.write(async |tx| -> Result<()> {
-            let recorded = match &result {
-                Delivery::Sent(id) => {
-                    let provider_id = id.as_deref();
-                    outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await?
+            for (m, result, retry_at, outcome) in &outcomes {
+                let recorded = match result {
+                    Delivery::Sent(id) => {
+                        let provider_id = id.as_deref();
+                        outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await?
+                    }
+                    Delivery::Stored => {
+                        outbox::finish(tx, m.id, node, Outcome::Stored, now).await?
+                    }
+                    Delivery::OptedOut => {
+                        let why = "the number asked for no more texts (STOP)";
+                        outbox::attempt_failed(tx, m.id, node, why, None, now).await?
+                    }
+                    Delivery::Failed(e) => {
+                        let why = e.to_string();
+                        outbox::attempt_failed(tx, m.id, node, &why, *retry_at, now).await?
+                    }
+                };
+                // A text that cannot be sent goes by email instead, where it has an address.
+                if recorded
+                    && *outcome == "dead"
+                    && let Some(to) = &m.fallback_to
+                {
+                    let stopped = matches!(result, Delivery::OptedOut);
+                    self.text_by_email(tx, m, to, stopped).await?;
                 }
-                Delivery::Stored => outbox::finish(tx, m.id, node, Outcome::Stored, now).await?,
-                Delivery::OptedOut => {
-                    let why = "the number asked for no more texts (STOP)";
-                    outbox::attempt_failed(tx, m.id, node, why, None, now).await?
-                }
-                Delivery::Failed(e) => {
-                    outbox::attempt_failed(tx, m.id, node, &e.to_string(), retry_at, now).await?
-                }
-            };
-            // A text that cannot be sent goes by email instead, where it has an address.
-            if recorded
-                && outcome == "dead"
-                && let Some(to) = &m.fallback_to
-            {
-                let stopped = matches!(result, Delivery::OptedOut);
-                self.text_by_email(tx, m, to, stopped).await?;
             }
             Ok(())
         })
         .await?;
-        match &result {
-            Delivery::Sent(_) => done.sent += 1,
-            Delivery::Stored => done.stored += 1,
-            Delivery::Failed(_) if retry_at.is_some() => done.retried += 1,
-            Delivery::Failed(_) | Delivery::OptedOut => done.dead += 1,
-        }
-        if let Delivery::Failed(e) = &result {
-            tracing::warn!(message = m.id, channel, attempts, outcome, error = %e, "delivery failed");
-        }
-        metrics::counter!(crate::metrics::MESSAGES, "channel" => channel, "outcome" => outcome)
-            .increment(1);
-        if matches!(result, Delivery::Sent(_)) {
-            metrics::histogram!(crate::metrics::MESSAGE_DELIVERY, "channel" => channel)
-                .record(now.duration_since(m.created_at).as_secs_f64().max(0.0));
+        for (m, result, retry_at, outcome) in &outcomes {
+            let channel = m.channel.as_str();
+            match result {
+                Delivery::Sent(_) => done.sent += 1,
+                Delivery::Stored => done.stored += 1,
+                Delivery::Failed(_) if retry_at.is_some() => done.retried += 1,
+                Delivery::Failed(_) | Delivery::OptedOut => done.dead += 1,
+            }
+            if let Delivery::Failed(e) = result {
+                tracing::warn!(message = m.id, channel, attempts = m.attempts, outcome, error = %e, "delivery failed");
+            }
+            metrics::counter!(crate::metrics::MESSAGES, "channel" => channel, "outcome" => *outcome)
+                .increment(1);
+            if matches!(result, Delivery::Sent(_)) {
+                metrics::histogram!(crate::metrics::MESSAGE_DELIVERY, "channel" => channel)
+                    .record(now.duration_since(m.created_at).as_secs_f64().max(0.0));
+            }
         }
         Ok(())
     }

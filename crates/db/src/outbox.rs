@@ -3,7 +3,7 @@
 //! claims come back, and two nodes never send the same row at once).
 use serde::Serialize;
 
-use crate::time::{from_row, instant, parsed};
+use crate::time::{from_row, instant, maybe_instant, parsed};
 use crate::{Db, DbError, Result, Tx, execute, from_millis, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +102,8 @@ pub struct MessageRow {
     pub subscription_id: Option<i64>,
     pub status: DeliveryStatus,
     pub created_at: jiff::Timestamp,
+    /// When it was handed to a provider, kept locally, or given up on.
+    pub finished_at: Option<jiff::Timestamp>,
     pub attempts: i64,
     pub last_error: Option<String>,
     /// What the provider called it (an SMS message sid).
@@ -124,6 +126,7 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     subscription_id: r.try_get("subscription_id")?,
     status: parsed(r, "status")?,
     created_at: instant(r, "created_at")?,
+    finished_at: maybe_instant(r, "finished_at")?,
     attempts: r.try_get("attempts")?,
     last_error: r.try_get("last_error")?,
     provider_id: r.try_get("provider_id")?,
@@ -132,7 +135,7 @@ from_row!(MessageRow, |r| Ok(MessageRow {
 
 const COLUMNS: &str =
     "id, channel, sender, recipient, subject, body, html, lang, fallback_to, urgent, subscription_id, status,
-    created_at, attempts, last_error, provider_id, provider_status";
+    created_at, finished_at, attempts, last_error, provider_id, provider_status";
 
 /// Queues a message. Returns its id, or `None` when a message with the same dedup key exists.
 #[tracing::instrument(skip_all, fields(channel = msg.channel.as_str()))]

@@ -18,7 +18,7 @@ use crate::{ConfigError, Email, SendError, is_loopback};
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Connections kept open to the server.
-const POOL: u32 = 4;
+const POOL: u32 = 32;
 
 /// How to reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,12 +66,14 @@ pub struct Config {
     /// (`10.0.0.5, 10.1.0.0/16`).
     pub metrics_allow: String,
     /// A bearer token that opens `/metrics` from anywhere; empty = none.
+    #[serde(deserialize_with = "maybe_text")]
     pub metrics_token: Option<String>,
     /// Email through this SMTP server (SPEC.md §7.1); empty = kept in the local outbox.
     pub smtp_url: Option<String>,
     /// Texts through this Twilio-compatible Messages API; empty = kept in the local outbox.
     pub sms_url: Option<String>,
     /// The sending number (`+15125550100`) or messaging service (`MG…`).
+    #[serde(deserialize_with = "text")]
     pub sms_from: String,
     /// The hosts a Web Push subscription may point at, comma-separated (`*.` for any
     /// subdomain).
@@ -290,6 +292,36 @@ impl Config {
             .trim_end_matches('/')
             .to_owned()
     }
+}
+
+/// A value that is text even where it looks like a number: the environment's
+/// `HOD_SMS_FROM=+15125550100` reaches serde as the integer 15125550100.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Text {
+    Written(String),
+    Unsigned(u64),
+    Signed(i64),
+}
+
+impl Text {
+    fn into_string(self, plus: bool) -> String {
+        match self {
+            Self::Written(t) => t,
+            // A leading `+` is what made it look like a number: a phone number keeps it.
+            Self::Unsigned(n) if plus => format!("+{n}"),
+            Self::Unsigned(n) => n.to_string(),
+            Self::Signed(n) => n.to_string(),
+        }
+    }
+}
+
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Text::deserialize(d).map(|t| t.into_string(true))
+}
+
+fn maybe_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Text>::deserialize(d).map(|t| t.map(|t| t.into_string(false)))
 }
 
 /// A TOML syntax error as one line: file, line, column, what is wrong.

@@ -52,6 +52,8 @@ impl SmtpServer {
         let shared = state.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // As mail servers do: replies go out at once, not held for more data.
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(converse(stream, shared.clone()));
             }
         });

@@ -84,6 +84,22 @@ fn unknown_config_key_is_named() {
     assert_one_line_error(&o, &["adr", "hod.toml"]);
 }
 
+/// SPEC.md §7.1's own example, from the environment: a sending number is text, not the
+/// integer it looks like.
+#[test]
+fn a_sending_number_from_the_environment_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        &dir,
+        &["migrate"],
+        &[
+            ("HOD_SMS_URL", "http://AC1:token@127.0.0.1:9"),
+            ("HOD_SMS_FROM", "+15125550100"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn bad_values_are_named() {
     let dir = tempfile::tempdir().unwrap();
