@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use hod_db::outbox::{self, Channel, MessageRow, NewMessage, Outcome};
+use hod_db::outbox::{self, Channel, MessageRow, Outcome};
 use hod_domain::delivery;
 use hod_i18n::UiLang;
 use hod_i18n::letter::Letter;
@@ -260,23 +260,9 @@ impl App {
             .with("phone", text.recipient.clone())
             .with("text", text.body.clone())
             .email(lang);
-        self.enqueue(
-            tx,
-            NewMessage {
-                channel: Channel::Email,
-                sender: &self.settings.noreply_address,
-                recipient: to,
-                subject: &email.subject,
-                body: &email.text,
-                html: Some(&email.html),
-                lang: lang.code(),
-                fallback_to: None,
-                urgent: !stopped,
-                subscription_id: None,
-                dedup_key: Some(&format!("text-by-email:{}", text.id)),
-            },
-        )
-        .await
+        let dedup = format!("text-by-email:{}", text.id);
+        self.queue_email(tx, to, lang, &email, !stopped, &dedup)
+            .await
     }
 
     /// A write that wakes the dispatcher when it queued a message (after the commit, so the

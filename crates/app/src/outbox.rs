@@ -95,6 +95,19 @@ impl App {
         email: &Email,
         dedup: &str,
     ) -> Result<()> {
+        self.queue_email(tx, to, lang, email, false, dedup).await
+    }
+
+    /// An email, marked high importance when `urgent`.
+    pub(crate) async fn queue_email(
+        &self,
+        tx: &mut Tx,
+        to: &str,
+        lang: UiLang,
+        email: &Email,
+        urgent: bool,
+        dedup: &str,
+    ) -> Result<()> {
         self.enqueue(
             tx,
             NewMessage {
@@ -106,7 +119,7 @@ impl App {
                 html: Some(&email.html),
                 lang: lang.code(),
                 fallback_to: None,
-                urgent: false,
+                urgent,
                 subscription_id: None,
                 dedup_key: Some(dedup),
             },

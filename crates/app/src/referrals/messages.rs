@@ -49,41 +49,22 @@ impl ConsumerMessage<'_> {
 }
 
 impl App {
-    /// "You have a New Referral", by the agent's Preferred Contact Method: where, what and
-    /// until when — never who.
-    pub(super) async fn notify_offer(
+    /// An offer's letter to its agent by their Preferred Contact Method — `offer` ("You have
+    /// a New Referral") or `offer-reminder` (half its window gone): where, what and until
+    /// when, never who.
+    pub(super) async fn tell_of_offer(
         &self,
         tx: &mut Tx,
+        letter: &'static str,
         agent_id: i64,
         r: &ReferralRow,
         offer_id: i64,
         expires: Timestamp,
     ) -> Result<()> {
-        let letter = self.offer_letter("offer", r, expires);
+        let words = self.offer_letter(letter, r, expires);
         let push = self.offer_push(r, offer_id, agent_id, expires);
-        self.write_to_agent(
-            tx,
-            agent_id,
-            letter,
-            Reach::AsChosen { push },
-            &format!("offer:{offer_id}"),
-        )
-        .await
-    }
-
-    /// Half the offer's window has passed without an answer: the same reach as the offer.
-    pub(super) async fn remind_of_offer(
-        &self,
-        tx: &mut Tx,
-        agent_id: i64,
-        r: &ReferralRow,
-        offer_id: i64,
-        expires: Timestamp,
-    ) -> Result<()> {
-        let letter = self.offer_letter("offer-reminder", r, expires);
-        let push = self.offer_push(r, offer_id, agent_id, expires);
-        let dedup = format!("offer-reminder:{offer_id}");
-        self.write_to_agent(tx, agent_id, letter, Reach::AsChosen { push }, &dedup)
+        let dedup = format!("{letter}:{offer_id}");
+        self.write_to_agent(tx, agent_id, words, Reach::AsChosen { push }, &dedup)
             .await
     }
 

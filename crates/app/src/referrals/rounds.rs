@@ -120,7 +120,7 @@ impl App {
             for agent in &chosen {
                 let offer_id = db::insert_offer(tx, id, agent.agent_id, now, expires).await?;
                 db::note_offered(tx, agent.agent_id, now).await?;
-                self.notify_offer(tx, agent.agent_id, &r, offer_id, expires)
+                self.tell_of_offer(tx, "offer", agent.agent_id, &r, offer_id, expires)
                     .await?;
                 out.offered.push(agent.agent_id);
                 expiries.push(expires);
@@ -365,7 +365,8 @@ impl App {
             let due = db::take_due_offer_reminders(tx, now, 100).await?;
             for offer in &due {
                 let r = db::get_in(tx, offer.referral_id).await?;
-                self.remind_of_offer(tx, offer.agent_id, &r, offer.id, offer.expires_at)
+                let (agent, expires) = (offer.agent_id, offer.expires_at);
+                self.tell_of_offer(tx, "offer-reminder", agent, &r, offer.id, expires)
                     .await?;
             }
             Ok(due.len())
