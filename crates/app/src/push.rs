@@ -209,13 +209,16 @@ impl App {
             p256dh: sub.p256dh,
             auth: sub.auth,
         };
+        // A reminder replaces the offer's own notification on a device that has not shown it.
+        let topic = payload["offer_id"].as_i64().map(|id| format!("offer{id}"));
         let note = Notification {
             payload: m.body.as_bytes(),
             ttl,
             urgency,
+            topic: topic.as_deref(),
         };
         match self.push.send(&to, &note, now.as_second()).await {
-            Ok(()) => Delivery::Sent(None),
+            Ok(location) => Delivery::Sent(location),
             Err(PushError::Gone(code)) => {
                 if let Err(e) = self
                     .db

@@ -177,6 +177,9 @@ pub struct Notification<'a> {
     /// now or never).
     pub ttl: u64,
     pub urgency: Urgency,
+    /// A later push with the same topic replaces this one on a device that has not taken it
+    /// yet (RFC 8030 §5.4; at most 32 base64url characters).
+    pub topic: Option<&'a str>,
 }
 
 /// Why a push was not taken.
@@ -216,12 +219,13 @@ impl Push {
     }
 
     /// Encrypts and posts one notification; `now` is Unix seconds (the signature's start).
+    /// Returns the push service's name for the message (its `Location`), when it gives one.
     pub async fn send(
         &self,
         to: &Subscription,
         notification: &Notification<'_>,
         now: i64,
-    ) -> Result<(), PushError> {
+    ) -> Result<Option<String>, PushError> {
         let permanent = |e: SubscriptionError| PushError::Send(SendError::Permanent(e.to_string()));
         let public = to.public_key().map_err(permanent)?;
         let auth = to.auth_secret().map_err(permanent)?;
@@ -231,9 +235,11 @@ impl Push {
         let body = web_push_native::encrypt(notification.payload.to_vec(), &public, &auth)
             .map_err(|e| SendError::Permanent(format!("push encryption: {e}")))?;
         let jwt = self.key.jwt(&audience, &self.contact, now);
-        let answer = self
-            .client
-            .post(url)
+        let mut request = self.client.post(url);
+        if let Some(topic) = notification.topic {
+            request = request.header("Topic", topic);
+        }
+        let answer = request
             .header("TTL", notification.ttl.to_string())
             .header("Urgency", notification.urgency.header())
             .header("Content-Encoding", "aes128gcm")
@@ -248,7 +254,11 @@ impl Push {
             .map_err(|e| SendError::Transient(format!("push service: {e}")))?;
         let status = answer.status();
         if status.is_success() {
-            return Ok(());
+            let location = answer
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok());
+            return Ok(location.map(str::to_owned));
         }
         let code = status.as_u16();
         if code == 404 || code == 410 {

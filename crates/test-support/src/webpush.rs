@@ -14,6 +14,7 @@ use aes_gcm::{Aes128Gcm, Nonce};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hkdf::Hkdf;
@@ -29,6 +30,7 @@ pub struct Received {
     pub subscription: usize,
     pub ttl: u64,
     pub urgency: String,
+    pub topic: Option<String>,
     /// The VAPID public key the push named (`k=`).
     pub vapid_key: String,
     /// The JWT's claims.
@@ -158,7 +160,7 @@ async fn take(
     Path(n): Path<usize>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> Response {
     let mut shared = shared.lock().expect("not poisoned");
     let checked = match shared.subscriptions.get(n) {
         None => Err("no such subscription".to_owned()),
@@ -168,6 +170,10 @@ async fn take(
                     subscription: n,
                     ttl,
                     urgency,
+                    topic: headers
+                        .get("topic")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
                     vapid_key,
                     claims,
                     payload,
@@ -178,15 +184,17 @@ async fn take(
     match checked {
         Err(why) => {
             shared.refused.push(why);
-            StatusCode::BAD_REQUEST
+            StatusCode::BAD_REQUEST.into_response()
         }
         Ok(push) => match shared.answers.pop_front().unwrap_or(Answer::Accept) {
             Answer::Accept => {
                 shared.received.push(push);
-                StatusCode::CREATED
+                // Where the message can be followed, as push services answer.
+                let location = format!("/message/{}", shared.received.len());
+                (StatusCode::CREATED, [("location", location)]).into_response()
             }
-            Answer::Gone => StatusCode::GONE,
-            Answer::Busy => StatusCode::TOO_MANY_REQUESTS,
+            Answer::Gone => StatusCode::GONE.into_response(),
+            Answer::Busy => StatusCode::TOO_MANY_REQUESTS.into_response(),
         },
     }
 }

@@ -662,6 +662,14 @@ async fn offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap(t: TestA
     assert_eq!(push.claims["aud"], format!("http://{}", service.addr));
     assert!(push.claims["sub"].as_str().unwrap().starts_with("mailto:"));
     assert_eq!((push.ttl, push.urgency.as_str()), (15 * 60, "high"));
+    // A reminder would replace it on a device that has not shown it yet.
+    assert_eq!(push.topic, Some(format!("offer{}", offer.id)));
+    let kept = t
+        .app
+        .outbox(Some(&format!("agent:{}", ana.id)), None)
+        .await
+        .unwrap();
+    assert_eq!(kept[0].provider_id.as_deref(), Some("/message/1"));
     // Where and what, never who.
     let p = &push.payload;
     assert_eq!(
