@@ -705,50 +705,33 @@ async fn offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap(t: TestA
 
     // One tap: Accept posts the token the push carried, without a session.
     let token = p["answer_token"].as_str().unwrap();
-    let path = format!("/api/v1/push/offers/{}/accept", offer.id);
-    let (code, v) = api(
-        &t,
-        "POST",
-        &path,
-        None,
-        Some(serde_json::json!({ "token": "1-00" })),
-    )
-    .await;
+    let tap = async |offer: i64, token: &str| {
+        let path = format!("/api/v1/push/offers/{offer}/accept");
+        api(
+            &t,
+            "POST",
+            &path,
+            None,
+            Some(serde_json::json!({ "token": token })),
+        )
+        .await
+    };
+    let (code, v) = tap(offer.id, "1-00").await;
     assert_eq!(
         (code, v["error"]["code"].as_str()),
         (404, Some("not_found")),
         "{v}"
     );
-    let other_offer = format!("/api/v1/push/offers/{}/accept", offer.id + 1);
-    let (code, _) = api(
-        &t,
-        "POST",
-        &other_offer,
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    assert_eq!(code, 404, "a token is bound to its offer");
-    let (code, v) = api(
-        &t,
-        "POST",
-        &path,
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
+    assert_eq!(
+        tap(offer.id + 1, token).await.0,
+        404,
+        "a token is bound to its offer"
+    );
+    let (code, v) = tap(offer.id, token).await;
     assert_eq!((code, v["referral_id"].as_i64()), (200, Some(rid)), "{v}");
     assert_eq!(partner.status(rid).await["status"], "accepted");
     // Good once: the offer is answered.
-    let (code, _) = api(
-        &t,
-        "POST",
-        &path,
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    assert_eq!(code, 409);
+    assert_eq!(tap(offer.id, token).await.0, 409);
     ana.referral(rid).await.expect(200);
     let agent = format!("agent:{}", ana.id);
     t.expect_outbox(&[
