@@ -2,7 +2,8 @@
 // push the server wrote for a new offer is delivered to the page's service worker through the
 // DevTools Protocol (headless Chromium cannot reach a real push service), the worker shows a
 // notification with Accept and Decline, and its Accept handler accepts the offer with the
-// one-time token the payload carried — no session involved.
+// one-time token the payload carried — no session involved. (On PostgreSQL the journeys share
+// one database: this consumer's name is not one another journey looks for.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startHod, browser } from "../lib/hod.mjs";
@@ -50,7 +51,7 @@ test("an offer's notification answers Accept with its token", async () => {
   // A consumer asks for help in the agent's ZIP; the offer's push is written for her.
   const key = hod.cli("api-key", "create", "--name", "push test").trim();
   const made = await api("POST", "/api/v1/referrals", {
-    zip: "77002", language: "es", first_name: "Lucía", last_name: "Fernández", phone: "713-555-0177",
+    zip: "77002", language: "es", first_name: "Rosa", last_name: "Jiménez", phone: "713-555-0177",
     contact_by: "text", reason: "new_coverage",
     consent: { accepted: true, text_version: (await api("GET", "/api/v1/consent")).body.version },
   }, key);
@@ -64,7 +65,7 @@ test("an offer's notification answers Accept with its token", async () => {
   assert.ok(push, "the offer's push is written");
   const payload = JSON.parse(push.body);
   assert.equal(payload.type, "offer");
-  assert.ok(!push.body.includes("Fernández") && !push.body.includes("555-0177"), "never who");
+  assert.ok(!push.body.includes("Jiménez") && !push.body.includes("555-0177"), "never who");
 
   // Delivered to the service worker as the push service would.
   const registration = registrations.find((r) => r.scopeURL === `${hod.url}/` && !r.isDeleted);
