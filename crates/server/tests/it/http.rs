@@ -11,7 +11,45 @@ app_tests!(
     security_headers_and_request_id_on_every_response,
     unknown_pages_and_endpoints,
     stylesheet_is_served,
+    page_titles_are_plain_text,
 );
+
+/// A page's `<title>` is text (a tag inside it shows as text in the tab and in search
+/// results, and a script there never runs): the public pages in both languages, and every
+/// template's title block.
+async fn page_titles_are_plain_text(app: TestApp) {
+    let pages = [
+        "/",
+        "/get-help",
+        "/agent/login",
+        "/agent/forgot-password",
+        "/agent/forgot-username",
+        "/offline",
+    ];
+    for path in pages {
+        for lang in ["en", "es"] {
+            let html = app.get_in(path, lang).await.text().await.unwrap();
+            let title = html
+                .split_once("<title>")
+                .and_then(|(_, rest)| rest.split_once("</title>"))
+                .map(|(title, _)| title)
+                .unwrap_or_else(|| panic!("{path} has a title"));
+            assert!(
+                !title.contains('<') && title.ends_with("Help On Demand"),
+                "{path} ({lang}): {title}"
+            );
+        }
+    }
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
+    for file in std::fs::read_dir(templates).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Some((_, rest)) = text.split_once("{% block title %}") {
+            let block = rest.split("{% endblock %}").next().unwrap_or_default();
+            assert!(!block.contains('<'), "{}: {block}", path.display());
+        }
+    }
+}
 
 async fn landing_page_in_english(app: TestApp) {
     let res = app.get("/").await;
