@@ -121,18 +121,15 @@ impl App {
     /// without a session: `{agent}-{mac}`, bound to the offer and its agent. It is good once
     /// by construction (an offer is answered once) and ends with the offer.
     pub(crate) fn offer_answer_token(&self, offer_id: i64, agent_id: i64) -> String {
-        format!(
-            "{agent_id}-{}",
-            hex::encode(self.answer_mac(offer_id, agent_id))
-        )
+        let mac = self.answer_mac(offer_id, agent_id).finalize().into_bytes();
+        format!("{agent_id}-{}", hex::encode(&mac[..16]))
     }
 
-    fn answer_mac(&self, offer_id: i64, agent_id: i64) -> [u8; 16] {
+    /// The HMAC an answer token carries, before it is finished (to make it or to check one).
+    fn answer_mac(&self, offer_id: i64, agent_id: i64) -> Hmac<Sha256> {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.status_key).expect("any key length");
         m.update(format!("offer-answer:{offer_id}:{agent_id}").as_bytes());
-        let mut out = [0; 16];
-        out.copy_from_slice(&m.finalize().into_bytes()[..16]);
-        out
+        m
     }
 
     /// The agent an answer token speaks for, if it is genuine for this offer.
@@ -140,9 +137,8 @@ impl App {
         let (agent, mac) = token.trim().split_once('-')?;
         let agent_id = agent.parse::<i64>().ok()?;
         let given = hex::decode(mac).ok()?;
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.status_key).expect("any key length");
-        m.update(format!("offer-answer:{offer_id}:{agent_id}").as_bytes());
-        m.verify_truncated_left(&given)
+        self.answer_mac(offer_id, agent_id)
+            .verify_truncated_left(&given)
             .ok()
             .filter(|()| given.len() == 16)
             .map(|()| agent_id)
