@@ -103,6 +103,8 @@ login-title = Agent log in
 login-failed = The username or password is not correct. After 5 failed attempts the account is locked for 60 minutes.
 login-remember = Remember my Username
 login-remember-hint = Do not use Remember my Username on public or shared computers.
+login-ended = Your session ended after a while without activity, to keep your account safe. Log in again to continue where you were.
+login-ended-unsaved = Your session ended after a while without activity, so what you were saving could not be saved. Log in again, then make the change once more.
 login-submit = Log In
 login-forgot-username = Forgot Username?
 login-forgot-password = Forgot Password?
@@ -124,7 +126,11 @@ reset-done-text = You were logged out everywhere. Log in with your new password.
 reset-closed-title = This reset link does not work
 reset-closed-text = Reset links work once and for 60 minutes. Ask for a new one with Forgot Password?
 throttled-title = Too many attempts
-throttled-text = This device has made too many attempts. Wait a few minutes and try again.
+throttled-text = Too many attempts came from this connection. Please wait { $minutes ->
+        [one] one minute
+       *[other] { $minutes } minutes
+    } and try again; what you typed is still here.
+throttled-call = If you need help now, call the Marketplace Call Center at 1-800-318-2596 (TTY: 1-855-889-4325), 24 hours a day, 7 days a week.
 dashboard-title = Your Help On Demand account
 dashboard-status-heading = Referrals
 dashboard-eligible = You are eligible to receive referrals in:

@@ -103,6 +103,8 @@ login-title = Inicio de sesión de agentes
 login-failed = El nombre de usuario o la contraseña no son correctos. Después de 5 intentos fallidos, la cuenta se bloquea durante 60 minutos.
 login-remember = Recordar mi nombre de usuario
 login-remember-hint = No use Recordar mi nombre de usuario en computadoras públicas o compartidas.
+login-ended = Su sesión terminó después de un rato sin actividad, para proteger su cuenta. Inicie sesión de nuevo para seguir donde estaba.
+login-ended-unsaved = Su sesión terminó después de un rato sin actividad, así que no se pudo guardar lo que estaba guardando. Inicie sesión de nuevo y vuelva a hacer el cambio.
 login-submit = Iniciar sesión
 login-forgot-username = ¿Olvidó su nombre de usuario?
 login-forgot-password = ¿Olvidó su contraseña?
@@ -124,7 +126,11 @@ reset-done-text = Se cerró su sesión en todos los dispositivos. Inicie sesión
 reset-closed-title = Este vínculo para restablecer no funciona
 reset-closed-text = Los vínculos para restablecer funcionan una vez y durante 60 minutos. Pida uno nuevo con ¿Olvidó su contraseña?
 throttled-title = Demasiados intentos
-throttled-text = Este dispositivo hizo demasiados intentos. Espere unos minutos e intente de nuevo.
+throttled-text = Se hicieron demasiados intentos desde esta conexión. Espere { $minutes ->
+        [one] un minuto
+       *[other] { $minutes } minutos
+    } e intente de nuevo; lo que escribió sigue aquí.
+throttled-call = Si necesita ayuda ahora, llame al Centro de Llamadas del Mercado al 1-800-318-2596 (TTY: 1-855-889-4325), las 24 horas del día, los 7 días de la semana.
 dashboard-title = Su cuenta de Help On Demand
 dashboard-status-heading = Referidos
 dashboard-eligible = Puede recibir referidos en:

@@ -6,7 +6,11 @@
 
 pub mod letter;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use fluent_templates::Loader;
+use fluent_templates::fluent_bundle::FluentValue;
 use unic_langid::{LanguageIdentifier, langid};
 
 fluent_templates::static_loader! {
@@ -108,24 +112,42 @@ impl Tr {
         })
     }
 
+    /// The text of `id` with a number `name = n` among its arguments, for the plural forms
+    /// (`{ $minutes -> [one] … *[other] … }`), which text arguments would not select.
+    pub fn get_n(
+        &self,
+        id: &str,
+        name: &'static str,
+        n: i64,
+        args: &[(&'static str, String)],
+    ) -> String {
+        let mut all = fluent_args(args);
+        all.insert(Cow::Borrowed(name), n.into());
+        LOCALES
+            .try_lookup_with_args(&self.0.langid(), id, &all)
+            .unwrap_or_else(|| {
+                tracing::error!(id, lang = self.0.code(), "missing translation");
+                id.to_owned()
+            })
+    }
+
     /// The text of `id`, or `None` when the locales have no such message (for optional
     /// parts, such as a letter's link label).
     pub fn find(&self, id: &str, args: &[(&'static str, String)]) -> Option<String> {
-        let args = args
-            .iter()
-            .map(|(k, v)| {
-                (
-                    std::borrow::Cow::Borrowed(*k),
-                    fluent_templates::fluent_bundle::FluentValue::from(v.clone()),
-                )
-            })
-            .collect();
-        LOCALES.try_lookup_with_args(&self.0.langid(), id, &args)
+        LOCALES.try_lookup_with_args(&self.0.langid(), id, &fluent_args(args))
     }
 
     pub fn lang(&self) -> UiLang {
         self.0
     }
+}
+
+fn fluent_args(
+    args: &[(&'static str, String)],
+) -> HashMap<Cow<'static, str>, FluentValue<'static>> {
+    args.iter()
+        .map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone())))
+        .collect()
 }
 
 #[cfg(feature = "axum")]

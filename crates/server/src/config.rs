@@ -30,6 +30,7 @@ pub const KEYS: &[&str] = &[
     "sms_url",
     "sms_from",
     "push_endpoints",
+    "trusted_proxies",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -78,6 +79,9 @@ pub struct Config {
     /// The hosts a Web Push subscription may point at, comma-separated (`*.` for any
     /// subdomain).
     pub push_endpoints: String,
+    /// Reverse proxies in front of `hod`, comma-separated addresses or networks: from them,
+    /// `X-Forwarded-For` names the client (for throttling and the audit log).
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +114,7 @@ impl Default for Config {
             sms_url: None,
             sms_from: String::new(),
             push_endpoints: hod_app::push::DEFAULT_ENDPOINTS.into(),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -141,6 +146,7 @@ impl std::fmt::Debug for Config {
             )
             .field("sms_from", &self.sms_from)
             .field("push_endpoints", &self.push_endpoints)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +221,7 @@ impl Config {
             bail!("http_max_connections must be at least 1");
         }
         self.metrics_networks()?;
+        self.trusted_proxies()?;
         self.smtp()?;
         self.sms()?;
         if self.push_endpoints().is_empty() {
@@ -256,17 +263,13 @@ impl Config {
     }
 
     /// `metrics_allow` parsed.
-    pub fn metrics_networks(&self) -> anyhow::Result<Vec<hod_web::metrics::IpNet>> {
-        self.metrics_allow
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                hod_web::metrics::IpNet::parse(s).with_context(|| {
-                    format!("metrics_allow: {s:?} is not an IP address or network (10.0.0.5, 10.1.0.0/16)")
-                })
-            })
-            .collect()
+    pub fn metrics_networks(&self) -> anyhow::Result<Vec<hod_web::peer::IpNet>> {
+        networks("metrics_allow", &self.metrics_allow)
+    }
+
+    /// `trusted_proxies` parsed.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<hod_web::peer::IpNet>> {
+        networks("trusted_proxies", &self.trusted_proxies)
     }
 
     /// The configured database, or a SQLite file named `default_file` in the data directory.
@@ -292,6 +295,19 @@ impl Config {
             .trim_end_matches('/')
             .to_owned()
     }
+}
+
+/// A comma-separated list of addresses and networks.
+fn networks(key: &str, list: &str) -> anyhow::Result<Vec<hod_web::peer::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            hod_web::peer::IpNet::parse(s).with_context(|| {
+                format!("{key}: {s:?} is not an IP address or network (10.0.0.5, 10.1.0.0/16)")
+            })
+        })
+        .collect()
 }
 
 /// A value that is text even where it looks like a number: the environment's

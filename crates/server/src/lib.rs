@@ -227,6 +227,7 @@ pub fn web_settings(config: &Config) -> anyhow::Result<hod_web::WebSettings> {
                 .clone()
                 .filter(|t| !t.trim().is_empty()),
         },
+        trusted_proxies: config.trusted_proxies()?,
     })
 }
 

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
+use crate::throttle::{Key, Purpose};
 use crate::views::{
     ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
     TermsPage, TermsView,
@@ -55,18 +56,6 @@ fn clear(s: &AppState, name: &str) -> String {
     )
 }
 
-/// A page for a request an address makes too often.
-pub(crate) fn too_many(lang: UiLang, path: &str) -> Response {
-    let t = Tr(lang);
-    notice(
-        lang,
-        path,
-        &t.get("throttled-title"),
-        &t.get("throttled-text"),
-        StatusCode::TOO_MANY_REQUESTS,
-    )
-}
-
 fn notice(lang: UiLang, path: &str, title: &str, text: &str, status: StatusCode) -> Response {
     let page = NoticePage {
         t: Tr(lang),
@@ -93,15 +82,14 @@ impl FromRequestParts<AppState> for CurrentAgent {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let to_login = || Redirect::to("/agent/login").into_response();
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_login());
+            return Err(to_login(parts, false));
         };
         match s.app.agent_session(&token).await {
             Ok(Some(session)) => Ok(Self {
                 agent_id: session.agent_id,
             }),
-            Ok(None) => Err(to_login()),
+            Ok(None) => Err(to_login(parts, true)),
             Err(e) => Err(PageError::internal(
                 crate::i18n::negotiate(&parts.headers),
                 parts.uri.path(),
@@ -112,20 +100,128 @@ impl FromRequestParts<AppState> for CurrentAgent {
     }
 }
 
-fn login_page(lang: UiLang, headers: &HeaderMap, failed: bool) -> Response {
+/// A logged-in agent who has accepted the current terms. Referrals and availability are
+/// closed before that: the agent is sent to the terms, which come back here once accepted.
+#[derive(Debug, Clone)]
+pub struct Agreed(pub CurrentAgent);
+
+impl FromRequestParts<AppState> for Agreed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let me = CurrentAgent::from_request_parts(parts, s).await?;
+        match s.app.terms_for(me.agent_id).await {
+            Ok(terms) if terms.complete() => Ok(Self(me)),
+            Ok(_) => {
+                let back = match parts.method {
+                    axum::http::Method::GET | axum::http::Method::HEAD => {
+                        parts.uri.path_and_query().map(ToString::to_string)
+                    }
+                    _ => None,
+                };
+                let mut to = "/agent/terms".to_owned();
+                if let Some(back) = back.as_deref().and_then(crate::redirect::same_site_path) {
+                    to.push('?');
+                    to.push_str(
+                        &url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("next", &back)
+                            .finish(),
+                    );
+                }
+                Err(Redirect::to(&to).into_response())
+            }
+            Err(e) => Err(PageError::internal(
+                crate::i18n::negotiate(&parts.headers),
+                parts.uri.path(),
+                e,
+            )
+            .into_response()),
+        }
+    }
+}
+
+/// To the log-in page, which comes back here afterwards: a page asked for comes back to
+/// itself, a form posted comes back to the page it was on (what it was saving is lost, and the
+/// log-in page says so). `ended`: the browser's session is no longer open.
+fn to_login(parts: &Parts, ended: bool) -> Response {
+    use axum::http::Method;
+    let asked = matches!(parts.method, Method::GET | Method::HEAD);
+    let back = if asked {
+        parts.uri.path_and_query().map(ToString::to_string)
+    } else {
+        parts
+            .headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| url::Url::parse(r).ok())
+            .map(|u| match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            })
+    };
+    let mut to = String::from("/agent/login");
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(back) = back.as_deref().and_then(crate::redirect::same_site_path) {
+        query.append_pair("next", &back);
+    }
+    if ended {
+        query.append_pair("ended", if asked { "session" } else { "unsaved" });
+    }
+    let query = query.finish();
+    if !query.is_empty() {
+        to.push('?');
+        to.push_str(&query);
+    }
+    Redirect::to(&to).into_response()
+}
+
+/// What the log-in page says besides the form.
+#[derive(Debug, Default)]
+pub(crate) struct LoginState {
+    /// What was typed (else the remembered username).
+    pub username: Option<String>,
+    /// The last attempt was refused.
+    pub failed: bool,
+    /// Too many failures from this address: how long to wait.
+    pub wait: Option<crate::throttle::Wait>,
+    /// Where to go once logged in.
+    pub next: Option<String>,
+    /// Why the agent is here again: `session` (it ended) or `unsaved` (it ended while a form
+    /// was being saved).
+    pub ended: Option<String>,
+}
+
+fn login_page(lang: UiLang, headers: &HeaderMap, state: LoginState) -> Response {
+    let t = Tr(lang);
     let remembered = cookie(headers, REMEMBER_COOKIE)
         .and_then(|v| urlencoding_decode(&v))
         .unwrap_or_default();
+    let ended = match state.ended.as_deref() {
+        Some("session") => Some(t.get("login-ended")),
+        Some("unsaved") => Some(t.get("login-ended-unsaved")),
+        _ => None,
+    };
     let page = LoginPage {
-        t: Tr(lang),
+        t,
         page: PageMeta {
             path: "/agent/login".into(),
         },
         remember: !remembered.is_empty(),
-        username: remembered,
-        failed,
+        username: state.username.unwrap_or(remembered),
+        failed: state.failed,
+        wait: state.wait.map(|w| crate::throttle::wait_text(t, w)),
+        next: state
+            .next
+            .as_deref()
+            .and_then(crate::redirect::same_site_path)
+            .unwrap_or_default(),
+        ended,
     };
-    render(&page, lang, "/agent/login")
+    let r = render(&page, lang, "/agent/login");
+    match state.wait {
+        Some(wait) => crate::throttle::over_budget(r, wait),
+        None => r,
+    }
 }
 
 fn urlencoding_decode(s: &str) -> Option<String> {
@@ -134,8 +230,27 @@ fn urlencoding_decode(s: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-pub async fn login_form(lang: UiLang, headers: HeaderMap) -> Response {
-    login_page(lang, &headers, false)
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    ended: Option<String>,
+}
+
+pub async fn login_form(
+    lang: UiLang,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|q| q.0).unwrap_or_default();
+    login_page(
+        lang,
+        &headers,
+        LoginState {
+            next: q.next,
+            ended: q.ended,
+            ..LoginState::default()
+        },
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -145,6 +260,7 @@ pub struct LoginForm {
     #[serde(default)]
     password: String,
     remember: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn login(
@@ -154,18 +270,36 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return too_many(lang, "/agent/login");
+    // Guessing is what this limits: only refused attempts count.
+    let address = [Key::address(peer.ip)];
+    let now = s.app.now();
+    if let Err(wait) = s.throttle.check(Purpose::FailedLogin, &address, now) {
+        let state = LoginState {
+            username: Some(f.username),
+            wait: Some(wait),
+            next: f.next,
+            ..LoginState::default()
+        };
+        return login_page(lang, &headers, state);
     }
     match s.app.login(&f.username, &f.password, peer.client()).await {
         Ok(LoginOutcome::LoggedIn { token, agent_id }) => {
+            let back = f.next.as_deref().and_then(crate::redirect::same_site_path);
             // First the terms gate, while the current terms are not accepted.
-            let next = match s.app.terms_for(agent_id).await {
-                Ok(terms) if !terms.complete() => "/agent/terms",
-                Ok(_) => "/agent",
+            let to = match s.app.terms_for(agent_id).await {
+                Ok(terms) if !terms.complete() => match &back {
+                    Some(back) => format!(
+                        "/agent/terms?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("next", back)
+                            .finish()
+                    ),
+                    None => "/agent/terms".to_owned(),
+                },
+                Ok(_) => back.unwrap_or_else(|| "/agent".to_owned()),
                 Err(e) => return PageError::internal(lang, "/agent/login", e).into_response(),
             };
-            let mut r = Redirect::to(next).into_response();
+            let mut r = Redirect::to(&to).into_response();
             // A new session: the old cookie, if any, is ended first.
             if let Some(old) = cookie(&headers, SESSION_COOKIE)
                 && let Err(e) = s.app.logout(&old).await
@@ -196,7 +330,14 @@ pub async fn login(
             r
         }
         Ok(LoginOutcome::Refused) => {
-            let mut r = login_page(lang, &headers, true);
+            s.throttle.charge(Purpose::FailedLogin, &address, now);
+            let state = LoginState {
+                username: Some(f.username),
+                failed: true,
+                next: f.next,
+                ..LoginState::default()
+            };
+            let mut r = login_page(lang, &headers, state);
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         }
@@ -219,14 +360,43 @@ pub async fn logout(State(s): State<AppState>, lang: UiLang, headers: HeaderMap)
 
 /// Forgot username / forgot password: the form, and the same answer whatever was typed.
 fn recover_page(lang: UiLang, which: &'static str, sent: bool) -> Response {
+    recover_form(lang, which, sent, String::new(), None)
+}
+
+fn recover_form(
+    lang: UiLang,
+    which: &'static str,
+    sent: bool,
+    value: String,
+    wait: Option<crate::throttle::Wait>,
+) -> Response {
+    let t = Tr(lang);
     let path = format!("/agent/forgot-{which}");
     let page = RecoverPage {
-        t: Tr(lang),
+        t,
         page: PageMeta { path: path.clone() },
         which,
         sent,
+        value,
+        wait: wait.map(|w| crate::throttle::wait_text(t, w)),
     };
-    render(&page, lang, &path)
+    let r = render(&page, lang, &path);
+    match wait {
+        Some(wait) => crate::throttle::over_budget(r, wait),
+        None => r,
+    }
+}
+
+/// Room for one more recovery message: from this address, and for what was typed.
+fn recovery_allowed(s: &AppState, peer: &Peer, value: &str) -> Result<(), crate::throttle::Wait> {
+    let now = s.app.now();
+    let address = [Key::address(peer.ip)];
+    let account = [Key::name(value)];
+    s.throttle.check(Purpose::Recovery, &address, now)?;
+    s.throttle.check(Purpose::RecoveryOf, &account, now)?;
+    s.throttle.charge(Purpose::Recovery, &address, now);
+    s.throttle.charge(Purpose::RecoveryOf, &account, now);
+    Ok(())
 }
 
 pub async fn forgot_username_form(lang: UiLang) -> Response {
@@ -249,8 +419,8 @@ pub async fn forgot_username(
     peer: Peer,
     Form(f): Form<RecoverForm>,
 ) -> Response {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return too_many(lang, "/agent/forgot-username");
+    if let Err(wait) = recovery_allowed(&s, &peer, &f.value) {
+        return recover_form(lang, "username", false, f.value, Some(wait));
     }
     // Answered at once, whatever the address: how long the answer takes must not tell
     // whether an account uses it (SPEC.md §4).
@@ -267,8 +437,8 @@ pub async fn forgot_password(
     peer: Peer,
     Form(f): Form<RecoverForm>,
 ) -> Response {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return too_many(lang, "/agent/forgot-password");
+    if let Err(wait) = recovery_allowed(&s, &peer, &f.value) {
+        return recover_form(lang, "password", false, f.value, Some(wait));
     }
     // Answered at once, whatever the username: how long the answer takes must not tell
     // whether the account exists (SPEC.md §4).
@@ -279,7 +449,12 @@ pub async fn forgot_password(
     recover_page(lang, "password", true)
 }
 
-fn reset_page(lang: UiLang, token: &str, problems: &hod_app::fields::FieldProblems) -> Response {
+fn reset_page(
+    lang: UiLang,
+    token: &str,
+    problems: &hod_app::fields::FieldProblems,
+    wait: Option<crate::throttle::Wait>,
+) -> Response {
     let t = Tr(lang);
     let path = format!("/agent/reset/{token}");
     let failed = match problems.get("password") {
@@ -315,8 +490,12 @@ fn reset_page(lang: UiLang, token: &str, problems: &hod_app::fields::FieldProble
         last_name: String::new(),
         checklist,
         errors,
+        wait: wait.map(|w| crate::throttle::wait_text(t, w)),
     };
     let mut r = render(&page, lang, &path);
+    if let Some(wait) = wait {
+        return crate::throttle::over_budget(r, wait);
+    }
     if !problems.is_empty() && r.status() == StatusCode::OK {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -340,7 +519,7 @@ pub async fn reset_form(
     Path(token): Path<String>,
 ) -> Response {
     match s.app.reset_link_open(&token).await {
-        Ok(true) => reset_page(lang, &token, &Default::default()),
+        Ok(true) => reset_page(lang, &token, &Default::default(), None),
         Ok(false) => reset_closed(lang, &token),
         Err(e) => PageError::internal(lang, "/agent/reset", e).into_response(),
     }
@@ -361,8 +540,11 @@ pub async fn reset(
     Path(token): Path<String>,
     Form(f): Form<ResetForm>,
 ) -> Response {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return too_many(lang, "/agent/reset");
+    // A reset link is a secret in the agent's mailbox: what is limited is guessing at
+    // links from one address, and trying passwords on one link.
+    let keys = [Key::address(peer.ip), Key::name(&token)];
+    if let Err(wait) = s.throttle.take(Purpose::Reset, &keys, s.app.now()) {
+        return reset_page(lang, &token, &Default::default(), Some(wait));
     }
     match s
         .app
@@ -384,7 +566,7 @@ pub async fn reset(
             r
         }
         Err(ResetError::Link) => reset_closed(lang, &token),
-        Err(ResetError::Fields(problems)) => reset_page(lang, &token, &problems),
+        Err(ResetError::Fields(problems)) => reset_page(lang, &token, &problems, None),
         Err(ResetError::App(e)) => PageError::internal(lang, "/agent/reset", e).into_response(),
     }
 }
@@ -500,6 +682,7 @@ async fn terms_page(
     lang: UiLang,
     me: &CurrentAgent,
     message: Option<String>,
+    next: Option<&str>,
 ) -> Result<Response, PageError> {
     let t = Tr(lang);
     let state = s
@@ -552,12 +735,23 @@ async fn terms_page(
         languages,
         states,
         message,
+        next: next
+            .and_then(crate::redirect::same_site_path)
+            .unwrap_or_default(),
     };
     Ok(render(&page, lang, "/agent/terms"))
 }
 
-pub async fn terms(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
-    terms_page(&s, lang, &me, None).await.into_response()
+pub async fn terms(
+    State(s): State<AppState>,
+    lang: UiLang,
+    me: CurrentAgent,
+    q: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let next = q.ok().and_then(|q| q.0.next);
+    terms_page(&s, lang, &me, None, next.as_deref())
+        .await
+        .into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -567,6 +761,8 @@ pub struct TermsForm {
     /// Repeated `versions` fields, gathered by [`terms_decision`].
     #[serde(default)]
     versions: Vec<String>,
+    /// Where the agent was going when the terms stopped them.
+    next: Option<String>,
 }
 
 pub async fn terms_decision(
@@ -579,11 +775,13 @@ pub async fn terms_decision(
     let mut form = TermsForm {
         decision: String::new(),
         versions: Vec::new(),
+        next: None,
     };
     for (k, v) in url::form_urlencoded::parse(&body) {
         match k.as_ref() {
             "decision" => form.decision = v.into_owned(),
             "versions" => form.versions.push(v.into_owned()),
+            "next" => form.next = Some(v.into_owned()),
             _ => {}
         }
     }
@@ -593,12 +791,19 @@ pub async fn terms_decision(
         s.app.decline_terms(me.agent_id).await
     };
     match result {
-        Ok(()) => Redirect::to("/agent").into_response(),
-        Err(hod_app::AppError::Conflict(_)) => {
-            terms_page(&s, lang, &me, Some(Tr(lang).get("terms-changed")))
-                .await
-                .into_response()
+        Ok(()) if form.decision == "accept" => {
+            crate::redirect::back_to(form.next.as_deref(), "/agent")
         }
+        Ok(()) => Redirect::to("/agent").into_response(),
+        Err(hod_app::AppError::Conflict(_)) => terms_page(
+            &s,
+            lang,
+            &me,
+            Some(Tr(lang).get("terms-changed")),
+            form.next.as_deref(),
+        )
+        .await
+        .into_response(),
         Err(e) => PageError::internal(lang, "/agent/terms", e).into_response(),
     }
 }

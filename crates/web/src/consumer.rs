@@ -16,6 +16,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
+use crate::throttle::{Key, Purpose};
 use crate::views::{GetHelpPage, Opt, PageMeta, RequestStatusPage};
 
 use crate::referrals::{language_label, live, reason_label, with_status};
@@ -86,6 +87,7 @@ fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String
             .collect(),
         consent: form.consent,
         errors,
+        wait: None,
     }
 }
 
@@ -118,10 +120,6 @@ pub async fn post_help(
     lang: UiLang,
     body: Bytes,
 ) -> Response {
-    // A public form that makes agents' phones ring: limited per address like the log-in forms.
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return crate::agent::too_many(lang, "/get-help");
-    }
     let f = pairs(&body);
     let form = RequestForm {
         zip: field(&f, "zip").into(),
@@ -143,6 +141,14 @@ pub async fn post_help(
         partner: None,
     };
     let t = Tr(lang);
+    // A public form that makes agents' phones ring, limited per address — generously: many
+    // people may share one, and the same person asking again is caught by the person key.
+    let address = [Key::address(peer.ip)];
+    if let Err(wait) = s.throttle.take(Purpose::HelpRequest, &address, s.app.now()) {
+        let mut page = help_page(lang, &form, Vec::new());
+        page.wait = Some(crate::throttle::wait_text(t, wait));
+        return crate::throttle::over_budget(render(&page, lang, "/get-help"), wait);
+    }
     match s.app.submit_request(&form, origin).await {
         Ok(done) => Redirect::to(&format!("/requests/{}", done.status_token)).into_response(),
         Err(SubmitError::Fields(problems)) => {

@@ -30,7 +30,7 @@ mod icons;
 pub mod limits;
 pub mod metrics;
 mod passkeys;
-mod peer;
+pub mod peer;
 mod profile;
 mod redirect;
 mod referrals;
@@ -59,6 +59,8 @@ pub struct AppState {
 pub struct WebSettings {
     pub limits: HttpLimits,
     pub metrics: metrics::MetricsAccess,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`trusted_proxies`).
+    pub trusted_proxies: Vec<peer::IpNet>,
 }
 
 impl AppState {

@@ -2,10 +2,10 @@
 //! descriptors, start time), the database pool, and the outbox as the database sees it. Only
 //! loopback, the configured addresses, or a request with the configured bearer token may read
 //! it; anyone else gets the site's 404.
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusHandle};
 
 use crate::AppState;
 use crate::i18n::UiLang;
+pub use crate::peer::IpNet;
+use crate::peer::Peer;
 
 /// Who may read `/metrics` besides loopback.
 #[derive(Clone, Default)]
@@ -31,43 +33,6 @@ impl std::fmt::Debug for MetricsAccess {
             .field("allow", &self.allow)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .finish()
-    }
-}
-
-/// An address with a prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    /// `10.0.0.5`, `10.1.0.0/16`, `::1`, `fd00::/8`.
-    pub fn parse(s: &str) -> Option<Self> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (s.trim().parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        let bits = |a: IpAddr| match a {
-            IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
-            IpAddr::V6(v) => (u128::from(v), 128),
-        };
-        let ((net, width), (candidate, candidate_width)) = (bits(self.addr), bits(ip));
-        if width != candidate_width {
-            return false;
-        }
-        let shift = width - u32::from(self.prefix);
-        shift >= width || (net >> shift) == (candidate >> shift)
     }
 }
 
@@ -144,11 +109,13 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 /// `GET /metrics`.
 pub async fn scrape(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: Peer,
     lang: UiLang,
     headers: HeaderMap,
 ) -> Response {
-    if !allowed(&s.web.metrics, peer.ip(), &headers) {
+    // The client's address, not a trusted proxy's: a proxy on this host would otherwise
+    // make every visitor look like loopback.
+    if !allowed(&s.web.metrics, peer.ip, &headers) {
         return crate::error::PageError::NotFound {
             lang,
             path: "/metrics".into(),

@@ -82,13 +82,13 @@ pub async fn login_start(
     peer: Peer,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> Response {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "wait a few minutes and try again",
-        )
-        .into_response();
+    let address = [crate::throttle::Key::address(peer.ip)];
+    if let Err(wait) = s.throttle.take(
+        crate::throttle::Purpose::PasskeyLogin,
+        &address,
+        s.app.now(),
+    ) {
+        return crate::api::over_budget(wait);
     }
     match s.app.passkey_login_start(&body.username).await {
         Ok(challenge) => Json(challenge).into_response(),

@@ -12,7 +12,7 @@ use hod_domain::{ContactMethod, UsState};
 use jiff::civil::Weekday;
 
 use crate::AppState;
-use crate::agent::{CurrentAgent, SESSION_COOKIE, cookie};
+use crate::agent::{Agreed, CurrentAgent, SESSION_COOKIE, cookie};
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
@@ -291,14 +291,14 @@ async fn availability_page(
     ))
 }
 
-pub async fn availability(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+pub async fn availability(State(s): State<AppState>, lang: UiLang, Agreed(me): Agreed) -> Response {
     availability_page(&s, lang, &me, None).await.into_response()
 }
 
 pub async fn save_mode(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     body: Bytes,
 ) -> Response {
     let f = pairs(&body);
@@ -318,7 +318,7 @@ pub async fn save_mode(
 pub async fn save_hours(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = pairs(&body);
@@ -347,7 +347,7 @@ pub async fn save_hours(
 pub async fn save_absence(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = pairs(&body);

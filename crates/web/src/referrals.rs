@@ -15,7 +15,7 @@ use hod_domain::Lang;
 use hod_domain::referral::{EventKind, Status};
 
 use crate::AppState;
-use crate::agent::CurrentAgent;
+use crate::agent::{Agreed, CurrentAgent};
 use crate::error::{OrPage, PageError, render};
 use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
@@ -115,7 +115,7 @@ async fn agent_tz(s: &AppState, agent_id: i64) -> jiff::tz::TimeZone {
 pub async fn referrals_page(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Query(f): Query<Flash>,
 ) -> Response {
     let t = Tr(lang);
@@ -183,7 +183,7 @@ pub async fn referrals_page(
 /// the session does (log out, expiry); an open Manage Referrals page keeps it in use.
 pub async fn referrals_events(
     State(s): State<AppState>,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     headers: HeaderMap,
 ) -> Response {
     let app = s.app.clone();
@@ -233,7 +233,7 @@ fn offer_refused(lang: UiLang, id: i64, e: OfferError) -> Response {
 pub async fn accept(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Path(id): Path<i64>,
 ) -> Response {
     match s.app.accept_offer(me.agent_id, id).await {
@@ -246,7 +246,7 @@ pub async fn accept(
 pub async fn decline(
     State(s): State<AppState>,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
@@ -358,7 +358,7 @@ pub async fn referral(
     State(s): State<AppState>,
     peer: Peer,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Path(id): Path<i64>,
     Query(f): Query<Flash>,
 ) -> Response {
@@ -380,7 +380,7 @@ pub async fn post_status(
     State(s): State<AppState>,
     peer: Peer,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
@@ -425,7 +425,7 @@ pub async fn post_consent(
     State(s): State<AppState>,
     peer: Peer,
     lang: UiLang,
-    me: CurrentAgent,
+    Agreed(me): Agreed,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {

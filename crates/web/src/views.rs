@@ -4,6 +4,59 @@ use askama::Template;
 
 use crate::i18n::Tr;
 
+/// Filters the templates use beyond askama's own.
+mod filters {
+    use askama::filters::Safe;
+
+    /// The text, escaped, with every phone number written `1-800-318-2596` a link that dials
+    /// it (a tap on a phone).
+    #[askama::filter_fn]
+    pub fn tel(text: impl ToString, _: &dyn askama::Values) -> askama::Result<Safe<String>> {
+        Ok(Safe(super::link_phone_numbers(&text.to_string())))
+    }
+}
+
+/// `text` escaped for HTML, with `1-NNN-NNN-NNNN` numbers made `tel:` links.
+pub fn link_phone_numbers(text: &str) -> String {
+    let escape = |s: &str| {
+        askama::filters::escape(s, askama::filters::Html)
+            .map_or_else(|_| String::new(), |e| e.to_string())
+    };
+    let bytes = text.as_bytes();
+    let is_number = |at: usize| {
+        let shape = b"1-ddd-ddd-dddd";
+        bytes.len() >= at + shape.len()
+            && shape
+                .iter()
+                .zip(&bytes[at..])
+                .all(|(want, got)| match want {
+                    b'd' => got.is_ascii_digit(),
+                    w => w == got,
+                })
+            && !bytes.get(at + shape.len()).is_some_and(u8::is_ascii_digit)
+            && !(at > 0 && bytes[at - 1].is_ascii_digit())
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut plain = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_number(i) {
+            let number = &text[i..i + 14];
+            out.push_str(&escape(&text[plain..i]));
+            out.push_str(&format!(
+                "<a href=\"tel:+{}\">{number}</a>",
+                number.replace('-', "")
+            ));
+            i += 14;
+            plain = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&escape(&text[plain..]));
+    out
+}
+
 /// What the base layout needs from every page.
 /// A form page's problems, (field, message) in the form's order; templates ask
 /// `self.error("zip")` beside each field.
@@ -15,6 +68,22 @@ pub trait FieldErrors {
             .iter()
             .find(|(f, _)| *f == field)
             .map(|(_, m)| m.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phone_numbers_dial() {
+        assert_eq!(
+            super::link_phone_numbers("Call <us> at 1-800-318-2596 (TTY: 1-855-889-4325)."),
+            "Call &#60;us&#62; at <a href=\"tel:+18003182596\">1-800-318-2596</a> (TTY: \
+             <a href=\"tel:+18558894325\">1-855-889-4325</a>)."
+        );
+        assert_eq!(
+            super::link_phone_numbers("NPN 11-800-318-25967"),
+            "NPN 11-800-318-25967"
+        );
     }
 }
 
@@ -137,6 +206,12 @@ pub struct LoginPage {
     pub remember: bool,
     /// The last attempt was refused.
     pub failed: bool,
+    /// Too many refused attempts from this address: how long to wait.
+    pub wait: Option<String>,
+    /// Where to go once logged in (a path on this site, or empty).
+    pub next: String,
+    /// Why the agent is asked to log in again.
+    pub ended: Option<String>,
 }
 
 /// "Forgot Username?" (`which` = "username") and "Forgot Password?" ("password").
@@ -148,6 +223,10 @@ pub struct RecoverPage {
     pub which: &'static str,
     /// The request was taken (the same words whether or not an account matched).
     pub sent: bool,
+    /// What was typed, when the form is shown again.
+    pub value: String,
+    /// Too many requests: how long to wait.
+    pub wait: Option<String>,
 }
 
 impl RecoverPage {
@@ -168,6 +247,8 @@ pub struct ResetPage {
     pub last_name: String,
     pub checklist: Vec<ChecklistItem>,
     pub errors: Vec<(&'static str, String)>,
+    /// Too many attempts: how long to wait.
+    pub wait: Option<String>,
 }
 
 impl FieldErrors for ResetPage {
@@ -213,6 +294,8 @@ pub struct TermsPage {
     pub languages: String,
     pub states: String,
     pub message: Option<String>,
+    /// Where to go once the terms are accepted (a path on this site, or empty).
+    pub next: String,
 }
 
 /// A choice in a list of checkboxes, radios or options.
@@ -330,6 +413,8 @@ pub struct GetHelpPage {
     pub reasons: Vec<Opt>,
     pub consent: bool,
     pub errors: Vec<(&'static str, String)>,
+    /// Too many requests from this address: how long to wait.
+    pub wait: Option<String>,
 }
 
 impl FieldErrors for GetHelpPage {

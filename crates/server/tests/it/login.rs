@@ -44,6 +44,7 @@ app_tests!(
     forgot_username_and_password,
     the_texted_code_confirms_the_phone,
     one_address_is_throttled,
+    behind_a_trusted_proxy_each_client_counts_apart,
     terms_gate_accept_decline_and_new_versions,
     a_reset_link_is_used_once_under_100_concurrent_attempts,
 );
@@ -434,34 +435,108 @@ async fn the_texted_code_confirms_the_phone(t: TestApp) {
 }
 
 async fn one_address_is_throttled(t: TestApp) {
-    for _ in 0..hod_web::throttle::PER_WINDOW {
+    registered(&t).await;
+    let (allowed, window) = hod_web::throttle::Purpose::FailedLogin.budget();
+    // Agents logging in from one office do not use up the budget: only refusals count.
+    for _ in 0..40 {
+        login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    }
+    // 50 wrong passwords from one address: stopped after the budget.
+    let mut codes = Vec::new();
+    for i in 0..50 {
+        let user = format!("guess.{i}");
         let r = post(
             &t,
             "/agent/login",
-            &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
+            &[("username", &user), ("password", "Wrong-Pass-99")],
             None,
         )
         .await;
-        assert_eq!(r.status(), 401);
+        codes.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert_eq!(r.headers()["retry-after"], "600");
+            let body = r.text().await.unwrap();
+            assert!(body.contains("Too many attempts"), "{body}");
+            assert!(body.contains("wait 10 minutes"), "{body}");
+            assert!(
+                body.contains(&format!("value=\"{user}\"")),
+                "what was typed is kept"
+            );
+            assert!(body.contains("href=\"tel:+18003182596\""), "{body}");
+        }
     }
-    let r = post(
-        &t,
-        "/agent/login",
-        &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
-        None,
-    )
-    .await;
+    let allowed = usize::try_from(allowed).unwrap();
+    assert!(codes[..allowed].iter().all(|c| *c == 401), "{codes:?}");
+    assert!(codes[allowed..].iter().all(|c| *c == 429), "{codes:?}");
+    // Even the right password waits: the address is guessing.
+    assert!(login(&t, "ana.alvarez", PASSWORD).await.is_none());
+    // The app's token endpoint shares the budget.
+    let r = t
+        .client
+        .post(t.url("/api/v1/agent/token"))
+        .json(&serde_json::json!({"username": "ana.alvarez", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.text().await.unwrap().contains("Too many attempts"));
-    t.clock.advance(hod_web::throttle::WINDOW);
+    // Another purpose is not affected: asking for a reset link still works.
     let r = post(
         &t,
-        "/agent/login",
-        &[("username", "x.y.z"), ("password", "Wrong-Pass-99")],
+        "/agent/forgot-password",
+        &[("value", "ana.alvarez")],
         None,
     )
     .await;
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 200);
+    t.expect_outbox(&[("email", "ana.alvarez@agency.test")])
+        .await;
+    t.clock.advance(window);
+    assert!(
+        login(&t, "ana.alvarez", PASSWORD).await.is_some(),
+        "a new window"
+    );
+}
+
+async fn behind_a_trusted_proxy_each_client_counts_apart(t: TestApp) {
+    let addr = t
+        .serve_with(hod_web::WebSettings {
+            trusted_proxies: vec![hod_web::peer::IpNet::parse("127.0.0.1").unwrap()],
+            ..Default::default()
+        })
+        .await;
+    let url = |path: &str| format!("http://{addr}{path}");
+    let attempt = |client: &'static str| {
+        t.client
+            .post(url("/agent/login"))
+            .header("origin", url(""))
+            .header("x-forwarded-for", client)
+            .form(&[("username", "nobody"), ("password", "Wrong-Pass-99")])
+            .send()
+    };
+    let (allowed, _) = hod_web::throttle::Purpose::FailedLogin.budget();
+    for _ in 0..allowed {
+        assert_eq!(attempt("198.51.100.1").await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt("198.51.100.1").await.unwrap().status(), 429);
+    // Someone else behind the same proxy, and a client naming itself in front of it.
+    assert_eq!(attempt("198.51.100.2").await.unwrap().status(), 401);
+    assert_eq!(
+        attempt("198.51.100.9, 198.51.100.1")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    // The proxy on this machine does not make its visitors local.
+    let metrics = |forwarded: Option<&'static str>| {
+        let mut r = t.client.get(url("/metrics"));
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        r.send()
+    };
+    assert_eq!(metrics(Some("198.51.100.2")).await.unwrap().status(), 404);
+    assert_eq!(metrics(None).await.unwrap().status(), 200);
 }
 
 async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {

@@ -16,8 +16,9 @@ use crate::AppState;
 use crate::api::{ApiJson, ApiPath};
 use crate::error::ApiError;
 use crate::peer::Peer;
+use crate::throttle::{Key, Purpose};
 
-use super::{bearer, not_found, unauthorized};
+use super::{bearer, not_found, over_budget, unauthorized};
 
 /// The agent app, by its bearer token.
 pub struct AppAgent {
@@ -55,12 +56,11 @@ pub async fn token(
     peer: Peer,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    if !s.throttle.allow(peer.ip, s.app.now()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "too many log-in attempts from this address; try again in a few minutes",
-        ));
+    // The log-in page's budget: refused attempts from one address.
+    let address = [Key::address(peer.ip)];
+    let now = s.app.now();
+    if let Err(wait) = s.throttle.check(Purpose::FailedLogin, &address, now) {
+        return Ok(over_budget(wait));
     }
     let client = peer.client();
     match s
@@ -74,11 +74,14 @@ pub async fn token(
             "expires_in": hod_app::auth::APP_TOKEN_LIFETIME.as_secs(),
         }))
         .into_response()),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "the username or password is not correct, or the account is locked",
-        )),
+        Ok(_) => {
+            s.throttle.charge(Purpose::FailedLogin, &address, now);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "the username or password is not correct, or the account is locked",
+            ))
+        }
         Err(e) => Err(ApiError::internal(e)),
     }
 }

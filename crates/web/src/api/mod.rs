@@ -16,6 +16,22 @@ pub(crate) mod agent;
 pub(crate) mod partner;
 pub(crate) mod push;
 
+/// `429` for an attempt over its budget, with `Retry-After`.
+pub(crate) fn over_budget(wait: crate::throttle::Wait) -> Response {
+    crate::throttle::over_budget(
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many attempts from this address; try again in {} seconds",
+                wait.seconds()
+            ),
+        )
+        .into_response(),
+        wait,
+    )
+}
+
 /// A JSON body, refused in the API's error shape: `415` without a JSON content type, `400`
 /// when it is not JSON, `422` when it is JSON of the wrong shape (a number for a string, a
 /// missing required field). Too large or too slow bodies are answered earlier, by
