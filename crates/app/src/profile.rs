@@ -79,7 +79,42 @@ pub struct ProfileView {
     pub available_now: bool,
 }
 
+/// What the header of a logged-in agent's pages shows.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub name: String,
+    /// Whether offers can reach the agent now (switch, hours, absence).
+    pub available_now: bool,
+}
+
 impl App {
+    /// The header's facts for the agent's pages.
+    pub async fn signed_in(&self, agent_id: i64) -> Result<SignedIn> {
+        let agent = self.agent(agent_id).await?;
+        let availability = avail::get(&self.db, agent_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))?;
+        let available_now = self.available_now(&agent, &availability);
+        Ok(SignedIn {
+            name: format!("{} {}", agent.first_name, agent.last_name),
+            available_now,
+        })
+    }
+
+    fn available_now(&self, agent: &AgentRow, availability: &Availability) -> bool {
+        let time_zone = self.time_zone_of(agent, availability);
+        let local = self
+            .now()
+            .to_zoned(jiff::tz::TimeZone::get(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+            .datetime();
+        is_available(
+            availability.mode,
+            &availability.hours,
+            availability.absence.as_ref(),
+            local,
+        )
+    }
+
     /// The agent's account.
     pub async fn agent(&self, agent_id: i64) -> Result<AgentRow> {
         agents::find_by_id(&self.db, agent_id)
@@ -130,16 +165,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("agent {agent_id}")))?;
         let time_zone = self.time_zone_of(&agent, &availability);
-        let local = self
-            .now()
-            .to_zoned(jiff::tz::TimeZone::get(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
-            .datetime();
-        let available_now = is_available(
-            availability.mode,
-            &availability.hours,
-            availability.absence.as_ref(),
-            local,
-        );
+        let available_now = self.available_now(&agent, &availability);
         Ok(ProfileView {
             agent,
             languages,

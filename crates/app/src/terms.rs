@@ -1,6 +1,7 @@
 //! The terms gate (SPEC.md §3): the agent reads and accepts the current Agent/Broker and Help
 //! On Demand Terms of Use, or declines them and stays incomplete (no referrals).
-use hod_db::terms::{self, TermsDoc};
+use hod_db::terms;
+pub use hod_db::terms::TermsDoc;
 use hod_db::{agents, eligibility as stored};
 use hod_domain::Npn;
 
@@ -23,6 +24,11 @@ impl TermsState {
 }
 
 impl App {
+    /// The terms of use in force, as anyone may read them.
+    pub async fn current_terms(&self) -> Result<Vec<TermsDoc>> {
+        Ok(terms::current(&self.db).await?)
+    }
+
     pub async fn terms_for(&self, agent_id: i64) -> Result<TermsState> {
         let current = terms::current(&self.db).await?;
         let accepted = terms::accepted(&self.db, agent_id).await?;

@@ -17,7 +17,7 @@ use crate::peer::Peer;
 use crate::throttle::{Key, Purpose};
 use crate::views::{
     ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
-    TermsPage, TermsView,
+    TermsPage,
 };
 
 pub const SESSION_COOKIE: &str = "hod_session";
@@ -59,9 +59,7 @@ fn clear(s: &AppState, name: &str) -> String {
 fn notice(lang: UiLang, path: &str, title: &str, text: &str, status: StatusCode) -> Response {
     let page = NoticePage {
         t: Tr(lang),
-        page: PageMeta {
-            path: path.to_owned(),
-        },
+        page: PageMeta::new(path),
         title: title.to_owned(),
         text: text.to_owned(),
     };
@@ -97,6 +95,22 @@ impl FromRequestParts<AppState> for CurrentAgent {
             )
             .into_response()),
         }
+    }
+}
+
+impl CurrentAgent {
+    /// The layout of one of the agent's own pages: their name and availability in the header.
+    pub async fn page(
+        &self,
+        s: &AppState,
+        lang: UiLang,
+        path: &str,
+    ) -> Result<PageMeta, PageError> {
+        let signed_in = s.app.signed_in(self.agent_id).await.or_page(lang, path)?;
+        Ok(PageMeta {
+            path: path.to_owned(),
+            agent: Some(signed_in),
+        })
     }
 }
 
@@ -203,9 +217,7 @@ fn login_page(lang: UiLang, headers: &HeaderMap, state: LoginState) -> Response 
     };
     let page = LoginPage {
         t,
-        page: PageMeta {
-            path: "/agent/login".into(),
-        },
+        page: PageMeta::new("/agent/login"),
         remember: !remembered.is_empty(),
         username: state.username.unwrap_or(remembered),
         failed: state.failed,
@@ -374,7 +386,7 @@ fn recover_form(
     let path = format!("/agent/forgot-{which}");
     let page = RecoverPage {
         t,
-        page: PageMeta { path: path.clone() },
+        page: PageMeta::new(&path),
         which,
         sent,
         value,
@@ -483,7 +495,7 @@ fn reset_page(
         .collect();
     let page = ResetPage {
         t,
-        page: PageMeta { path: path.clone() },
+        page: PageMeta::new(&path),
         token: token.to_owned(),
         email: String::new(),
         first_name: String::new(),
@@ -602,9 +614,7 @@ async fn dashboard_page(
     let page = DashboardPage {
         terms,
         t,
-        page: PageMeta {
-            path: "/agent".into(),
-        },
+        page: me.page(s, lang, "/agent").await?,
         name: format!("{} {}", agent.first_name, agent.last_name),
         username: agent.username.clone().unwrap_or_default(),
         phone_to_confirm: (texts && agent.phone_confirmed_at.is_none())
@@ -705,32 +715,12 @@ async fn terms_page(
     let states = states.join(", ");
     let documents = state
         .documents
-        .into_iter()
-        .map(|(d, accepted)| {
-            let (title, body) = match lang {
-                UiLang::En => (d.title_en.clone(), d.body_en.clone()),
-                UiLang::Es => (d.title_es.clone(), d.body_es.clone()),
-            };
-            TermsView {
-                kind: d.kind.clone(),
-                label: d.label(),
-                version: d.version,
-                title,
-                paragraphs: body
-                    .split("\n\n")
-                    .flat_map(|p| p.lines())
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty())
-                    .collect(),
-                accepted,
-            }
-        })
+        .iter()
+        .map(|(d, accepted)| crate::info::terms_view(lang, d, *accepted))
         .collect();
     let page = TermsPage {
         t,
-        page: PageMeta {
-            path: "/agent/terms".into(),
-        },
+        page: me.page(s, lang, "/agent/terms").await?,
         documents,
         languages,
         states,
@@ -809,12 +799,11 @@ pub async fn terms_decision(
 }
 
 /// The Help tab.
-pub async fn help(lang: UiLang, _me: CurrentAgent) -> Response {
-    let page = crate::views::HelpPage {
-        t: Tr(lang),
-        page: PageMeta {
-            path: "/agent/help".into(),
-        },
+pub async fn help(State(s): State<AppState>, lang: UiLang, me: CurrentAgent) -> Response {
+    let page = match me.page(&s, lang, "/agent/help").await {
+        Ok(page) => page,
+        Err(e) => return e.into_response(),
     };
+    let page = crate::views::HelpPage { t: Tr(lang), page };
     render(&page, lang, "/agent/help")
 }

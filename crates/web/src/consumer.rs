@@ -48,9 +48,7 @@ fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String
     langs.sort_by_key(|l| (!matches!(l.code, "en" | "es"), l.code != "en", l.name));
     GetHelpPage {
         t,
-        page: PageMeta {
-            path: "/get-help".into(),
-        },
+        page: PageMeta::new("/get-help"),
         closed: None,
         show_form: true,
         consent_version: CONSENT_VERSION,
@@ -266,7 +264,7 @@ pub async fn request_status(
             let (heading, text) = status_words(Tr(lang), &p);
             let page = RequestStatusPage {
                 t: Tr(lang),
-                page: PageMeta { path: path.clone() },
+                page: PageMeta::new(&path),
                 status: consumer_phase(&p),
                 heading,
                 text,

@@ -122,7 +122,7 @@ impl IntoResponse for PageError {
         };
         let page = ErrorPage {
             t: Tr(lang),
-            page: PageMeta { path },
+            page: PageMeta::new(&path),
             title,
             text,
             reference,

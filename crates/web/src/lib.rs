@@ -27,6 +27,7 @@ mod consumer;
 pub mod error;
 pub use hod_i18n as i18n;
 mod icons;
+mod info;
 pub mod limits;
 pub mod metrics;
 mod passkeys;
@@ -136,6 +137,10 @@ pub fn router(state: AppState) -> Router {
             get(agent::terms).post(agent::terms_decision),
         )
         .route("/agent/help", get(agent::help))
+        .route("/privacy", get(info::privacy))
+        .route("/terms", get(info::terms))
+        .route("/accessibility", get(info::accessibility))
+        .route("/contact", get(info::contact))
         .route(
             "/get-help",
             get(consumer::get_help).post(consumer::post_help),
@@ -356,7 +361,7 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
     };
     let page = Landing {
         t,
-        page: PageMeta { path: "/".into() },
+        page: PageMeta::new("/"),
         states_intro,
         state_names,
     };
@@ -488,9 +493,7 @@ async fn offline(lang: UiLang) -> Response {
     let t = Tr(lang);
     let page = views::NoticeOnly {
         t,
-        page: PageMeta {
-            path: "/offline".into(),
-        },
+        page: PageMeta::new("/offline"),
         title: t.get("offline-title"),
         text: t.get("offline-text"),
     };

@@ -18,8 +18,8 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::register::problem_text;
 use crate::views::{
-    AvailabilityPage, ChecklistItem, DayRow, MethodOption, Opt, PageMeta, PeriodInputs,
-    ProfilePage, SecurityPage,
+    AvailabilityPage, ChecklistItem, DayRow, MethodOption, Opt, PeriodInputs, ProfilePage,
+    SecurityPage,
 };
 
 /// Periods shown per day (a day with a break needs two; three leaves room).
@@ -108,9 +108,7 @@ async fn profile_page(
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = ProfilePage {
         t,
-        page: PageMeta {
-            path: "/agent/profile".into(),
-        },
+        page: me.page(s, lang, "/agent/profile").await?,
         first_name: view.agent.first_name.clone(),
         last_name: view.agent.last_name.clone(),
         email: view.agent.email.clone(),
@@ -254,9 +252,7 @@ async fn availability_page(
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = AvailabilityPage {
         t,
-        page: PageMeta {
-            path: "/agent/availability".into(),
-        },
+        page: me.page(s, lang, "/agent/availability").await?,
         available_now: view.available_now,
         modes: [Mode::Schedule, Mode::Available, Mode::Unavailable]
             .iter()
@@ -274,7 +270,6 @@ async fn availability_page(
                 checked: *z == view.time_zone,
             })
             .collect(),
-        slots: (1..=SLOTS).collect(),
         days,
         absence_from: a.absence.map(|x| x.from.to_string()).unwrap_or_default(),
         absence_until: a
@@ -412,7 +407,7 @@ async fn security_page(
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = SecurityPage {
         t,
-        page: PageMeta { path: PATH.into() },
+        page: me.page(s, lang, PATH).await?,
         email: agent.email,
         first_name: agent.first_name,
         last_name: agent.last_name,

@@ -21,7 +21,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::profile::{field, pairs};
 use crate::register::problem_text;
-use crate::views::{MyReferral, OfferView, Opt, PageMeta, ReferralPage, ReferralsPage};
+use crate::views::{MyReferral, OfferView, Opt, ReferralPage, ReferralsPage};
 
 /// How often live pages look for changes made on other nodes (changes on this node wake
 /// them at once).
@@ -128,9 +128,13 @@ pub async fn referrals_page(
         (Err(e), _) | (_, Err(e)) => return PageError::internal(lang, path, e).into_response(),
     };
     let tz = agent_tz(&s, me.agent_id).await;
+    let meta = match me.page(&s, lang, path).await {
+        Ok(meta) => meta,
+        Err(e) => return e.into_response(),
+    };
     let page = ReferralsPage {
         t,
-        page: PageMeta { path: path.into() },
+        page: meta,
         message: flash(t, &f),
         offer_ids: offers
             .iter()
@@ -284,7 +288,7 @@ async fn referral_page(
     let (first, last) = (r.contact.first_name.clone(), r.contact.last_name.clone());
     let page = ReferralPage {
         t,
-        page: PageMeta { path: path.clone() },
+        page: me.page(s, lang, &path).await?,
         id,
         message,
         errors,

@@ -45,9 +45,7 @@ fn closed_link(lang: UiLang, path: &str, status: &InvitationStatus) -> Response 
     };
     let page = InvitationPage {
         t,
-        page: PageMeta {
-            path: path.to_owned(),
-        },
+        page: PageMeta::new(path),
         title: t.get(&format!("invitation-{key}-title")),
         text: t.get(&format!("invitation-{key}-text")),
         action,
@@ -128,7 +126,7 @@ fn form_page(
         .collect();
     let page = RegisterPage {
         t,
-        page: PageMeta { path: path.clone() },
+        page: PageMeta::new(&path),
         token: token.to_owned(),
         expires: t.get_with("invitation-open-expires", &[("when", when)]),
         first_name: first_name.clone(),
@@ -231,9 +229,7 @@ pub struct DoneQuery {
 pub async fn done(lang: UiLang, Query(q): Query<DoneQuery>) -> Response {
     let page = RegisteredPage {
         t: Tr(lang),
-        page: PageMeta {
-            path: "/registered".into(),
-        },
+        page: PageMeta::new("/registered"),
         texted: q.text.is_some(),
     };
     render(&page, lang, "/registered")

@@ -91,6 +91,18 @@ mod tests {
 pub struct PageMeta {
     /// Path of this page, for the language switch to come back to.
     pub path: String,
+    /// The logged-in agent, on their own pages: the header shows who and whether they are
+    /// taking referrals, and a way out.
+    pub agent: Option<hod_app::profile::SignedIn>,
+}
+
+impl PageMeta {
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            agent: None,
+        }
+    }
 }
 
 #[derive(Debug, Template)]
@@ -298,6 +310,25 @@ pub struct TermsPage {
     pub next: String,
 }
 
+/// Privacy, terms, accessibility, contact.
+#[derive(Debug, Template)]
+#[template(path = "info.html")]
+pub struct InfoPage {
+    pub t: Tr,
+    pub page: PageMeta,
+    pub title: String,
+    pub intro: String,
+    pub sections: Vec<InfoSection>,
+    /// The terms of use in force (the terms page only).
+    pub documents: Vec<TermsView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InfoSection {
+    pub heading: String,
+    pub text: String,
+}
+
 /// A choice in a list of checkboxes, radios or options.
 #[derive(Debug, Clone)]
 pub struct Opt {
@@ -347,7 +378,6 @@ pub struct AvailabilityPage {
     pub available_now: bool,
     pub modes: Vec<Opt>,
     pub time_zones: Vec<Opt>,
-    pub slots: Vec<usize>,
     pub days: Vec<DayRow>,
     pub absence_from: String,
     pub absence_until: String,

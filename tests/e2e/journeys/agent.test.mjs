@@ -3,7 +3,7 @@
 // passkey, logging out and back in, and both "forgot" flows. Every page passes axe.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHod, importAgents, browser, axeProblems } from "../lib/hod.mjs";
+import { startHod, importAgents, browser, pageProblems, PHONE, DESKTOP } from "../lib/hod.mjs";
 
 let hod, chrome;
 const PASSWORD = "Blue-Harbor-47";
@@ -23,7 +23,7 @@ after(async () => {
 });
 
 async function checked(page, what) {
-  assert.deepEqual(await axeProblems(page), [], `axe on ${what}`);
+  assert.deepEqual(await pageProblems(page), [], `axe and layout on ${what}`);
 }
 
 async function link(email, path) {
@@ -37,8 +37,8 @@ function code(phone) {
   return sms.body.match(/Your code is (\d{6})/)[1];
 }
 
-async function journey(lang, who, t) {
-  const context = await chrome.newContext({ locale: lang === "es" ? "es-US" : "en-US" });
+async function journey(lang, who, t, viewport) {
+  const context = await chrome.newContext({ locale: lang === "es" ? "es-US" : "en-US", viewport });
   const page = await context.newPage();
 
   // The invitation email, then registration.
@@ -130,6 +130,18 @@ async function journey(lang, who, t) {
   await page.getByLabel(t.password, { exact: true }).fill("Green-Valley-58");
   await page.getByRole("button", { name: t.logIn, exact: true }).click();
   await page.getByRole("button", { name: t.logOut }).waitFor();
+
+  // A page asked for while logged out comes back once logged in; the header says who is
+  // logged in and whether they are taking referrals (they switched to red above).
+  await page.getByRole("button", { name: t.logOut }).click();
+  await page.goto(`${hod.url}/agent/availability`);
+  await page.getByLabel(t.password, { exact: true }).fill("Green-Valley-58");
+  await page.getByRole("button", { name: t.logIn, exact: true }).click();
+  await page.getByRole("heading", { name: t.availability, exact: true }).waitFor();
+  const header = page.locator(".agent-bar");
+  await header.getByText(who.name).waitFor();
+  await header.getByRole("link", { name: t.badgeOff }).waitFor();
+  await checked(page, "availability after logging in again");
   await context.close();
 }
 
@@ -143,7 +155,7 @@ const EN = {
   notNow: "You are not taking referrals now.", security: "Security", help: "Help", deviceName: "Name of this device", addPasskey: "Add a passkey",
   home: "Home", logOut: "Log out", passkeyLogin: "Log in with a passkey", forgotUsername: "Forgot Username?", email: "Email",
   send: "Send", usernameSent: "If that email address belongs", newPassword: "New Password", saveNew: "Save new password",
-  loggedOutEverywhere: "You were logged out everywhere.",
+  loggedOutEverywhere: "You were logged out everywhere.", badgeOff: "Not available",
 };
 
 const ES = {
@@ -157,12 +169,13 @@ const ES = {
   home: "Inicio", logOut: "Cerrar sesión", passkeyLogin: "Iniciar sesión con una llave de acceso", forgotUsername: "¿Olvidó su nombre de usuario?",
   email: "Correo electrónico", send: "Enviar", usernameSent: "Si ese correo electrónico pertenece", newPassword: "Contraseña nueva",
   saveNew: "Guardar la contraseña nueva", loggedOutEverywhere: "Se cerró su sesión en todos los dispositivos.",
+  badgeOff: "No disponible",
 };
 
-test("an invited agent goes from the email to passkey login, in English", async () => {
-  await journey("en", { email: "erin.english@agency.test", username: "erin.english", phone: "(713) 555-0111", e164: "+17135550111", zip: "77002" }, EN);
+test("an invited agent goes from the email to passkey login, in English on a phone", async () => {
+  await journey("en", { email: "erin.english@agency.test", username: "erin.english", name: "Erin English", phone: "(713) 555-0111", e164: "+17135550111", zip: "77002" }, EN, PHONE);
 });
 
-test("the same journey in Spanish", async () => {
-  await journey("es", { email: "sara.spanish@agency.test", username: "sara.spanish", phone: "(305) 555-0122", e164: "+13055550122", zip: "33130" }, ES);
+test("the same journey in Spanish on a computer", async () => {
+  await journey("es", { email: "sara.spanish@agency.test", username: "sara.spanish", name: "Sara Spanish", phone: "(305) 555-0122", e164: "+13055550122", zip: "33130" }, ES, DESKTOP);
 });

@@ -4,7 +4,7 @@
 // consumer's status page shows the acceptance by itself. Every page passes axe.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHod, browser, axeProblems } from "../lib/hod.mjs";
+import { startHod, browser, pageProblems, PHONE, DESKTOP } from "../lib/hod.mjs";
 
 let hod, chrome;
 
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 async function checked(page, what) {
-  assert.deepEqual(await axeProblems(page), [], `axe on ${what}`);
+  assert.deepEqual(await pageProblems(page), [], `axe and layout on ${what}`);
 }
 
 test("a Spanish-speaking consumer is helped by the demo agent", async () => {

@@ -107,3 +107,44 @@ export async function axeProblems(page) {
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
 }
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+/// What a person on a phone or with large text would hit on this page: anything wider than a
+/// 390 px screen (with the element that sticks out), and, with the text zoomed to 200% (the
+/// browser's default font size doubled), any control whose text is smaller than the body's.
+export async function layoutProblems(page) {
+  const problems = [];
+  const size = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  const wide = await page.evaluate(() => {
+    const limit = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= limit) return null;
+    const culprit = [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > limit + 1)
+      .filter((e) => !e.closest(".visually-hidden, .skip-link"))
+      .pop();
+    return `${document.documentElement.scrollWidth}px wide (${culprit?.tagName.toLowerCase()}.${culprit?.className} "${culprit?.textContent.trim().slice(0, 40)}")`;
+  });
+  if (wide) problems.push(`wider than ${PHONE.width}px: ${wide}`);
+  const small = await page.evaluate(() => {
+    document.documentElement.style.fontSize = "200%";
+    const body = parseFloat(getComputedStyle(document.body).fontSize);
+    const found = [...document.querySelectorAll("button, select, textarea, input, .button")]
+      .filter((e) => e.getClientRects().length > 0 && !["checkbox", "radio", "hidden"].includes(e.type))
+      .map((e) => [e, parseFloat(getComputedStyle(e).fontSize)])
+      .filter(([, px]) => px + 0.5 < body)
+      .map(([e, px]) => `${e.tagName.toLowerCase()}#${e.id || e.name || ""} ${px}px < body ${body}px`);
+    document.documentElement.style.fontSize = "";
+    return found;
+  });
+  problems.push(...small.map((s) => `at 200% text: ${s}`));
+  await page.setViewportSize(size);
+  return problems;
+}
+
+/// axe's serious and critical findings and the layout problems above, for one page.
+export async function pageProblems(page) {
+  return [...(await axeProblems(page)), ...(await layoutProblems(page))];
+}
