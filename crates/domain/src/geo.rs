@@ -64,6 +64,12 @@ impl UsState {
     pub fn code(self) -> &'static str {
         self.info().code
     }
+
+    /// American Samoa, Guam, the Northern Mariana Islands, Puerto Rico and the U.S. Virgin
+    /// Islands (FIPS codes 60 and up): no Health Insurance Marketplace serves them.
+    pub fn is_territory(self) -> bool {
+        self.info().fips.parse::<u8>().is_ok_and(|f| f >= 60)
+    }
 }
 
 impl TryFrom<String> for UsState {

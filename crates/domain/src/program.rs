@@ -8,10 +8,11 @@ const STATES_SEED_CSV: &str = include_str!("../../../data/marketplace_states.csv
 const OWN_MARKETPLACES_CSV: &str = include_str!("../../../data/state_marketplaces.csv");
 
 /// The Marketplace of a state that runs its own platform: (name, website). Consumers whose
-/// ZIP is outside the HealthCare.gov states are sent there.
+/// ZIP is outside the HealthCare.gov states are sent there. (Where each fact comes from is in
+/// the file's `source` column and `data/ATTRIBUTION.md`.)
 pub fn own_marketplace(state: UsState) -> Option<(&'static str, &'static str)> {
     OWN_MARKETPLACES_CSV.lines().skip(1).find_map(|line| {
-        let mut f = line.splitn(3, ',');
+        let mut f = line.split(',');
         (f.next()? == state.code()).then_some(())?;
         Some((f.next()?, f.next()?))
     })
@@ -177,9 +178,34 @@ mod tests {
             None
         );
         for line in super::OWN_MARKETPLACES_CSV.lines().skip(1) {
-            let state = line.split(',').next().unwrap();
-            assert!(crate::UsState::parse(state).is_ok(), "{line}");
-            assert!(line.contains(",https://"), "{line}");
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 5, "state,name,url,since,source: {line}");
+            assert!(crate::UsState::parse(f[0]).is_ok(), "{line}");
+            assert!(f[2].starts_with("https://"), "{line}");
+            assert!(!f[4].is_empty(), "where the fact comes from: {line}");
+        }
+    }
+
+    /// Each state and DC is served by exactly one Marketplace on any day: HealthCare.gov or
+    /// its own (from the plan year it took over); the territories by none.
+    #[test]
+    fn every_state_has_exactly_one_marketplace() {
+        let table = super::StateTable::seed();
+        for py in 2025_i16..=2027 {
+            let day = super::PlanYear::standard(py).starts_on;
+            for info in crate::geo::states() {
+                let state = crate::UsState::parse(info.code).unwrap();
+                let federal = table.marketplace_on(state, day).is_some();
+                let own = super::OWN_MARKETPLACES_CSV.lines().skip(1).any(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    f[0] == info.code && f[3].parse::<i16>().unwrap() <= py
+                });
+                if state.is_territory() {
+                    assert!(!federal && !own, "{} in {py}", info.code);
+                } else {
+                    assert!(federal ^ own, "{} in {py}: HealthCare.gov {federal}, own {own}", info.code);
+                }
+            }
         }
     }
 

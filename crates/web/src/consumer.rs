@@ -180,6 +180,12 @@ pub async fn post_help(
                         t.get_with("elsewhere-go", &[("marketplace", market.to_owned())]),
                     )),
                 ),
+                // The territories have no Marketplace at all.
+                None if state.is_territory() => (
+                    t.get_with("territory-title", &[("state", name.to_owned())]),
+                    t.get_with("territory-text", &[("state", name.to_owned())]),
+                    None,
+                ),
                 None => (
                     t.get_with("elsewhere-title", &[("state", name.to_owned())]),
                     t.get("elsewhere-none"),

@@ -1162,6 +1162,25 @@ async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
             && body.contains("https://www.coveredca.com"),
         "{body}"
     );
+    // The territories have no Marketplace: nobody is sent looking for one.
+    let (code, body) = post(vec![
+        ("zip", "00901"),
+        ("language", "es"),
+        ("first_name", "Ana"),
+        ("last_name", "Ruiz"),
+        ("phone", "787-555-0100"),
+        ("contact_by", "call"),
+        ("reason", "change"),
+        ("consent", "true"),
+        ("consent_version", hod_app::referrals::CONSENT_VERSION),
+    ])
+    .await;
+    assert_eq!(code, 422);
+    assert!(
+        body.contains("Los planes del Mercado no se ofrecen en Puerto Rico")
+            && !body.contains("tiene su propio Mercado"),
+        "{body}"
+    );
     t.app
         .set_program_setting("intake.paused", "true", Actor::Cli)
         .await
