@@ -7,6 +7,11 @@
     navigator.serviceWorker.register("/sw.js").catch(function () { /* the site works without it */ });
   }
 
+  // A form sent back with problems (or over its limit): what to fix gets the focus, so that a
+  // screen reader reads it first and the keyboard starts from there.
+  var summary = document.querySelector("[data-focus]");
+  if (summary) summary.focus();
+
   // A live element names its event stream in data-events and what it shows in data-status
   // or data-offers; when the stream reports something else, the page is reloaded.
   var live = document.querySelector("[data-events]");

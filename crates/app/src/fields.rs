@@ -109,7 +109,7 @@ impl FieldProblem {
         match self {
             Self::Required => "This field is required.".into(),
             Self::PhoneDigits => "Enter a US mobile number with area code, e.g. (713) 555-0101.".into(),
-            Self::PhoneNotUs => "This is not a valid US phone number: the area code and number do not start with 0 or 1.".into(),
+            Self::PhoneNotUs => "This is not a US phone number: the area code and the three digits after it cannot start with 0 or 1.".into(),
             Self::PhoneTollFree => "Toll-free numbers cannot receive text messages: enter a mobile number.".into(),
             Self::PhoneNotTextable => "This kind of number (premium or non-geographic) cannot receive text messages: enter a mobile number.".into(),
             Self::ContactMethodUnknown => "Choose one of the four contact methods.".into(),

@@ -203,7 +203,11 @@ mod tests {
                 if state.is_territory() {
                     assert!(!federal && !own, "{} in {py}", info.code);
                 } else {
-                    assert!(federal ^ own, "{} in {py}: HealthCare.gov {federal}, own {own}", info.code);
+                    assert!(
+                        federal ^ own,
+                        "{} in {py}: HealthCare.gov {federal}, own {own}",
+                        info.code
+                    );
                 }
             }
         }

@@ -137,6 +137,11 @@ impl Tr {
         LOCALES.try_lookup_with_args(&self.0.langid(), id, &fluent_args(args))
     }
 
+    /// How a form field is named in an error summary (`label-<field>`), if it has a name.
+    pub fn field_label(&self, field: &str) -> Option<String> {
+        self.find(&format!("label-{field}"), &[])
+    }
+
     pub fn lang(&self) -> UiLang {
         self.0
     }

@@ -47,6 +47,11 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   await consumer.getByRole("button", { name: "Pedir ayuda" }).click();
   await consumer.getByRole("heading", { name: "Hay un problema" }).waitFor();
   await checked(consumer, "request form with errors");
+  // The summary has the focus and names each field; each field with a problem is marked.
+  assert.equal(await consumer.evaluate(() => document.activeElement.classList.contains("error-summary")), true);
+  await consumer.locator(".error-summary").getByRole("link", { name: "Código postal: Este campo es obligatorio." }).waitFor();
+  await consumer.locator(".error-summary").getByRole("link", { name: /^Consentimiento para que se comuniquen con usted: / }).waitFor();
+  assert.equal(await consumer.locator(".field.invalid").count() >= 4, true, "fields with problems are outlined");
   await consumer.getByLabel("Código postal").fill("77002");
   await consumer.getByLabel("Idioma que prefiere").selectOption("es");
   await consumer.getByLabel("Nombre", { exact: true }).fill("Lucía");
