@@ -11,7 +11,7 @@
   var update = function () {
     var body = {
       password: input.value,
-      username: field("username"),
+      username: field("username") || list.getAttribute("data-username") || "",
       email: list.getAttribute("data-email") || "",
       first_name: list.getAttribute("data-first-name") || "",
       last_name: list.getAttribute("data-last-name") || ""

@@ -394,12 +394,12 @@ impl App {
     }
 
     /// Whether a reset link still works.
-    pub async fn reset_link_open(&self, token: &str) -> Result<bool> {
-        Ok(
-            accounts::open_reset(&self.db, &token_hash(token), self.now())
-                .await?
-                .is_some(),
-        )
+    /// The agent an open reset link is for (`None`: used, expired or unknown).
+    pub async fn reset_link_owner(&self, token: &str) -> Result<Option<agents::AgentRow>> {
+        match accounts::open_reset(&self.db, &token_hash(token), self.now()).await? {
+            Some(agent_id) => Ok(agents::find_by_id(&self.db, agent_id).await?),
+            None => Ok(None),
+        }
     }
 
     /// Sets a new password from a reset link; every session of the agent ends and the agent is

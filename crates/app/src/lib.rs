@@ -30,6 +30,7 @@ pub mod terms;
 mod tokens;
 
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use hod_db::agents::AgentRow;
 use hod_db::Db;
 use hod_domain::ZipDirectory;
 

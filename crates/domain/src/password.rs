@@ -22,8 +22,9 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// The eight rules of the live checklist, in its order (`not_common` is checked apart).
-    pub const CHECKLIST: [Rule; 8] = [
+    /// Every rule, in the live checklist's order: what the checklist shows as met is what
+    /// the server accepts.
+    pub const CHECKLIST: [Rule; 9] = [
         Rule::NoSpaces,
         Rule::Length,
         Rule::Number,
@@ -32,6 +33,7 @@ impl Rule {
         Rule::Special,
         Rule::MaxRepeat,
         Rule::MaxSequence,
+        Rule::NotCommon,
     ];
 
     pub fn id(self) -> &'static str {

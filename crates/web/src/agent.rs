@@ -7,8 +7,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::AppError;
 use hod_app::auth::{LoginOutcome, PhoneCheck, ResetError};
-use hod_app::fields::FieldProblem;
-use hod_domain::password::Rule;
 
 use crate::AppState;
 use crate::error::{OrPage, PageError, render};
@@ -16,7 +14,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::throttle::{Key, Purpose};
 use crate::views::{
-    ChecklistItem, DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
+    DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
     TermsPage,
 };
 
@@ -464,27 +462,13 @@ pub async fn forgot_password(
 fn reset_page(
     lang: UiLang,
     token: &str,
+    owner: &hod_app::AgentRow,
     problems: &hod_app::fields::FieldProblems,
     wait: Option<crate::throttle::Wait>,
 ) -> Response {
     let t = Tr(lang);
     let path = format!("/agent/reset/{token}");
-    let failed = match problems.get("password") {
-        Some(FieldProblem::Password(rules)) => Some(rules.clone()),
-        _ => None,
-    };
-    let checklist = Rule::CHECKLIST
-        .iter()
-        .map(|r| ChecklistItem {
-            id: r.id(),
-            label: t.get(&format!("rule-{}", r.id())),
-            state: match &failed {
-                Some(f) if f.contains(r) => "unmet",
-                Some(_) => "met",
-                None => "",
-            },
-        })
-        .collect();
+    let checklist = crate::views::password_checklist(t);
     let errors = ["password", "confirm_password"]
         .iter()
         .filter_map(|f| {
@@ -497,9 +481,10 @@ fn reset_page(
         t,
         page: PageMeta::new(&path),
         token: token.to_owned(),
-        email: String::new(),
-        first_name: String::new(),
-        last_name: String::new(),
+        email: owner.email.clone(),
+        first_name: owner.first_name.clone(),
+        last_name: owner.last_name.clone(),
+        username: owner.username.clone().unwrap_or_default(),
         checklist,
         errors,
         wait: wait.map(|w| crate::throttle::wait_text(t, w)),
@@ -530,9 +515,9 @@ pub async fn reset_form(
     lang: UiLang,
     Path(token): Path<String>,
 ) -> Response {
-    match s.app.reset_link_open(&token).await {
-        Ok(true) => reset_page(lang, &token, &Default::default(), None),
-        Ok(false) => reset_closed(lang, &token),
+    match s.app.reset_link_owner(&token).await {
+        Ok(Some(owner)) => reset_page(lang, &token, &owner, &Default::default(), None),
+        Ok(None) => reset_closed(lang, &token),
         Err(e) => PageError::internal(lang, "/agent/reset", e).into_response(),
     }
 }
@@ -555,8 +540,14 @@ pub async fn reset(
     // A reset link is a secret in the agent's mailbox: what is limited is guessing at
     // links from one address, and trying passwords on one link.
     let keys = [Key::address(peer.ip), Key::name(&token)];
-    if let Err(wait) = s.throttle.take(Purpose::Reset, &keys, s.app.now()) {
-        return reset_page(lang, &token, &Default::default(), Some(wait));
+    let throttled = s.throttle.take(Purpose::Reset, &keys, s.app.now()).err();
+    let owner = match s.app.reset_link_owner(&token).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return reset_closed(lang, &token),
+        Err(e) => return PageError::internal(lang, "/agent/reset", e).into_response(),
+    };
+    if let Some(wait) = throttled {
+        return reset_page(lang, &token, &owner, &Default::default(), Some(wait));
     }
     match s
         .app
@@ -578,7 +569,7 @@ pub async fn reset(
             r
         }
         Err(ResetError::Link) => reset_closed(lang, &token),
-        Err(ResetError::Fields(problems)) => reset_page(lang, &token, &problems, None),
+        Err(ResetError::Fields(problems)) => reset_page(lang, &token, &owner, &problems, None),
         Err(ResetError::App(e)) => PageError::internal(lang, "/agent/reset", e).into_response(),
     }
 }

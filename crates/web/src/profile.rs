@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use hod_app::fields::FieldProblems;
 use hod_app::profile::{ProfileError, TIME_ZONES};
 use hod_domain::availability::Mode;
-use hod_domain::password::Rule;
 use hod_domain::{ContactMethod, UsState};
 use jiff::civil::Weekday;
 
@@ -18,7 +17,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::register::problem_text;
 use crate::views::{
-    AvailabilityPage, ChecklistItem, DayRow, MethodOption, Opt, PeriodInputs, ProfilePage,
+    AvailabilityPage, DayRow, MethodOption, Opt, PeriodInputs, ProfilePage,
     SecurityPage,
 };
 
@@ -397,13 +396,6 @@ async fn security_page(
             )
         })
         .collect();
-    let failed = result
-        .as_ref()
-        .and_then(|r| r.as_ref().err())
-        .and_then(|p| match p.get("password") {
-            Some(hod_app::fields::FieldProblem::Password(rules)) => Some(rules.clone()),
-            _ => None,
-        });
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = SecurityPage {
         t,
@@ -411,18 +403,8 @@ async fn security_page(
         email: agent.email,
         first_name: agent.first_name,
         last_name: agent.last_name,
-        checklist: Rule::CHECKLIST
-            .iter()
-            .map(|r| ChecklistItem {
-                id: r.id(),
-                label: t.get(&format!("rule-{}", r.id())),
-                state: match &failed {
-                    Some(f) if f.contains(r) => "unmet",
-                    Some(_) => "met",
-                    None => "",
-                },
-            })
-            .collect(),
+        username: agent.username.clone().unwrap_or_default(),
+        checklist: crate::views::password_checklist(t),
         sessions,
         passkeys,
         message,

@@ -14,7 +14,7 @@ use crate::api::ApiJson;
 use crate::error::{ApiError, PageError, render};
 use crate::i18n::{self, Tr, UiLang};
 use crate::views::{
-    ChecklistItem, InvitationPage, MethodOption, PageMeta, RegisterPage, RegisteredPage,
+    InvitationPage, MethodOption, PageMeta, RegisterPage, RegisteredPage,
 };
 
 /// The form's fields in page order (for the error summary).
@@ -62,6 +62,14 @@ pub(crate) fn problem_text(t: Tr, problem: &FieldProblem) -> String {
         FieldProblem::Password(rules) if rules.iter().all(|r| *r == Rule::NotCommon) => {
             t.get("problem-password-common")
         }
+        // The checklist is blank again (the field is empty): the message names what failed.
+        FieldProblem::Password(rules) => {
+            let failed: Vec<String> = rules
+                .iter()
+                .map(|r| t.get(&format!("rule-{}", r.id())))
+                .collect();
+            t.get_with("problem-password-failed", &[("rules", failed.join("; "))])
+        }
         other => t.get(&format!("problem-{}", other.code())),
     }
 }
@@ -88,25 +96,7 @@ fn form_page(
         return closed_link(lang, &path, status);
     };
     let when = i18n::long_instant(lang, *expires_at, &s.app.settings.program_time_zone);
-    let failed: Option<&Vec<Rule>> = match problems.get("password") {
-        Some(FieldProblem::Password(rules)) => Some(rules),
-        _ => None,
-    };
-    let checklist = Rule::CHECKLIST
-        .iter()
-        .map(|r| {
-            let state = match failed {
-                Some(f) if f.contains(r) => "unmet",
-                Some(_) => "met",
-                None => "",
-            };
-            ChecklistItem {
-                id: r.id(),
-                label: t.get(&format!("rule-{}", r.id())),
-                state,
-            }
-        })
-        .collect();
+    let checklist = crate::views::password_checklist(t);
     let errors = FIELD_ORDER
         .iter()
         .filter_map(|f| problems.get(f).map(|p| (*f, problem_text(t, p))))

@@ -176,17 +176,19 @@ pub struct MethodOption {
 pub struct ChecklistItem {
     pub id: &'static str,
     pub label: String,
-    pub state: &'static str,
 }
 
-impl ChecklistItem {
-    pub fn is_met(&self) -> bool {
-        self.state == "met"
-    }
-
-    pub fn is_unmet(&self) -> bool {
-        self.state == "unmet"
-    }
+/// The live password checklist, every rule the server applies. It starts blank, also when a
+/// refused password comes back (the field is always empty then): the error names the rules
+/// that failed.
+pub fn password_checklist(t: Tr) -> Vec<ChecklistItem> {
+    hod_domain::password::Rule::CHECKLIST
+        .iter()
+        .map(|r| ChecklistItem {
+            id: r.id(),
+            label: t.get(&format!("rule-{}", r.id())),
+        })
+        .collect()
 }
 
 /// "Your registration is almost complete!".
@@ -253,10 +255,12 @@ pub struct ResetPage {
     pub t: Tr,
     pub page: PageMeta,
     pub token: String,
-    /// For the live checklist's `not_common` (unknown before the link is used: empty).
+    /// Whose password it is, for the live checklist's `not_common` (not their name, username
+    /// or email).
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    pub username: String,
     pub checklist: Vec<ChecklistItem>,
     pub errors: Vec<(&'static str, String)>,
     /// Too many attempts: how long to wait.
@@ -393,6 +397,7 @@ pub struct SecurityPage {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    pub username: String,
     pub checklist: Vec<ChecklistItem>,
     /// (description, is this session).
     pub sessions: Vec<(String, bool)>,

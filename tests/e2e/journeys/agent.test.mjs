@@ -50,8 +50,13 @@ async function journey(lang, who, t, viewport) {
   await page.getByLabel(t.username, { exact: true }).fill(who.username);
   await page.getByLabel(t.password, { exact: true }).fill("short");
   await page.locator('li[data-rule="length"].unmet').waitFor(); // the live checklist
-  await page.getByLabel(t.password, { exact: true }).fill(PASSWORD);
+  // A password that meets the other rules but contains the username is shown as refused,
+  // as the server would refuse it.
+  await page.getByLabel(t.password, { exact: true }).fill(`${who.username.split(".")[0]}-Harbor-47`.replace(/^./, (c) => c.toUpperCase()));
+  await page.locator('li[data-rule="not_common"].unmet').waitFor();
   await page.locator('li[data-rule="length"].met').waitFor();
+  await page.getByLabel(t.password, { exact: true }).fill(PASSWORD);
+  await page.locator('li[data-rule="not_common"].met').waitFor();
   await page.getByLabel(t.confirm).fill(PASSWORD);
   await page.getByLabel(t.terms).check();
   await page.getByRole("button", { name: t.signUp }).click();

@@ -323,7 +323,7 @@ async fn forgot_username_and_password(t: TestApp) {
         weak.text()
             .await
             .unwrap()
-            .contains(r#"<li data-rule="upper" class="unmet">"#)
+            .contains("does not meet these rules: At least one number (0-9); At least one uppercase letter (A-Z)")
     );
     let done = post(
         &t,
