@@ -45,6 +45,37 @@
         sound.setAttribute("aria-pressed", soundOn() ? "true" : "false");
       });
     }
+    // A notification from the browser too, for a tab in the background — permission is asked
+    // only when the agent presses the button, never on page load.
+    var notify = document.getElementById("offer-notify");
+    var notifyStatus = document.getElementById("offer-notify-status");
+    var canNotify = "Notification" in window && "serviceWorker" in navigator;
+    var showNotifyState = function () {
+      if (!canNotify) { return; }
+      var p = window.Notification.permission;
+      notify.hidden = p !== "default";
+      notifyStatus.textContent = p === "granted" ? notify.getAttribute("data-on")
+        : p === "denied" ? notify.getAttribute("data-blocked") : "";
+    };
+    if (notify && canNotify) {
+      showNotifyState();
+      notify.addEventListener("click", function () {
+        window.Notification.requestPermission().then(showNotifyState);
+      });
+    }
+    if (arrived.length && canNotify && window.Notification.permission === "granted" && document.hidden) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        arrived.forEach(function (id) {
+          var li = document.getElementById("offer-" + id);
+          reg.showNotification(notify.getAttribute("data-title"), {
+            body: li ? li.querySelector("h3").textContent : "",
+            // The same tag as the offer's push notification: one notification per offer.
+            tag: "offer-" + id,
+            data: { url: "/agent/referrals?offer=" + id, offer_id: Number(id) }
+          });
+        });
+      });
+    }
     if (arrived.length) {
       var alert = document.getElementById("offer-alert");
       alert.textContent = alert.getAttribute("data-text");

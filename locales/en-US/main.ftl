@@ -376,6 +376,10 @@ push-action-accept = Accept
 push-action-decline = Decline
 offers-new-alert = A new referral offer arrived. Answer it before it runs out.
 offers-sound = Sound for new offers
+offers-notify = Also tell me on this device when an offer arrives
+offers-notify-title = New referral offer
+offers-notify-on = This device will show a notification when an offer arrives while this page is open in the background.
+offers-notify-blocked = Notifications are blocked for this site in your browser's settings. The page still announces offers with a sound and an alert.
 
 ## Header of an agent's pages, footer, and the pages the footer links to
 header-available = Available
@@ -441,3 +445,4 @@ label-states = { field-state-preferences }
 label-time_zone = { field-time-zone }
 label-hours = { availability-hours-heading }
 label-absence = { availability-absence-heading }
+offer-linked = The offer from your message

@@ -376,6 +376,10 @@ push-action-accept = Aceptar
 push-action-decline = Rechazar
 offers-new-alert = Llegó una nueva oferta de referido. Respóndala antes de que venza.
 offers-sound = Sonido para ofertas nuevas
+offers-notify = Avisarme también en este dispositivo cuando llegue una oferta
+offers-notify-title = Nueva oferta de referido
+offers-notify-on = Este dispositivo mostrará una notificación cuando llegue una oferta mientras esta página esté abierta en segundo plano.
+offers-notify-blocked = Las notificaciones de este sitio están bloqueadas en la configuración de su navegador. La página sigue anunciando las ofertas con un sonido y un aviso.
 
 ## Encabezado de las páginas del agente, pie de página y las páginas a las que enlaza
 header-available = Disponible
@@ -441,3 +445,4 @@ label-states = { field-state-preferences }
 label-time_zone = { field-time-zone }
 label-hours = { availability-hours-heading }
 label-absence = { availability-absence-heading }
+offer-linked = La oferta de su mensaje

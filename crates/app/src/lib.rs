@@ -30,8 +30,8 @@ pub mod terms;
 mod tokens;
 
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use hod_db::agents::AgentRow;
 use hod_db::Db;
+pub use hod_db::agents::AgentRow;
 use hod_domain::ZipDirectory;
 
 /// Settings the use cases need (the rest of the configuration stays in the server).

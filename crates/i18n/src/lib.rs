@@ -292,6 +292,7 @@ mod tests {
             ("attempts", "5".to_owned()),
             ("minutes", "60".to_owned()),
             ("text", "Help On Demand: …".to_owned()),
+            ("rules", "No spaces".to_owned()),
         ];
         for id in &en {
             for lang in UiLang::ALL {

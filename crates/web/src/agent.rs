@@ -14,8 +14,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::throttle::{Key, Purpose};
 use crate::views::{
-    DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage,
-    TermsPage,
+    DashboardPage, LoginPage, NoticePage, PageMeta, RecoverPage, ResetPage, TermsPage,
 };
 
 pub const SESSION_COOKIE: &str = "hod_session";

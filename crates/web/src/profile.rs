@@ -17,8 +17,7 @@ use crate::i18n::{Tr, UiLang};
 use crate::peer::Peer;
 use crate::register::problem_text;
 use crate::views::{
-    AvailabilityPage, DayRow, MethodOption, Opt, PeriodInputs, ProfilePage,
-    SecurityPage,
+    AvailabilityPage, DayRow, MethodOption, Opt, PeriodInputs, ProfilePage, SecurityPage,
 };
 
 /// Periods shown per day (a day with a break needs two; three leaves room).

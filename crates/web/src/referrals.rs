@@ -93,6 +93,9 @@ where
 pub struct Flash {
     #[serde(default)]
     m: Option<String>,
+    /// The offer a message linked to (`?offer=ID`): shown first, or said to be gone.
+    #[serde(default)]
+    offer: Option<i64>,
 }
 
 fn flash(t: Tr, f: &Flash) -> Option<String> {
@@ -132,10 +135,17 @@ pub async fn referrals_page(
         Ok(meta) => meta,
         Err(e) => return e.into_response(),
     };
+    // A link from an offer's message: that offer, or why it is no longer here.
+    let linked = f.offer.filter(|id| offers.iter().any(|o| o.id == *id));
+    let message = match f.offer {
+        Some(_) if linked.is_none() => Some(t.get("flash-gone")),
+        _ => flash(t, &f),
+    };
     let page = ReferralsPage {
         t,
         page: meta,
-        message: flash(t, &f),
+        message,
+        linked,
         offer_ids: offers
             .iter()
             .map(|o| o.id.to_string())

@@ -13,9 +13,7 @@ use crate::AppState;
 use crate::api::ApiJson;
 use crate::error::{ApiError, PageError, render};
 use crate::i18n::{self, Tr, UiLang};
-use crate::views::{
-    InvitationPage, MethodOption, PageMeta, RegisterPage, RegisteredPage,
-};
+use crate::views::{InvitationPage, MethodOption, PageMeta, RegisterPage, RegisteredPage};
 
 /// The form's fields in page order (for the error summary).
 const FIELD_ORDER: [&str; 7] = [

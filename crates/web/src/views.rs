@@ -501,11 +501,19 @@ pub struct ReferralsPage {
     pub t: Tr,
     pub page: PageMeta,
     pub message: Option<String>,
+    /// The offer a message linked to, when it is still open.
+    pub linked: Option<i64>,
     pub offers: Vec<OfferView>,
     /// The offers shown, for the live page to notice a change.
     pub offer_ids: String,
     pub decline_reasons: Vec<Opt>,
     pub referrals: Vec<MyReferral>,
+}
+
+impl ReferralsPage {
+    pub fn is_linked(&self, id: impl std::borrow::Borrow<i64>) -> bool {
+        self.linked == Some(*id.borrow())
+    }
 }
 
 /// One accepted referral with the consumer's contact details.

@@ -36,6 +36,13 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   await agent.getByRole("link", { name: "Manage Referrals" }).click();
   await agent.getByRole("heading", { name: "New referral offers" }).waitFor();
   await checked(agent, "Manage Referrals, no offers");
+  // Browser notifications are offered, not asked for on load; the agent says yes.
+  const notify = agent.getByRole("button", { name: "Also tell me on this device when an offer arrives" });
+  assert.equal(await agent.evaluate(() => Notification.permission), "default", "not asked on load");
+  await agentContext.grantPermissions(["notifications"]);
+  await notify.click();
+  await agent.getByText("This device will show a notification when an offer arrives").waitFor();
+  assert.equal(await notify.isVisible(), false);
 
   // The consumer, on a phone, in Spanish.
   const consumerContext = await chrome.newContext({ locale: "es-US", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -74,6 +81,23 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   await agent.getByRole("alert").filter({ hasText: "A new referral offer arrived" }).waitFor();
   assert.match(await agent.title(), /^\(1\) /);
   await checked(agent, "Manage Referrals with an offer");
+
+  // The link in the offer's email leads, through the log-in page, to that very offer.
+  const mail = await hod.waitForMessage("maria.garcia@demo.invalid", (m) => m.body.includes("/agent/referrals?offer="));
+  const link = mail.body.match(/http:\/\/\S+\/agent\/referrals\?offer=\d+/)[0];
+  const phoneContext = await chrome.newContext({ locale: "en-US", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const phone = await phoneContext.newPage();
+  await phone.goto(link);
+  await phone.getByLabel("Username", { exact: true }).fill("maria.garcia");
+  await phone.getByLabel("Password", { exact: true }).fill("Agent-Demo-47!");
+  await phone.getByRole("button", { name: "Log In", exact: true }).click();
+  await phone.waitForURL(/\/agent\/referrals\?offer=\d+$/);
+  const linked = phone.locator("li.offer.linked");
+  await linked.filter({ hasText: "Houston, TX 77002" }).waitFor();
+  assert.equal(await phone.evaluate(() => document.activeElement.classList.contains("linked")), true, "the offer has the focus");
+  await checked(phone, "the linked offer on a phone");
+  await phoneContext.close();
+
   await offer.getByRole("button", { name: "Accept" }).click();
   await agent.getByRole("heading", { name: "Lucía Fernández" }).waitFor();
   await agent.getByText("(713) 555-0188").waitFor();

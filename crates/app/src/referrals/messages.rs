@@ -61,7 +61,7 @@ impl App {
         offer_id: i64,
         expires: Timestamp,
     ) -> Result<()> {
-        let words = self.offer_letter(letter, r, expires);
+        let words = self.offer_letter(letter, r, offer_id, expires);
         let push = self.offer_push(r, offer_id, agent_id, expires);
         let dedup = format!("{letter}:{offer_id}");
         self.write_to_agent(tx, agent_id, words, Reach::AsChosen { push }, &dedup)
@@ -69,14 +69,24 @@ impl App {
     }
 
     /// The words of an offer's letters: where, in which language, for what, until when.
-    fn offer_letter(&self, name: &'static str, r: &ReferralRow, expires: Timestamp) -> Letter {
+    fn offer_letter(
+        &self,
+        name: &'static str,
+        r: &ReferralRow,
+        offer_id: i64,
+        expires: Timestamp,
+    ) -> Letter {
         let language = Lang::parse(&r.language).map_or(r.language.clone(), |l| l.info().label());
         Letter::new(name)
             .with("place", format!("{}, {} {}", r.city, r.state, r.zip))
             .with("language", language)
             .with("reason", r.reason.clone())
             .clock("until", expires, &self.settings.program_time_zone)
-            .link(format!("{}/agent/referrals", self.settings.public_url))
+            // Straight to this offer, after logging in if need be.
+            .link(format!(
+                "{}/agent/referrals?offer={offer_id}",
+                self.settings.public_url
+            ))
     }
 
     /// What an offer's push notification carries (SPEC.md §7.1): never the consumer's name,
@@ -97,7 +107,7 @@ impl App {
             "language": r.language,
             "expires_at": expires,
             "answer_token": self.offer_answer_token(offer_id, agent_id),
-            "url": "/agent/referrals",
+            "url": format!("/agent/referrals?offer={offer_id}"),
             "actions": ["accept", "decline"],
         })
     }

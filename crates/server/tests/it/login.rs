@@ -319,12 +319,9 @@ async fn forgot_username_and_password(t: TestApp) {
     )
     .await;
     assert_eq!(weak.status(), 422);
-    assert!(
-        weak.text()
-            .await
-            .unwrap()
-            .contains("does not meet these rules: At least one number (0-9); At least one uppercase letter (A-Z)")
-    );
+    assert!(weak.text().await.unwrap().contains(
+        "does not meet these rules: At least one number (0-9); At least one uppercase letter (A-Z)"
+    ));
     let done = post(
         &t,
         &path,
