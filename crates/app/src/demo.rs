@@ -345,6 +345,9 @@ impl App {
                         zip: a.zip,
                     };
                     agents::register(tx, agent.id, &reg, now).await?;
+                    // No code was ever texted to these invented numbers: their pages must not
+                    // ask for one.
+                    agents::confirm_phone(tx, agent.id, now).await?;
                     agents::set_languages(tx, agent.id, &langs).await?;
                     agents::set_state_preferences(tx, agent.id, &states).await?;
                     hod_db::availability::set_hours(

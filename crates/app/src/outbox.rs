@@ -33,7 +33,13 @@ impl App {
     ) -> Result<()> {
         let to = agents::addressee(tx, agent_id).await?;
         let lang = UiLang::parse(&to.ui_lang).unwrap_or(UiLang::En);
+        // Times in the agent's own time zone, as their pages show them.
+        let zone = self.zone_name(to.time_zone.as_deref(), to.zip.as_deref());
         let letter = letter
+            .in_zone(
+                &jiff::tz::TimeZone::get(&zone)
+                    .unwrap_or_else(|_| self.settings.program_time_zone.clone()),
+            )
             .with("first_name", to.first_name.clone())
             .with("name", format!("{} {}", to.first_name, to.last_name));
         let Reach::AsChosen { push } = reach else {

@@ -330,8 +330,8 @@ pub async fn find_for_login_by_id(db: &Db, id: i64) -> Result<Option<LoginRow>> 
     .await)?)
 }
 
-/// How to write to an agent: the name, the addresses, the contact method chosen and the
-/// language of the pages they use.
+/// How to write to an agent: the name, the addresses, the contact method chosen, the
+/// language of the pages they use, and what decides their time zone.
 #[derive(Debug, Clone, FromRow)]
 pub struct Addressee {
     pub first_name: String,
@@ -340,12 +340,16 @@ pub struct Addressee {
     pub phone: Option<String>,
     pub contact_method: Option<String>,
     pub ui_lang: String,
+    /// The time zone the agent chose, if any (else their ZIP code's).
+    pub time_zone: Option<String>,
+    pub zip: Option<String>,
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn addressee(tx: &mut Tx, id: i64) -> Result<Addressee> {
     Ok(on_tx!(tx, c => sqlx::query_as(
-        "SELECT first_name, last_name, email, phone, contact_method, ui_lang FROM agents WHERE id = $1",
+        "SELECT first_name, last_name, email, phone, contact_method, ui_lang, time_zone, zip
+         FROM agents WHERE id = $1",
     )
     .bind(id)
     .fetch_one(c)

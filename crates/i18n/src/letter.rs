@@ -82,6 +82,18 @@ impl Letter {
         self
     }
 
+    /// Every instant of the letter written in `tz` (the reader's own time zone).
+    #[must_use]
+    pub fn in_zone(mut self, tz: &TimeZone) -> Self {
+        for (_, value) in &mut self.args {
+            match value {
+                Value::Long(_, zone) | Value::Clock(_, zone) => *zone = tz.clone(),
+                Value::Text(_) => {}
+            }
+        }
+        self
+    }
+
     fn args(&self, lang: UiLang) -> Vec<(&'static str, String)> {
         self.args
             .iter()

@@ -601,8 +601,35 @@ async fn dashboard_page(
         Ok(_) => Some("pending"),
         Err(e) => return Err(PageError::internal(lang, "/agent", e)),
     };
+    let view = s.app.profile(me.agent_id).await.or_page(lang, "/agent")?;
+    let eligible = eligibility.as_ref().is_some_and(|e| e.eligible);
+    // What stands between the agent and referrals, each with where to fix it, in the order a
+    // new agent meets them.
+    let mut steps: Vec<(String, &'static str)> = Vec::new();
+    if terms.is_some() {
+        steps.push((t.get("step-terms"), "/agent/terms"));
+    }
+    if !eligible {
+        steps.push((t.get("step-eligibility"), "#status-heading"));
+    }
+    if view.languages.is_empty() {
+        steps.push((t.get("step-languages"), "/agent/profile#languages-heading"));
+    }
+    if eligible
+        && !view
+            .states
+            .iter()
+            .any(|st| view.eligible_states.contains(st))
+    {
+        steps.push((t.get("step-states"), "/agent/profile#states-heading"));
+    }
+    if !view.available_now {
+        steps.push((t.get("step-availability"), "/agent/availability"));
+    }
     let page = DashboardPage {
         terms,
+        receiving: steps.is_empty(),
+        steps,
         t,
         page: me.page(s, lang, "/agent").await?,
         name: format!("{} {}", agent.first_name, agent.last_name),
@@ -617,7 +644,7 @@ async fn dashboard_page(
             })
             .flatten(),
         phone_message,
-        eligible: eligibility.as_ref().is_some_and(|e| e.eligible),
+        eligible,
         states: eligibility
             .as_ref()
             .map(|e| e.states.join(", "))

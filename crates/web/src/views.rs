@@ -288,6 +288,10 @@ pub struct DashboardPage {
     pub reasons: Vec<String>,
     /// Terms not accepted: "declined" or "pending"; `None` when accepted.
     pub terms: Option<&'static str>,
+    /// Offers can reach the agent now.
+    pub receiving: bool,
+    /// Otherwise what to do, and where: (text, link).
+    pub steps: Vec<(String, &'static str)>,
 }
 
 /// One Terms of Use document as the terms page shows it.

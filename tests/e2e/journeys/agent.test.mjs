@@ -75,6 +75,7 @@ async function journey(lang, who, t, viewport) {
   await page.getByRole("button", { name: t.accept }).click();
   await page.getByRole("heading", { name: t.confirmPhone }).waitFor();
   await checked(page, "dashboard");
+
   await page.getByLabel(t.code).fill(code(who.e164));
   await page.getByRole("button", { name: t.confirm_, exact: true }).click();
   await page.getByText(t.phoneConfirmed).waitFor();
@@ -90,6 +91,11 @@ async function journey(lang, who, t, viewport) {
   await page.getByLabel(t.red).check();
   await page.locator('form[action="/agent/availability/mode"] button').click();
   await page.getByText(t.notNow).waitFor();
+  // Home says at once that no referrals come now, and what to do about it.
+  await page.getByRole("link", { name: t.home }).click();
+  await page.getByRole("heading", { name: t.notReceiving }).waitFor();
+  await page.getByRole("link", { name: t.stepAvailability }).click();
+  await page.getByRole("heading", { name: t.availability, exact: true }).waitFor();
 
   // A passkey, with Chromium's virtual authenticator.
   const cdp = await context.newCDPSession(page);
@@ -161,6 +167,7 @@ const EN = {
   home: "Home", logOut: "Log out", passkeyLogin: "Log in with a passkey", forgotUsername: "Forgot Username?", email: "Email",
   send: "Send", usernameSent: "If that email address belongs", newPassword: "New Password", saveNew: "Save new password",
   loggedOutEverywhere: "You were logged out everywhere.", badgeOff: "Not available",
+  notReceiving: "You are not receiving referrals right now", stepAvailability: /^Turn on your availability/,
 };
 
 const ES = {
@@ -175,6 +182,7 @@ const ES = {
   email: "Correo electrónico", send: "Enviar", usernameSent: "Si ese correo electrónico pertenece", newPassword: "Contraseña nueva",
   saveNew: "Guardar la contraseña nueva", loggedOutEverywhere: "Se cerró su sesión en todos los dispositivos.",
   badgeOff: "No disponible",
+  notReceiving: "Ahora no está recibiendo referidos", stepAvailability: /^Active su disponibilidad/,
 };
 
 test("an invited agent goes from the email to passkey login, in English on a phone", async () => {

@@ -30,6 +30,9 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   await agent.getByLabel("Username", { exact: true }).fill("maria.garcia");
   await agent.getByLabel("Password", { exact: true }).fill("Agent-Demo-47!");
   await agent.getByRole("button", { name: "Log In", exact: true }).click();
+  // The demo is consistent: no code was texted, so none is asked for.
+  await agent.getByRole("heading", { name: "Your Help On Demand account" }).waitFor();
+  assert.equal(await agent.getByRole("heading", { name: "Confirm your phone" }).count(), 0);
   await agent.getByRole("link", { name: "Availability Settings" }).click();
   await agent.locator('input[name="mode"][value="available"]').check();
   await agent.locator('form[action="/agent/availability/mode"] button').click();

@@ -93,6 +93,24 @@ async fn one_at_a_time_offer_expires_moves_on_then_unserved(t: TestApp) {
         !offer_mail.body.contains("Jane") && !offer_mail.body.contains("555-0199"),
         "no consumer details in an offer"
     );
+    // Its deadline in Ana's own time (Houston: Central), as her pages show it, and a link
+    // to this very offer.
+    let deadline = offer_mail
+        .body
+        .split("before ")
+        .nth(1)
+        .and_then(|rest| rest.split(". ").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        deadline.ends_with(" CST") || deadline.ends_with(" CDT"),
+        "{deadline}"
+    );
+    assert!(
+        offer_mail.body.contains("/agent/referrals?offer="),
+        "{}",
+        offer_mail.body
+    );
     assert_eq!(
         offered(&agents, rid).await,
         [agents[0].id],
