@@ -7,17 +7,24 @@ const LANGUAGES_CSV: &str = include_str!("../../../data/languages.csv");
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LanguageInfo {
     pub code: &'static str,
+    /// In English.
     pub name: &'static str,
+    /// In Spanish (capitalised, as a list item).
+    pub name_es: &'static str,
+    /// In the language itself.
     pub native_name: &'static str,
 }
 
 impl LanguageInfo {
-    /// How a language is named to any reader: "Tiếng Việt (Vietnamese)", "English".
-    pub fn label(&self) -> String {
-        if self.name == self.native_name {
-            self.name.to_owned()
+    /// How a language is named to a reader, in the reader's words with its own beside them:
+    /// "Vietnamese (Tiếng Việt)", "Vietnamita (Tiếng Việt)", "English", "Inglés (English)".
+    /// `spanish`: the reader reads Spanish, else English.
+    pub fn label(&self, spanish: bool) -> String {
+        let name = if spanish { self.name_es } else { self.name };
+        if name == self.native_name {
+            name.to_owned()
         } else {
-            format!("{} ({})", self.native_name, self.name)
+            format!("{name} ({})", self.native_name)
         }
     }
 }
@@ -31,11 +38,12 @@ pub fn languages() -> &'static [LanguageInfo] {
             .skip(1)
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
-                let mut f = line.splitn(3, ',');
-                let mut next = || f.next().expect("data/languages.csv has three columns");
+                let mut f = line.splitn(4, ',');
+                let mut next = || f.next().expect("data/languages.csv has four columns");
                 LanguageInfo {
                     code: next(),
                     name: next(),
+                    name_es: next(),
                     native_name: next(),
                 }
             })

@@ -21,6 +21,8 @@ pub struct Letter {
 #[derive(Debug, Clone)]
 enum Value {
     Text(String),
+    /// Words that differ by language: (English, Spanish).
+    Words(String, String),
     /// "November 28, 2026 at 4:00 PM CST" / "28 de noviembre de 2026, 16:00 CST".
     Long(Timestamp, TimeZone),
     /// "4:00 PM CST" / "16:00 CST".
@@ -31,6 +33,10 @@ impl Value {
     fn in_lang(&self, lang: UiLang) -> String {
         match self {
             Self::Text(t) => t.clone(),
+            Self::Words(en, es) => match lang {
+                UiLang::En => en.clone(),
+                UiLang::Es => es.clone(),
+            },
             Self::Long(at, tz) => long_instant(lang, *at, tz),
             Self::Clock(at, tz) => {
                 let local = at.to_zoned(tz.clone());
@@ -75,6 +81,14 @@ impl Letter {
         self
     }
 
+    /// Words its texts use as `{ $key }`, given in English and in Spanish (a language's
+    /// name, say).
+    #[must_use]
+    pub fn words(mut self, key: &'static str, en: String, es: String) -> Self {
+        self.args.push((key, Value::Words(en, es)));
+        self
+    }
+
     /// An instant its texts use as `{ $key }`, as a time of day in `tz`.
     #[must_use]
     pub fn clock(mut self, key: &'static str, at: Timestamp, tz: &TimeZone) -> Self {
@@ -88,7 +102,7 @@ impl Letter {
         for (_, value) in &mut self.args {
             match value {
                 Value::Long(_, zone) | Value::Clock(_, zone) => *zone = tz.clone(),
-                Value::Text(_) => {}
+                Value::Text(_) | Value::Words(..) => {}
             }
         }
         self

@@ -147,6 +147,29 @@ impl Tr {
     }
 }
 
+/// A key that sorts names the way a reader of `lang` expects: case and accents do not count
+/// (Míchigan comes before Minnesota), and in Spanish ñ comes after n. Ties keep the names
+/// apart by their exact text.
+pub fn collation_key(lang: UiLang, name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut key = String::with_capacity(name.len() + 8);
+    let lower = name.to_lowercase();
+    let mut chars = lower.nfd().peekable();
+    while let Some(c) = chars.next() {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        key.push(c);
+        // ñ is a letter of its own in Spanish, after n (and after "nz").
+        if lang == UiLang::Es && c == 'n' && chars.peek() == Some(&'\u{303}') {
+            key.push('\u{7f}');
+        }
+    }
+    key.push('\0');
+    key.push_str(name);
+    key
+}
+
 fn fluent_args(
     args: &[(&'static str, String)],
 ) -> HashMap<Cow<'static, str>, FluentValue<'static>> {
@@ -222,6 +245,27 @@ fn spanish_month(month: i8) -> &'static str {
         "diciembre",
     ];
     MONTHS[usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0)]
+}
+
+#[cfg(test)]
+mod collation_tests {
+    use super::{UiLang, collation_key};
+
+    #[test]
+    fn names_sort_as_their_readers_expect() {
+        let mut states = vec!["Minnesota", "Misisipi", "Míchigan", "Massachusetts"];
+        states.sort_by_key(|s| collation_key(UiLang::Es, s));
+        assert_eq!(
+            states,
+            ["Massachusetts", "Míchigan", "Minnesota", "Misisipi"]
+        );
+        let mut words = vec!["ñandú", "nube", "oso", "Nzambi"];
+        words.sort_by_key(|s| collation_key(UiLang::Es, s));
+        assert_eq!(words, ["nube", "Nzambi", "ñandú", "oso"]);
+        let mut langs = vec!["Árabe", "Alemán", "Amárico"];
+        langs.sort_by_key(|s| collation_key(UiLang::Es, s));
+        assert_eq!(langs, ["Alemán", "Amárico", "Árabe"]);
+    }
 }
 
 #[cfg(test)]

@@ -725,8 +725,7 @@ async fn terms_page(
     let languages = languages
         .iter()
         .filter_map(|c| hod_domain::Lang::parse(c).ok())
-        // Each language in its own name, as language pickers show them.
-        .map(|l| l.info().native_name.to_owned())
+        .map(|l| l.info().label(lang == UiLang::Es))
         .collect::<Vec<_>>()
         .join(", ");
     let states = states.join(", ");

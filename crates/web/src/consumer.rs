@@ -42,10 +42,18 @@ fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String
     } else {
         form.language.as_str()
     };
-    let mut langs: Vec<&hod_domain::lang::LanguageInfo> =
-        hod_domain::lang::languages().iter().collect();
-    // English and Spanish first, the rest by name.
-    langs.sort_by_key(|l| (!matches!(l.code, "en" | "es"), l.code != "en", l.name));
+    let mut langs: Vec<(&str, String)> = hod_domain::lang::languages()
+        .iter()
+        .map(|l| (l.code, language_label(lang, l.code)))
+        .collect();
+    // English and Spanish first, the rest by name as the reader writes and sorts it.
+    langs.sort_by_cached_key(|(code, label)| {
+        (
+            !matches!(*code, "en" | "es"),
+            *code != "en",
+            crate::i18n::collation_key(lang, label),
+        )
+    });
     GetHelpPage {
         t,
         page: PageMeta::new("/get-help"),
@@ -54,11 +62,11 @@ fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String
         consent_version: CONSENT_VERSION,
         zip: form.zip.clone(),
         languages: langs
-            .iter()
-            .map(|l| Opt {
-                id: l.code.to_owned(),
-                label: language_label(l.code),
-                checked: l.code == chosen_lang,
+            .into_iter()
+            .map(|(code, label)| Opt {
+                id: code.to_owned(),
+                label,
+                checked: code == chosen_lang,
             })
             .collect(),
         first_name: form.first_name.clone(),

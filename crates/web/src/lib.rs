@@ -354,7 +354,7 @@ async fn landing(State(s): State<AppState>, lang: UiLang) -> Response {
                     UiLang::Es => s.info().name_es.to_owned(),
                 })
                 .collect();
-            names.sort();
+            names.sort_by_cached_key(|n| i18n::collation_key(lang, n));
             (Some(intro), names)
         }
         _ => (None, Vec::new()),

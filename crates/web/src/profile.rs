@@ -32,6 +32,12 @@ const DAYS: [Weekday; 7] = [
     Weekday::Sunday,
 ];
 
+/// Choices in the order a reader of `lang` looks for them.
+fn sorted(lang: UiLang, mut options: Vec<Opt>) -> Vec<Opt> {
+    options.sort_by_cached_key(|o| crate::i18n::collation_key(lang, &o.label));
+    options
+}
+
 /// A posted form's fields in order, repeated names kept.
 pub(crate) fn pairs(body: &Bytes) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
@@ -126,27 +132,32 @@ async fn profile_page(
                 checked: m.id() == method,
             })
             .collect(),
-        languages: hod_domain::lang::languages()
-            .iter()
-            .map(|l| Opt {
-                id: l.code.to_owned(),
-                label: l.native_name.to_owned(),
-                checked: view.languages.iter().any(|c| c == l.code),
-            })
-            .collect(),
-        states: view
-            .eligible_states
-            .iter()
-            .filter_map(|c| UsState::parse(c).ok())
-            .map(|st| Opt {
-                id: st.code().to_owned(),
-                label: match lang {
-                    UiLang::En => st.info().name.to_owned(),
-                    UiLang::Es => st.info().name_es.to_owned(),
-                },
-                checked: view.states.iter().any(|c| c == st.code()),
-            })
-            .collect(),
+        languages: sorted(
+            lang,
+            hod_domain::lang::languages()
+                .iter()
+                .map(|l| Opt {
+                    id: l.code.to_owned(),
+                    label: crate::referrals::language_label(lang, l.code),
+                    checked: view.languages.iter().any(|c| c == l.code),
+                })
+                .collect(),
+        ),
+        states: sorted(
+            lang,
+            view.eligible_states
+                .iter()
+                .filter_map(|c| UsState::parse(c).ok())
+                .map(|st| Opt {
+                    id: st.code().to_owned(),
+                    label: match lang {
+                        UiLang::En => st.info().name.to_owned(),
+                        UiLang::Es => st.info().name_es.to_owned(),
+                    },
+                    checked: view.states.iter().any(|c| c == st.code()),
+                })
+                .collect(),
+        ),
         message,
         errors,
     };

@@ -45,8 +45,9 @@ pub(crate) fn reason_label(t: Tr, reason: &str) -> String {
     t.get(&format!("reason-{}", reason.replace('_', "-")))
 }
 
-pub(crate) fn language_label(code: &str) -> String {
-    Lang::parse(code).map_or_else(|_| code.to_owned(), |l| l.info().label())
+/// A language as the reader names it, with its own name beside it.
+pub(crate) fn language_label(lang: UiLang, code: &str) -> String {
+    Lang::parse(code).map_or_else(|_| code.to_owned(), |l| l.info().label(lang == UiLang::Es))
 }
 
 fn phone_display(e164: &str) -> String {
@@ -160,7 +161,7 @@ pub async fn referrals_page(
                     city: o.city.clone(),
                     state: o.state.clone(),
                     zip: o.zip.clone(),
-                    language: language_label(&o.language),
+                    language: language_label(lang, &o.language),
                     reason: reason_label(t, &o.reason),
                     expires_iso,
                     expires_local,
@@ -312,7 +313,7 @@ async fn referral_page(
             "{}, {} {}",
             r.referral.city, r.referral.state, r.referral.zip
         ),
-        language: language_label(&r.referral.language),
+        language: language_label(lang, &r.referral.language),
         reason: reason_label(t, &r.referral.reason),
         status_label: status_label(t, r.status),
         can_update: r.status.is_with_agent(),

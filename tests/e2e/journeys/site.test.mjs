@@ -63,6 +63,26 @@ for (const [lang, viewport] of [["en", PHONE], ["es", DESKTOP], ["es", PHONE], [
   });
 }
 
+test("languages and states are named and sorted in the reader's words", async () => {
+  for (const [lang, locale, vietnamese] of [["en", "en-US", "Vietnamese (Tiếng Việt)"], ["es", "es-US", "Vietnamita (Tiếng Việt)"]]) {
+    const context = await chrome.newContext({ locale, viewport: PHONE });
+    const page = await context.newPage();
+    await page.goto(`${hod.url}/get-help`);
+    const names = await page.locator("#language option").allTextContents();
+    assert.deepEqual(names.slice(0, 2), lang === "en" ? ["English", "Spanish (Español)"] : ["Inglés (English)", "Español"]);
+    assert.ok(names.includes(vietnamese), names.join(", "));
+    const sorted = await page.evaluate(([rest, l]) => [...rest].sort(new Intl.Collator(l).compare), [names.slice(2), lang]);
+    assert.deepEqual(names.slice(2), sorted, `${lang}: in the reader's order`);
+    await page.goto(`${hod.url}/`);
+    const states = await page.locator(".state-list li").allTextContents();
+    assert.ok(states.length > 10, "the landing page lists the states served");
+    const sortedStates = await page.evaluate(([rest, l]) => [...rest].sort(new Intl.Collator(l).compare), [states, lang]);
+    assert.deepEqual(states, sortedStates, `${lang}: states in the reader's order`);
+    if (lang === "es") assert.ok(states.indexOf("Míchigan") >= 0 && states.indexOf("Míchigan") < states.indexOf("Misisipi"));
+    await context.close();
+  }
+});
+
 test("a form sent back names each field with a problem, in English on a computer", async () => {
   const context = await chrome.newContext({ locale: "en-US", viewport: DESKTOP });
   const page = await context.newPage();

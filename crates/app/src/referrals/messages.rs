@@ -76,10 +76,13 @@ impl App {
         offer_id: i64,
         expires: Timestamp,
     ) -> Letter {
-        let language = Lang::parse(&r.language).map_or(r.language.clone(), |l| l.info().label());
+        let (en, es) = Lang::parse(&r.language).map_or_else(
+            |_| (r.language.clone(), r.language.clone()),
+            |l| (l.info().label(false), l.info().label(true)),
+        );
         Letter::new(name)
             .with("place", format!("{}, {} {}", r.city, r.state, r.zip))
-            .with("language", language)
+            .words("language", en, es)
             .with("reason", r.reason.clone())
             .clock("until", expires, &self.settings.program_time_zone)
             // Straight to this offer, after logging in if need be.
