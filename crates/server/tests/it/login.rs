@@ -46,6 +46,7 @@ app_tests!(
     one_address_is_throttled,
     behind_a_trusted_proxy_each_client_counts_apart,
     terms_gate_accept_decline_and_new_versions,
+    log_in_returns_where_the_agent_was_and_says_what_was_lost,
     a_reset_link_is_used_once_under_100_concurrent_attempts,
 );
 
@@ -534,6 +535,98 @@ async fn behind_a_trusted_proxy_each_client_counts_apart(t: TestApp) {
     };
     assert_eq!(metrics(Some("198.51.100.2")).await.unwrap().status(), 404);
     assert_eq!(metrics(None).await.unwrap().status(), 200);
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn log_in_returns_where_the_agent_was_and_says_what_was_lost(t: TestApp) {
+    registered(&t).await;
+    // Manage Referrals is closed until the terms are accepted; the terms come back to it.
+    let session = login(&t, "ana.alvarez", PASSWORD).await.unwrap();
+    let r = get(&t, "/agent/referrals", &session).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/agent/terms?next=%2Fagent%2Freferrals");
+    let terms = get(&t, &location(&r), &session).await.text().await.unwrap();
+    assert!(
+        terms.contains(r#"<input type="hidden" name="next" value="/agent/referrals">"#),
+        "{terms}"
+    );
+    let r = post(
+        &t,
+        "/agent/terms",
+        &[
+            ("decision", "accept"),
+            ("versions", "agent_broker:1"),
+            ("versions", "hod:1"),
+            ("next", "/agent/referrals"),
+        ],
+        Some(&session),
+    )
+    .await;
+    assert_eq!(location(&r), "/agent/referrals");
+    assert_eq!(get(&t, "/agent/availability", &session).await.status(), 200);
+    // A link followed while logged out: the log-in page, then that page.
+    let r = t.get("/agent/referrals?offer=7").await;
+    assert_eq!(
+        location(&r),
+        "/agent/login?next=%2Fagent%2Freferrals%3Foffer%3D7"
+    );
+    let r = post(
+        &t,
+        "/agent/login",
+        &[
+            ("username", "ana.alvarez"),
+            ("password", PASSWORD),
+            ("next", "/agent/referrals?offer=7"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(location(&r), "/agent/referrals?offer=7");
+    // Never to another site.
+    let r = post(
+        &t,
+        "/agent/login",
+        &[
+            ("username", "ana.alvarez"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(location(&r), "/agent");
+    // The session ends while a form is being saved: the agent is told it was not saved.
+    t.clock
+        .advance(hod_app::auth::SESSION_IDLE + jiff::SignedDuration::from_secs(1));
+    let r = t
+        .client
+        .post(t.url("/agent/availability/mode"))
+        .header("origin", t.url(""))
+        .header("referer", t.url("/agent/availability"))
+        .header("cookie", &session)
+        .form(&[("mode", "available")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        "/agent/login?next=%2Fagent%2Favailability&ended=unsaved"
+    );
+    let page = t.get(&location(&r)).await.text().await.unwrap();
+    assert!(
+        page.contains("what you were saving could not be saved")
+            && page.contains(r#"name="next" value="/agent/availability""#),
+        "{page}"
+    );
+    let r = get(&t, "/agent/profile", &session).await;
+    assert_eq!(
+        location(&r),
+        "/agent/login?next=%2Fagent%2Fprofile&ended=session"
+    );
 }
 
 async fn terms_gate_accept_decline_and_new_versions(t: TestApp) {
