@@ -101,6 +101,22 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   await checked(phone, "the linked offer on a phone");
   await phoneContext.close();
 
+  // At its deadline the offer leaves the list, its Accept button with it (this browser's
+  // clock is moved on; the server's is not, so the offer is still there to accept below).
+  const laterContext = await chrome.newContext({ locale: "en-US" });
+  await laterContext.clock.install();
+  const later = await laterContext.newPage();
+  await later.goto(`${hod.url}/agent/login?next=%2Fagent%2Freferrals`);
+  await later.getByLabel("Username", { exact: true }).fill("maria.garcia");
+  await later.getByLabel("Password", { exact: true }).fill("Agent-Demo-47!");
+  await later.getByRole("button", { name: "Log In", exact: true }).click();
+  const pending = later.locator("li.offer").filter({ hasText: "Houston, TX 77002" });
+  await pending.waitFor();
+  await later.clock.fastForward("16:00");
+  await pending.waitFor({ state: "detached" });
+  assert.equal(await later.getByRole("button", { name: "Accept" }).count(), 0);
+  await laterContext.close();
+
   await offer.getByRole("button", { name: "Accept" }).click();
   await agent.getByRole("heading", { name: "Lucía Fernández" }).waitFor();
   await agent.getByText("(713) 555-0188").waitFor();
