@@ -20,7 +20,7 @@ letter-registered-body =
 
     Su cuenta de Help On Demand está lista. Su nombre de usuario es { $username }.
 
-    La primera vez que inicie sesión se le pedirá que acepte las Condiciones de Uso y luego que revise sus idiomas y los estados en los que desea recibir referidos.
+    La primera vez que inicie sesión se le pedirá que acepte las Condiciones de uso y luego que revise sus idiomas y los estados en los que desea recibir referidos.
 letter-registered-action = Iniciar sesión
 
 letter-phone-code-short = Help On Demand: este es su mensaje de texto de prueba. Su código es { $code }; escríbalo después de iniciar sesión para confirmar este teléfono.
@@ -32,7 +32,7 @@ letter-offer-body =
     Tiene un nuevo referido de Help On Demand: un consumidor en { $place } que habla { $language } necesita ayuda con { $reason ->
         [new_coverage] una cobertura nueva
         [change] un cambio de plan
-        [special_enrollment] un Período Especial de Inscripción
+        [special_enrollment] un Período de Inscripción Especial
        *[other] su cobertura del Mercado
     }.
 
@@ -56,21 +56,21 @@ letter-offer-expired-body =
 
     La oferta de referido en { $place } venció a las { $expired } sin respuesta, así que pasó a otro agente.
 
-    Después de 3 ofertas seguidas sin respuesta, Help On Demand le cambia a no disponible. Si no puede recibir referidos ahora, cambie usted mismo a no disponible.
+    Después de 3 ofertas seguidas sin respuesta, Help On Demand cambia su estado a No disponible. Si no puede recibir referidos ahora, cambie usted su estado a No disponible.
 letter-offer-expired-action = Configuración de disponibilidad
 
-letter-paused-subject = Se le cambió a no disponible
+letter-paused-subject = Su estado cambió a No disponible
 letter-paused-body =
     Hola, { $first_name }:
 
-    No respondió a { $streak } ofertas de referidos seguidas, por lo que Help On Demand le cambió a no disponible (rojo). No recibirá ofertas hasta que vuelva a cambiar a disponible o a su horario.
+    No respondió a { $streak } ofertas de referidos seguidas, por lo que Help On Demand cambió su estado a No disponible (rojo). No recibirá ofertas hasta que lo vuelva a cambiar a Disponible o a Seguir mi horario.
 letter-paused-action = Configuración de disponibilidad
 
 letter-follow-up-subject = Recordatorio: dé seguimiento a su referido
 letter-follow-up-body =
     Hola, { $first_name }:
 
-    Hace una hora aceptó el referido #{ $referral } de Help On Demand. Comuníquese ahora con el consumidor y luego registre Follow-Up Completed (seguimiento completado).
+    Hace una hora aceptó el referido n.º { $referral } de Help On Demand. Comuníquese ahora con el consumidor y luego registre "Seguimiento completado".
 letter-follow-up-action = Abrir el referido
 
 letter-locked-subject = Su cuenta de Help On Demand está bloqueada
@@ -88,7 +88,7 @@ letter-reset-body =
 
     Para elegir una contraseña nueva de Help On Demand, abra el vínculo que aparece abajo en los próximos { $minutes } minutos. Funciona una sola vez.
 
-    Si usted no lo pidió, no haga caso de este correo: su contraseña seguirá igual.
+    Si usted no lo pidió, ignore este correo electrónico: su contraseña seguirá igual.
 letter-reset-action = Elegir una contraseña nueva
 
 letter-password-changed-subject = Se cambió su contraseña de Help On Demand
@@ -112,31 +112,31 @@ letter-confirmation-subject = Recibimos su solicitud de ayuda
 letter-confirmation-body =
     Hola, { $first_name }:
 
-    Recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Puede seguirla en su página.
-letter-confirmation-action = Seguir su solicitud
-letter-confirmation-short = Help On Demand: recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Sígala aquí: { $link }
+    Recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Puede ver el estado de su solicitud en su página.
+letter-confirmation-action = Ver el estado de su solicitud
+letter-confirmation-short = Help On Demand: recibimos su solicitud y estamos buscando un agente con licencia cerca de usted. Vea su estado aquí: { $link }
 
-letter-link-again-subject = El enlace a su solicitud de ayuda
+letter-link-again-subject = El vínculo a su solicitud de ayuda
 letter-link-again-body =
     Hola, { $first_name }:
 
-    Usted ya pidió ayuda hace unos minutos. Siga esa solicitud en su página.
-letter-link-again-action = Seguir su solicitud
-letter-link-again-short = Help On Demand: usted ya pidió ayuda hace unos minutos. Siga esa solicitud aquí: { $link }
+    Usted ya pidió ayuda hace unos minutos. Puede ver el estado de esa solicitud en su página.
+letter-link-again-action = Ver el estado de su solicitud
+letter-link-again-short = Help On Demand: usted ya pidió ayuda hace unos minutos. Vea el estado de esa solicitud aquí: { $link }
 
 letter-accepted-subject = Un agente con licencia se comunicará con usted
 letter-accepted-body =
     Hola, { $first_name }:
 
-    { $agent }, agente con licencia, aceptó su solicitud y se comunicará con usted dentro de 60 minutos.
+    { $agent }, agente con licencia, aceptó su solicitud y se comunicará con usted en un plazo de 60 minutos.
 letter-accepted-action = Ver su solicitud
-letter-accepted-short = Help On Demand: { $agent }, agente con licencia, aceptó su solicitud y se comunicará con usted dentro de 60 minutos. { $link }
+letter-accepted-short = Help On Demand: { $agent }, agente con licencia, aceptó su solicitud y se comunicará con usted en un plazo de 60 minutos. { $link }
 
 letter-no-agent-subject = No encontramos un agente en este momento
 letter-no-agent-body =
     Hola, { $first_name }:
 
-    No encontramos un agente disponible en este momento. Llame al Centro de Llamadas del Mercado al { $phone }, las 24 horas, los 7 días de la semana.
+    No encontramos un agente disponible en este momento. Llame al Centro de Llamadas del Mercado al { $phone }, las 24 horas del día, los 7 días de la semana.
 letter-no-agent-action = Ver su solicitud
 letter-no-agent-short = Help On Demand: no encontramos un agente disponible en este momento. Llame al Centro de Llamadas del Mercado al { $phone } (24/7). { $link }
 
@@ -152,11 +152,11 @@ letter-text-undeliverable-body =
 
     Si este número está equivocado o no puede recibir mensajes de texto, denos uno que sí pueda.
 
-letter-text-stopped-subject = Nuestro mensaje de texto, por correo
+letter-text-stopped-subject = Nuestro mensaje de texto, por correo electrónico
 letter-text-stopped-body =
     Hola:
 
-    Usted nos pidió que dejáramos de enviar mensajes de texto al { $phone }, así que aquí tiene nuestro mensaje por correo:
+    Usted nos pidió que dejáramos de enviar mensajes de texto al { $phone }, así que aquí tiene nuestro mensaje por correo electrónico:
 
     { $text }
 

@@ -173,7 +173,7 @@ const EN = {
 const ES = {
   register: "Comience creando un perfil", phone: "Número de teléfono", zip: "Código postal", username: "Nombre de usuario",
   password: "Contraseña", confirm: "Confirmar contraseña", terms: "Leí y acepto las Condiciones de uso de Help On Demand",
-  signUp: "Inscribirse", almost: "¡Su inscripción está casi completa!", continue: "Iniciar sesión y continuar",
+  signUp: "Inscribirse", almost: "¡Su registro está casi completo!", continue: "Iniciar sesión y continuar",
   remember: "Recordar mi nombre de usuario", logIn: "Iniciar sesión", termsTitle: "Condiciones de uso", accept: "Aceptar",
   confirmPhone: "Confirme su teléfono", code: "Código del mensaje de texto", confirm_: "Confirmar", phoneConfirmed: "Su número de teléfono está confirmado.",
   profile: "Perfil", saved: "Guardado.", availability: "Configuración de disponibilidad", red: "No disponible (rojo)",

@@ -128,7 +128,7 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
 
   // The consumer's page has changed by itself.
   await consumer.getByRole("heading", { name: "Un agente con licencia aceptó su solicitud" }).waitFor({ timeout: 15000 });
-  await consumer.getByText("Maria G., agente con licencia, aceptó y se comunicará con usted dentro de 60 minutos.").waitFor();
+  await consumer.getByText("Maria G., agente con licencia, aceptó su solicitud y se comunicará con usted en un plazo de 60 minutos.").waitFor();
   await checked(consumer, "status page, accepted");
   await agentContext.close();
   await consumerContext.close();

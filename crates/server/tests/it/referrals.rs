@@ -1112,7 +1112,7 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     let (_, status) = page(&t, &status_path, None).await;
     assert!(
         status.contains(
-            "Ana T., agente con licencia, aceptó y se comunicará con usted dentro de 60 minutos"
+            "Ana T., agente con licencia, aceptó su solicitud y se comunicará con usted en un plazo de 60 minutos"
         ),
         "{status}"
     );
