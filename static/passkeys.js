@@ -61,7 +61,10 @@
         (pk.allowCredentials || []).forEach(function (c) { c.id = b64.decode(c.id); });
         if (!pk.rpId) { delete pk.rpId; }
         return navigator.credentials.get({ publicKey: pk }).then(function (cred) {
+          // Back to the page the log-in form was to return to, as a password log-in does.
+          var next = document.querySelector('form[action="/agent/login"] input[name="next"]');
           return post("/agent/passkeys/login/finish", {
+            next: next ? next.value : null,
             ceremony: start.ceremony,
             credential: {
               id: cred.id, rawId: b64.encode(cred.rawId), type: cred.type,

@@ -33,6 +33,7 @@ pub mod metrics;
 mod passkeys;
 pub mod peer;
 mod profile;
+mod recover;
 mod redirect;
 mod referrals;
 mod register;
@@ -122,15 +123,15 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/logout", post(agent::logout))
         .route(
             "/agent/forgot-username",
-            get(agent::forgot_username_form).post(agent::forgot_username),
+            get(recover::forgot_username_form).post(recover::forgot_username),
         )
         .route(
             "/agent/forgot-password",
-            get(agent::forgot_password_form).post(agent::forgot_password),
+            get(recover::forgot_password_form).post(recover::forgot_password),
         )
         .route(
             "/agent/reset/{token}",
-            get(agent::reset_form).post(agent::reset),
+            get(recover::reset_form).post(recover::reset),
         )
         .route(
             "/agent/terms",

@@ -100,6 +100,9 @@ pub async fn login_start(
 pub struct LoginFinish {
     ceremony: String,
     credential: PublicKeyCredential,
+    /// The page the log-in form was to return to.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 pub async fn login_finish(
@@ -114,9 +117,8 @@ pub async fn login_finish(
         .await
     {
         Ok(LoginOutcome::LoggedIn { token, agent_id }) => {
-            let next = match s.app.terms_for(agent_id).await {
-                Ok(t) if !t.complete() => "/agent/terms",
-                Ok(_) => "/agent",
+            let next = match crate::agent::after_login(&s, agent_id, body.next.as_deref()).await {
+                Ok(next) => next,
                 Err(e) => return app_error(e),
             };
             let mut r = Json(serde_json::json!({ "next": next })).into_response();

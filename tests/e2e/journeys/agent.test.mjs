@@ -111,14 +111,17 @@ async function journey(lang, who, t, viewport) {
   await page.getByRole("button", { name: t.addPasskey }).click();
   await page.getByText("Chromium ·").waitFor();
 
-  // Log out; the login page remembers the username; log in with the passkey.
+  // Log out; the login page remembers the username; log in with the passkey, which comes
+  // back to the page that asked for it.
   await page.getByRole("link", { name: t.home }).click();
-  await page.getByRole("button", { name: t.logOut }).click();
+  await page.getByRole("button", { name: t.logOut, exact: true }).click();
   await page.getByLabel(t.username, { exact: true }).waitFor();
+  await page.goto(`${hod.url}/agent/security`);
   assert.equal(await page.getByLabel(t.username, { exact: true }).inputValue(), who.username);
   await page.getByRole("button", { name: t.passkeyLogin }).click();
-  await page.getByRole("button", { name: t.logOut }).waitFor();
-  await page.getByRole("button", { name: t.logOut }).click();
+  await page.getByRole("heading", { name: t.security, exact: true }).waitFor();
+  await page.getByRole("button", { name: t.logOut, exact: true }).waitFor();
+  await page.getByRole("button", { name: t.logOut, exact: true }).click();
 
   // Forgot username, forgot password.
   await page.getByRole("link", { name: t.forgotUsername }).click();
@@ -140,11 +143,11 @@ async function journey(lang, who, t, viewport) {
   await page.goto(`${hod.url}/agent/login`);
   await page.getByLabel(t.password, { exact: true }).fill("Green-Valley-58");
   await page.getByRole("button", { name: t.logIn, exact: true }).click();
-  await page.getByRole("button", { name: t.logOut }).waitFor();
+  await page.getByRole("button", { name: t.logOut, exact: true }).waitFor();
 
   // A page asked for while logged out comes back once logged in; the header says who is
   // logged in and whether they are taking referrals (they switched to red above).
-  await page.getByRole("button", { name: t.logOut }).click();
+  await page.getByRole("button", { name: t.logOut, exact: true }).click();
   await page.goto(`${hod.url}/agent/availability`);
   await page.getByLabel(t.password, { exact: true }).fill("Green-Valley-58");
   await page.getByRole("button", { name: t.logIn, exact: true }).click();

@@ -4,21 +4,12 @@
 // notification with Accept and Decline, and its Accept handler accepts the offer with the
 // one-time token the payload carried — no session involved. (On PostgreSQL the journeys share
 // one database: this consumer's name is not one another journey looks for.)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHod, browser } from "../lib/hod.mjs";
+import { withDemo } from "../lib/hod.mjs";
 
 let hod, chrome;
-
-before(async () => {
-  hod = await startHod("demo");
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  hod?.stop();
-});
+withDemo((h, c) => { hod = h; chrome = c; });
 
 async function api(method, path, body, bearer) {
   const headers = { "Content-Type": "application/json" };

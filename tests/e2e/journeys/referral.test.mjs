@@ -2,21 +2,12 @@
 // Spanish; the demo agent, on Manage Referrals, sees the offer arrive without reloading,
 // accepts it, sees the consumer's contact details and records Follow-Up Completed; the
 // consumer's status page shows the acceptance by itself. Every page passes axe.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHod, browser, pageProblems, PHONE, DESKTOP } from "../lib/hod.mjs";
+import { withDemo, pageProblems, PHONE } from "../lib/hod.mjs";
 
 let hod, chrome;
-
-before(async () => {
-  hod = await startHod("demo");
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  hod?.stop();
-});
+withDemo((h, c) => { hod = h; chrome = c; });
 
 async function checked(page, what) {
   assert.deepEqual(await pageProblems(page), [], `axe and layout on ${what}`);
@@ -48,7 +39,7 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   assert.equal(await notify.isVisible(), false);
 
   // The consumer, on a phone, in Spanish.
-  const consumerContext = await chrome.newContext({ locale: "es-US", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const consumerContext = await chrome.newContext({ locale: "es-US", viewport: PHONE, isMobile: true, hasTouch: true });
   const consumer = await consumerContext.newPage();
   await consumer.goto(`${hod.url}/`);
   await consumer.getByRole("link", { name: "Obtener ayuda ahora" }).click();
@@ -88,7 +79,7 @@ test("a Spanish-speaking consumer is helped by the demo agent", async () => {
   // The link in the offer's email leads, through the log-in page, to that very offer.
   const mail = await hod.waitForMessage("maria.garcia@demo.invalid", (m) => m.body.includes("/agent/referrals?offer="));
   const link = mail.body.match(/http:\/\/\S+\/agent\/referrals\?offer=\d+/)[0];
-  const phoneContext = await chrome.newContext({ locale: "en-US", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const phoneContext = await chrome.newContext({ locale: "en-US", viewport: PHONE, isMobile: true, hasTouch: true });
   const phone = await phoneContext.newPage();
   await phone.goto(link);
   await phone.getByLabel("Username", { exact: true }).fill("maria.garcia");

@@ -2,21 +2,12 @@
 // every page fits a 390 px screen, grows with the text, passes axe, links the footer's pages
 // and dials the call center with a tap; and a crowded address asking for help is not locked
 // out, while the form it eventually runs into keeps what was typed.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHod, browser, pageProblems, PHONE, DESKTOP } from "../lib/hod.mjs";
+import { withDemo, pageProblems, PHONE, DESKTOP } from "../lib/hod.mjs";
 
 let hod, chrome;
-
-before(async () => {
-  hod = await startHod("demo");
-  chrome = await browser();
-});
-
-after(async () => {
-  await chrome?.close();
-  hod?.stop();
-});
+withDemo((h, c) => { hod = h; chrome = c; });
 
 const PAGES = ["/", "/get-help", "/agent/login", "/agent/forgot-username", "/agent/forgot-password",
   "/privacy", "/terms", "/accessibility", "/contact"];

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { chromium } from "playwright-core";
+import { before, after } from "node:test";
 
 const BIN = process.env.HOD_BIN || new URL("../../../target/debug/hod", import.meta.url).pathname;
 
@@ -147,4 +148,19 @@ export async function layoutProblems(page) {
 /// axe's serious and critical findings and the layout problems above, for one page.
 export async function pageProblems(page) {
   return [...(await axeProblems(page)), ...(await layoutProblems(page))];
+}
+
+/// For a test file: a `hod demo` and a Chromium started before its tests (handed to `ready`)
+/// and stopped after them.
+export function withDemo(ready) {
+  let hod, chrome;
+  before(async () => {
+    hod = await startHod("demo");
+    chrome = await browser();
+    ready(hod, chrome);
+  });
+  after(async () => {
+    await chrome?.close();
+    hod?.stop();
+  });
 }

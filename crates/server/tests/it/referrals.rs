@@ -1130,19 +1130,26 @@ async fn consumer_page_to_agent_pages_and_back(t: TestApp) {
     t.expect_outbox(&[("sms", "+17135550190")]).await;
 }
 
+/// The request form posted from a Spanish-speaking browser.
+async fn ask_for_help_in_spanish<V: serde::Serialize>(
+    t: &TestApp,
+    form: &[(&'static str, V)],
+) -> reqwest::Response {
+    t.client
+        .post(t.url("/get-help"))
+        .header("origin", t.url(""))
+        .header("accept-language", "es")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn request_page_explains_problems_in_the_readers_language(t: TestApp) {
     let post = |form: Vec<(&'static str, &'static str)>| {
         let t = &t;
         async move {
-            let r = t
-                .client
-                .post(t.url("/get-help"))
-                .header("origin", t.url(""))
-                .header("accept-language", "es")
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let r = ask_for_help_in_spanish(t, &form).await;
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
@@ -1217,15 +1224,7 @@ async fn many_people_behind_one_address_can_ask_for_help(t: TestApp) {
     let post = |form: Vec<(&'static str, String)>| {
         let t = &t;
         async move {
-            let r = t
-                .client
-                .post(t.url("/get-help"))
-                .header("origin", t.url(""))
-                .header("accept-language", "es")
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let r = ask_for_help_in_spanish(t, &form).await;
             let retry = r
                 .headers()
                 .get("retry-after")
