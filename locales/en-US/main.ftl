@@ -130,7 +130,7 @@ throttled-title = Too many attempts
 throttled-text = Too many attempts came from this connection. Please wait { $minutes ->
         [one] one minute
        *[other] { $minutes } minutes
-    } and try again; what you typed is still here.
+    } and try again.
 throttled-call = If you need help now, call the Marketplace Call Center at 1-800-318-2596 (TTY: 1-855-889-4325), 24 hours a day, 7 days a week.
 dashboard-title = Your Help On Demand account
 dashboard-status-heading = Referrals

@@ -130,7 +130,7 @@ throttled-title = Demasiados intentos
 throttled-text = Se hicieron demasiados intentos desde esta conexión. Espere { $minutes ->
         [one] un minuto
        *[other] { $minutes } minutos
-    } y vuelva a intentarlo; lo que escribió sigue aquí.
+    } y vuelva a intentarlo.
 throttled-call = Si necesita ayuda ahora, llame al Centro de Llamadas del Mercado al 1-800-318-2596 (TTY: 1-855-889-4325), las 24 horas del día, los 7 días de la semana.
 dashboard-title = Su cuenta de Help On Demand
 dashboard-status-heading = Referidos

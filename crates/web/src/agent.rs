@@ -134,15 +134,7 @@ impl FromRequestParts<AppState> for Agreed {
                     }
                     _ => None,
                 };
-                let mut to = "/agent/terms".to_owned();
-                if let Some(back) = back.as_deref().and_then(crate::redirect::same_site_path) {
-                    to.push('?');
-                    to.push_str(
-                        &url::form_urlencoded::Serializer::new(String::new())
-                            .append_pair("next", &back)
-                            .finish(),
-                    );
-                }
+                let to = crate::redirect::then_back("/agent/terms", back.as_deref(), &[]);
                 Err(Redirect::to(&to).into_response())
             }
             Err(e) => Err(PageError::internal(
@@ -174,20 +166,17 @@ fn to_login(parts: &Parts, ended: bool) -> Response {
                 None => u.path().to_owned(),
             })
     };
-    let mut to = String::from("/agent/login");
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(back) = back.as_deref().and_then(crate::redirect::same_site_path) {
-        query.append_pair("next", &back);
-    }
-    if ended {
-        query.append_pair("ended", if asked { "session" } else { "unsaved" });
-    }
-    let query = query.finish();
-    if !query.is_empty() {
-        to.push('?');
-        to.push_str(&query);
-    }
-    Redirect::to(&to).into_response()
+    let why: &[(&str, &str)] = match (ended, asked) {
+        (false, _) => &[],
+        (true, true) => &[("ended", "session")],
+        (true, false) => &[("ended", "unsaved")],
+    };
+    Redirect::to(&crate::redirect::then_back(
+        "/agent/login",
+        back.as_deref(),
+        why,
+    ))
+    .into_response()
 }
 
 /// What the log-in page says besides the form.
@@ -354,19 +343,12 @@ pub(crate) async fn after_login(
     agent_id: i64,
     next: Option<&str>,
 ) -> Result<String, AppError> {
-    let back = next.and_then(crate::redirect::same_site_path);
-    let terms = s.app.terms_for(agent_id).await?;
-    Ok(match back {
-        Some(back) if !terms.complete() => format!(
-            "/agent/terms?{}",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("next", &back)
-                .finish()
-        ),
-        None if !terms.complete() => "/agent/terms".to_owned(),
-        Some(back) => back,
-        None => "/agent".to_owned(),
-    })
+    if !s.app.terms_for(agent_id).await?.complete() {
+        return Ok(crate::redirect::then_back("/agent/terms", next, &[]));
+    }
+    Ok(next
+        .and_then(crate::redirect::same_site_path)
+        .unwrap_or_else(|| "/agent".to_owned()))
 }
 
 pub async fn logout(State(s): State<AppState>, lang: UiLang, headers: HeaderMap) -> Response {

@@ -31,6 +31,20 @@ pub fn same_site_path(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// `page` with `?next=back` (plus `extra` pairs) when `back` is a path on this site: a page
+/// that sends the browser back there when it is done (the log-in page, the terms).
+pub fn then_back(page: &str, back: Option<&str>, extra: &[(&str, &str)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(back) = back.and_then(same_site_path) {
+        query.append_pair("next", &back);
+    }
+    query.extend_pairs(extra);
+    match query.finish() {
+        q if q.is_empty() => page.to_owned(),
+        q => format!("{page}?{q}"),
+    }
+}
+
 /// `303 See Other` to `next` when it is a path on this site, else to `fallback`.
 pub fn back_to(next: Option<&str>, fallback: &'static str) -> Response {
     let to = next.and_then(same_site_path);
@@ -50,6 +64,24 @@ mod tests {
         );
         assert_eq!(same_site_path("/a/../b/./c").as_deref(), Some("/b/c"));
         assert_eq!(same_site_path("/get help").as_deref(), Some("/get%20help"));
+    }
+
+    #[test]
+    fn pages_that_come_back() {
+        use super::then_back;
+        assert_eq!(
+            then_back(
+                "/agent/login",
+                Some("/agent/referrals?offer=7"),
+                &[("ended", "session")]
+            ),
+            "/agent/login?next=%2Fagent%2Freferrals%3Foffer%3D7&ended=session"
+        );
+        assert_eq!(
+            then_back("/agent/terms", Some("//evil.example"), &[]),
+            "/agent/terms"
+        );
+        assert_eq!(then_back("/agent/terms", None, &[]), "/agent/terms");
     }
 
     #[test]
