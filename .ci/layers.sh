@@ -11,7 +11,7 @@ breach() { echo "layers: $*" >&2; fail=1; }
 if cargo tree -p hod-web -e normal,build --depth 1 --prefix none --locked | grep -q '^hod-db '; then
   breach "hod-web depends on hod-db directly; go through hod-app's use cases"
 fi
-if grep -n 'hod_db' crates/server/src/cli.rs; then
+if grep -rn 'hod_db' crates/server/src/cli; then
   breach "the CLI's commands name hod_db; go through hod-app"
 fi
 

@@ -117,4 +117,18 @@
     tick();
     window.setInterval(tick, 1000);
   }
+
+  // A CMS file upload can take a minute: say that it is on its way, and keep the button from
+  // being pressed twice.
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var status = form.querySelector(".upload-status");
+      if (status) {
+        status.hidden = false;
+        status.querySelector("span").textContent = status.getAttribute("data-working");
+      }
+      var button = form.querySelector("button[type=submit]");
+      if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
+    });
+  });
 }());

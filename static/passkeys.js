@@ -22,19 +22,23 @@
   };
   var status = function (el, text) { if (el) { el.textContent = text; } };
 
+  // Agents' and operators' pages share this script; each element names its endpoints.
   var add = document.getElementById("passkey-add");
   if (add && window.PublicKeyCredential) {
     add.hidden = false;
+    var unsupported = document.getElementById("passkey-unsupported");
+    if (unsupported) { unsupported.hidden = true; }
+    var addBase = add.getAttribute("data-base");
     add.addEventListener("submit", function (e) {
       e.preventDefault();
       var out = document.getElementById("passkey-status");
-      post("/agent/passkeys/register/start", {}).then(function (start) {
+      post(addBase + "/register/start", {}).then(function (start) {
         var pk = start.publicKey;
         pk.challenge = b64.decode(pk.challenge);
         pk.user.id = b64.decode(pk.user.id);
         (pk.excludeCredentials || []).forEach(function (c) { c.id = b64.decode(c.id); });
         return navigator.credentials.create({ publicKey: pk }).then(function (cred) {
-          return post("/agent/passkeys/register/finish", {
+          return post(addBase + "/register/finish", {
             ceremony: start.ceremony,
             name: add.elements.name.value,
             credential: {
@@ -52,18 +56,19 @@
   var login = document.getElementById("passkey-login");
   if (login && window.PublicKeyCredential) {
     login.hidden = false;
+    var loginBase = login.getAttribute("data-base");
     login.addEventListener("click", function () {
       var out = document.getElementById("passkey-login-status");
       var username = document.getElementById("username").value;
-      post("/agent/passkeys/login/start", { username: username }).then(function (start) {
+      post(loginBase + "/login/start", { username: username }).then(function (start) {
         var pk = start.publicKey;
         pk.challenge = b64.decode(pk.challenge);
         (pk.allowCredentials || []).forEach(function (c) { c.id = b64.decode(c.id); });
         if (!pk.rpId) { delete pk.rpId; }
         return navigator.credentials.get({ publicKey: pk }).then(function (cred) {
           // Back to the page the log-in form was to return to, as a password log-in does.
-          var next = document.querySelector('form[action="/agent/login"] input[name="next"]');
-          return post("/agent/passkeys/login/finish", {
+          var next = document.querySelector('form[action="' + login.getAttribute("data-form") + '"] input[name="next"]');
+          return post(loginBase + "/login/finish", {
             next: next ? next.value : null,
             ceremony: start.ceremony,
             credential: {

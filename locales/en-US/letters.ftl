@@ -164,3 +164,32 @@ letter-text-stopped-body =
     { $text }
 
     To get texts again, reply START to any of our messages.
+
+letter-operator-invite-subject = Your Help On Demand console account
+letter-operator-invite-body =
+    Hello,
+
+    An administrator made you a Help On Demand console account with the username { $username }.
+
+    Open the link below within { $hours } hours to choose your password. It works once.
+
+    If you did not expect this, ignore this email.
+letter-operator-invite-action = Choose your password
+
+letter-assigned-subject = A referral was assigned to you
+letter-assigned-body =
+    Hello { $first_name },
+
+    The Help On Demand help desk assigned you a referral in { $place }. Contact the consumer within { $minutes } minutes, then record Follow-Up Completed.
+letter-assigned-action = Open the referral
+
+letter-operator-password-subject = Choose a new Help On Demand console password
+letter-operator-password-body =
+    Hello,
+
+    An administrator sent you this link to choose a new password for your Help On Demand console account { $username }.
+
+    Open it within { $hours } hours. It works once, and ends every session opened with your old password.
+
+    If you did not ask for this, tell an administrator.
+letter-operator-password-action = Choose a new password

@@ -179,6 +179,7 @@ problem-hours-invalid = Each period needs a start and an end, must end after it 
 problem-time-zone-unknown = Choose a time zone from the list.
 problem-absence-dates = Give the first day of the absence, and an end on or after it (or leave the end empty).
 problem-current-password-wrong = The current password is not correct.
+problem-operator-password-length = Operator passwords must be at least 12 characters.
 availability-now-on = You are taking referrals now.
 availability-now-off = You are not taking referrals now.
 availability-switch-heading = Take referrals
@@ -455,3 +456,23 @@ step-eligibility = Complete what CMS still needs (see below)
 step-languages = Choose the languages you speak
 step-states = Choose at least one state where you are eligible
 step-availability = Turn on your availability (Available, green), or set hours that include now
+
+# Why an NPN may not receive referrals (SPEC.md §2), as pages say it.
+eligibility-reason-not-on-rcl = NPN { $npn } is not on the Registration Completion List for plan year { $year }.
+eligibility-reason-npn-not-valid = The Registration Completion List marks NPN { $npn } as not valid for plan year { $year } (NPN Valid is N).
+eligibility-reason-npn-unconfirmed = The Registration Completion List does not confirm NPN { $npn } as valid for plan year { $year } (NPN Valid is -).
+eligibility-reason-registration-missing = NPN { $npn } has not completed Individual Marketplace registration for plan year { $year }.
+eligibility-reason-registration-ended = NPN { $npn }'s Individual Marketplace registration for plan year { $year } ended on { $end }.
+eligibility-reason-not-in-mlms = NPN { $npn } has no Help On Demand course record in MLMS for plan year { $year }.
+eligibility-reason-course-not-completed = NPN { $npn } has not completed the Help On Demand course in MLMS for plan year { $year }.
+eligibility-reason-suspended-licence = NPN { $npn } is on the Suspension and Termination List for plan year { $year }: { $status } (licence problem) since { $on }, with no reinstatement after it.
+eligibility-reason-suspended-fraud = NPN { $npn } is on the Suspension and Termination List for plan year { $year }: { $status } (fraud) since { $on }, with no reinstatement after it.
+eligibility-reason-suspended-compliance = NPN { $npn } is on the Suspension and Termination List for plan year { $year }: { $status } (non-compliance) since { $on }, with no reinstatement after it.
+eligibility-reason-no-licence-data = There is no NIPR licence data for NPN { $npn }.
+eligibility-reason-no-health-licence = NPN { $npn } holds no active state licence with an active health line of authority on { $day }.
+eligibility-reason-licensed-off-platform = { $count ->
+    [one] NPN { $npn } is licensed for health only in { $states }, which is not on HealthCare.gov on { $day }.
+   *[other] NPN { $npn } is licensed for health only in { $states }, which are not on HealthCare.gov on { $day }.
+}
+eligibility-reason-no-account = NPN { $npn } has not created a Help On Demand account yet.
+eligibility-reason-terms-not-accepted = NPN { $npn } has not accepted the current Agent/Broker and Help On Demand Terms of Use, so registration is incomplete.

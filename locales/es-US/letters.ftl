@@ -161,3 +161,32 @@ letter-text-stopped-body =
     { $text }
 
     Para volver a recibir mensajes de texto, responda START a cualquiera de nuestros mensajes.
+
+letter-operator-invite-subject = Su cuenta de la consola de Help On Demand
+letter-operator-invite-body =
+    Hola:
+
+    Un administrador le creó una cuenta de la consola de Help On Demand con el nombre de usuario { $username }.
+
+    Abra el vínculo que aparece abajo en las próximas { $hours } horas para elegir su contraseña. Funciona una sola vez.
+
+    Si no lo esperaba, ignore este correo electrónico.
+letter-operator-invite-action = Elegir su contraseña
+
+letter-assigned-subject = Se le asignó un referido
+letter-assigned-body =
+    Hola, { $first_name }:
+
+    La Mesa de Ayuda de Help On Demand le asignó un referido en { $place }. Comuníquese con el consumidor en los próximos { $minutes } minutos y luego registre "Seguimiento completado".
+letter-assigned-action = Abrir el referido
+
+letter-operator-password-subject = Elija una contraseña nueva para la consola de Help On Demand
+letter-operator-password-body =
+    Hola:
+
+    Un administrador le envió este vínculo para elegir una contraseña nueva para su cuenta { $username } de la consola de Help On Demand.
+
+    Ábralo en las próximas { $hours } horas. Funciona una sola vez y cierra todas las sesiones abiertas con su contraseña anterior.
+
+    Si usted no lo pidió, avísele a un administrador.
+letter-operator-password-action = Elegir una contraseña nueva

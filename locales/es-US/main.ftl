@@ -179,6 +179,7 @@ problem-hours-invalid = Cada período debe tener una hora de inicio y una de fin
 problem-time-zone-unknown = Elija una zona horaria de la lista.
 problem-absence-dates = Indique el primer día de la ausencia y un último día igual o posterior (o deje el último día en blanco).
 problem-current-password-wrong = La contraseña actual no es correcta.
+problem-operator-password-length = Las contraseñas de los operadores deben tener al menos 12 caracteres.
 availability-now-on = Está recibiendo referidos ahora.
 availability-now-off = No está recibiendo referidos ahora.
 availability-switch-heading = Recibir referidos
@@ -455,3 +456,23 @@ step-eligibility = Complete lo que todavía piden los CMS (vea abajo)
 step-languages = Elija los idiomas que habla
 step-states = Elija al menos un estado donde sea elegible
 step-availability = Active su disponibilidad (Disponible, verde) o establezca un horario que incluya la hora actual
+
+# Por qué un NPN no puede recibir referidos (SPEC.md §2), tal como lo dicen las páginas.
+eligibility-reason-not-on-rcl = El NPN { $npn } no figura en la Lista de registros completados para el año del plan { $year }.
+eligibility-reason-npn-not-valid = La Lista de registros completados indica que el NPN { $npn } no es válido para el año del plan { $year } (NPN Valid es N).
+eligibility-reason-npn-unconfirmed = La Lista de registros completados no confirma que el NPN { $npn } sea válido para el año del plan { $year } (NPN Valid es -).
+eligibility-reason-registration-missing = El NPN { $npn } no ha completado el registro en el Mercado individual para el año del plan { $year }.
+eligibility-reason-registration-ended = El registro del NPN { $npn } en el Mercado individual para el año del plan { $year } terminó el { $end }.
+eligibility-reason-not-in-mlms = El NPN { $npn } no tiene registro del curso de Help On Demand en MLMS para el año del plan { $year }.
+eligibility-reason-course-not-completed = El NPN { $npn } no ha completado el curso de Help On Demand en MLMS para el año del plan { $year }.
+eligibility-reason-suspended-licence = El NPN { $npn } figura en la Lista de suspensiones y terminaciones para el año del plan { $year }: { $status } (problema de licencia) desde el { $on }, sin restablecimiento posterior.
+eligibility-reason-suspended-fraud = El NPN { $npn } figura en la Lista de suspensiones y terminaciones para el año del plan { $year }: { $status } (fraude) desde el { $on }, sin restablecimiento posterior.
+eligibility-reason-suspended-compliance = El NPN { $npn } figura en la Lista de suspensiones y terminaciones para el año del plan { $year }: { $status } (incumplimiento) desde el { $on }, sin restablecimiento posterior.
+eligibility-reason-no-licence-data = No hay datos de licencias de NIPR para el NPN { $npn }.
+eligibility-reason-no-health-licence = El NPN { $npn } no tiene ninguna licencia estatal vigente con una línea de autoridad de salud vigente al { $day }.
+eligibility-reason-licensed-off-platform = { $count ->
+    [one] El NPN { $npn } solo tiene licencia de salud en { $states }, que no está en HealthCare.gov al { $day }.
+   *[other] El NPN { $npn } solo tiene licencia de salud en { $states }, que no están en HealthCare.gov al { $day }.
+}
+eligibility-reason-no-account = El NPN { $npn } todavía no ha creado una cuenta de Help On Demand.
+eligibility-reason-terms-not-accepted = El NPN { $npn } no ha aceptado las Condiciones de uso para agentes y corredores y las de Help On Demand vigentes, así que su registro está incompleto.

@@ -4,7 +4,8 @@
 use hod_domain::actor::Actor;
 use std::sync::OnceLock;
 
-use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
+pub use hod_db::sessions::PrincipalKind;
+use hod_db::sessions::{self, NewSession, SessionClient};
 use hod_db::{Tx, accounts, agents, audit, from_millis};
 use hod_domain::Username;
 use hod_domain::password::{self, Personal};
@@ -88,12 +89,63 @@ impl From<hod_db::DbError> for ResetError {
 
 /// A hash to verify against when there is no account, so that an unknown username costs the
 /// same time as a wrong password.
-fn decoy_hash() -> &'static str {
+pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| passwords::hash("decoy-Password-4821").expect("hashing works"))
 }
 
+/// Whose account: an agent's or an operator's (sessions and passkeys belong to either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    Agent(i64),
+    Operator(i64),
+}
+
+impl Principal {
+    pub(crate) fn of(kind: PrincipalKind, id: i64) -> Self {
+        match kind {
+            PrincipalKind::Agent => Self::Agent(id),
+            PrincipalKind::Operator => Self::Operator(id),
+        }
+    }
+
+    pub(crate) fn kind(self) -> PrincipalKind {
+        match self {
+            Self::Agent(_) => PrincipalKind::Agent,
+            Self::Operator(_) => PrincipalKind::Operator,
+        }
+    }
+
+    pub(crate) fn id(self) -> i64 {
+        match self {
+            Self::Agent(id) | Self::Operator(id) => id,
+        }
+    }
+
+    pub(crate) fn actor(self) -> Actor {
+        match self {
+            Self::Agent(id) => Actor::Agent(id),
+            Self::Operator(id) => Actor::Operator(id),
+        }
+    }
+}
+
 impl App {
+    /// Writes an audit entry about `who`'s own account (`agent.passkey_added`, …).
+    pub(crate) async fn audit_own(
+        &self,
+        tx: &mut hod_db::Tx,
+        who: Principal,
+        what: &str,
+        client: Client<'_>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let actor = who.actor();
+        let action = format!("{}.{what}", who.kind().as_str());
+        self.audit_by(tx, actor, &action, &actor.to_string(), client, detail)
+            .await
+    }
+
     pub(crate) async fn audit(
         &self,
         tx: &mut Tx,
@@ -303,13 +355,13 @@ impl App {
     ) -> Result<Option<AgentSession>> {
         let (hash, now) = (token_hash(token), self.now());
         let row = self
-            .write(async |tx| sessions::touch(tx, &hash, client, now, idle).await)
+            .write(async |tx| {
+                sessions::touch(tx, &hash, PrincipalKind::Agent, client, now, idle).await
+            })
             .await?;
-        Ok(row
-            .filter(|r| r.principal_kind == PrincipalKind::Agent.as_str())
-            .map(|r| AgentSession {
-                agent_id: r.principal_id,
-            }))
+        Ok(row.map(|r| AgentSession {
+            agent_id: r.principal_id,
+        }))
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {

@@ -12,7 +12,9 @@ use crate::import::{ImportKind, ImportOptions, Source};
 use crate::{App, AppError, Result, passwords};
 
 pub const ADMIN_USERNAME: &str = "admin";
-pub const ADMIN_PASSWORD: &str = "Admin-Demo-47!";
+pub const ADMIN_PASSWORD: &str = "Console-Demo-47!";
+pub const HELP_DESK_USERNAME: &str = "helpdesk";
+pub const HELP_DESK_PASSWORD: &str = "Desk-Demo-47!";
 pub const AGENT_PASSWORD: &str = "Agent-Demo-47!";
 
 struct DemoAgent {
@@ -79,6 +81,7 @@ const AGENTS: &[DemoAgent] = &[
 #[derive(Debug, Clone)]
 pub struct DemoLogins {
     pub admin: (String, String),
+    pub help_desk: (String, String),
     pub agents: Vec<DemoAgentLogin>,
     pub plan_year: PlanYear,
 }
@@ -160,17 +163,27 @@ impl App {
             }
         };
 
-        if operators::find_by_username(&self.db, ADMIN_USERNAME)
-            .await?
-            .is_none()
-        {
-            self.create_operator(
+        for (username, email, password, role) in [
+            (
                 ADMIN_USERNAME,
                 "admin@demo.invalid",
                 ADMIN_PASSWORD,
                 Role::Admin,
-            )
-            .await?;
+            ),
+            (
+                HELP_DESK_USERNAME,
+                "helpdesk@demo.invalid",
+                HELP_DESK_PASSWORD,
+                Role::HelpDesk,
+            ),
+        ] {
+            if operators::find_by_username(&self.db, username)
+                .await?
+                .is_none()
+            {
+                self.create_operator(username, email, password, role)
+                    .await?;
+            }
         }
 
         let mut logins = Vec::new();
@@ -195,6 +208,7 @@ impl App {
         }
         Ok(DemoLogins {
             admin: (ADMIN_USERNAME.into(), ADMIN_PASSWORD.into()),
+            help_desk: (HELP_DESK_USERNAME.into(), HELP_DESK_PASSWORD.into()),
             agents: logins,
             plan_year,
         })

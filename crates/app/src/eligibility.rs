@@ -19,6 +19,9 @@ pub struct EligibilityReport {
     pub states: Vec<String>,
     pub reasons: Vec<String>,
     pub registration_complete: bool,
+    /// The same reasons for pages: (locale id, values), worded in the reader's language.
+    #[serde(skip)]
+    pub explained: Vec<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 /// What one run over everyone did.
@@ -125,6 +128,11 @@ impl App {
                 .reasons
                 .iter()
                 .map(|r| r.sentence(npn, py.year, day))
+                .collect(),
+            explained: verdict
+                .reasons
+                .iter()
+                .map(|r| (r.id(), r.args(npn, py.year, day)))
                 .collect(),
             registration_complete: verdict.registration_complete,
         })

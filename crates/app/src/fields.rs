@@ -43,6 +43,8 @@ pub enum FieldProblem {
     AbsenceDates,
     /// Change password: the current password is wrong.
     CurrentPasswordWrong,
+    /// An operator's password is shorter than 12 characters.
+    OperatorPasswordLength,
     /// Consumer request: an email address that cannot be one.
     EmailInvalid,
     /// A value that is not one of the choices offered.
@@ -90,6 +92,7 @@ impl FieldProblem {
             Self::TimeZoneUnknown => "time-zone-unknown",
             Self::AbsenceDates => "absence-dates",
             Self::CurrentPasswordWrong => "current-password-wrong",
+            Self::OperatorPasswordLength => "operator-password-length",
             Self::EmailInvalid => "email-invalid",
             Self::ChoiceUnknown => "choice-unknown",
             Self::TooLong => "too-long",
@@ -131,6 +134,7 @@ impl FieldProblem {
             Self::TimeZoneUnknown => "Choose a time zone from the list.".into(),
             Self::AbsenceDates => "Give the first day of the absence, and an end on or after it (or no end).".into(),
             Self::CurrentPasswordWrong => "The current password is not correct.".into(),
+            Self::OperatorPasswordLength => "Operator passwords must be at least 12 characters.".into(),
             Self::EmailInvalid => "Enter an email address like name@example.com, or leave it empty.".into(),
             Self::ChoiceUnknown => "Choose one of the options offered.".into(),
             Self::TooLong => "This is too long.".into(),

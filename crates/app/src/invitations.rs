@@ -92,23 +92,30 @@ impl App {
     /// Help desk: sends a fresh link to an eligible agent who has not registered; every
     /// earlier link stops working.
     pub async fn resend_invitation(&self, npn: &Npn, operator: Actor) -> Result<()> {
-        let agent = agents::find_by_npn(&self.db, npn).await?.ok_or_else(|| {
-            AppError::Invalid(format!(
-                "NPN {npn} is not in the MLMS file; there is no email to invite"
-            ))
-        })?;
+        let agent = agents::find_by_npn(&self.db, npn)
+            .await?
+            .ok_or_else(|| AppError::Refused {
+                id: "no-email",
+                message: format!("NPN {npn} is not in the MLMS file; there is no email to invite"),
+            })?;
         if agent.registered_at.is_some() {
-            return Err(AppError::Invalid(format!(
-                "NPN {npn} already has an account; the agent logs in with their username"
-            )));
+            return Err(AppError::Refused {
+                id: "registered",
+                message: format!(
+                    "NPN {npn} already has an account; the agent logs in with their username"
+                ),
+            });
         }
         let day = self.today();
         let report = self.eligibility_of(npn, day).await?;
         if !report.eligible {
-            return Err(AppError::Invalid(format!(
-                "NPN {npn} is not eligible, so no invitation was sent: {}",
-                report.reasons.join("; ")
-            )));
+            return Err(AppError::Refused {
+                id: "not-eligible",
+                message: format!(
+                    "NPN {npn} is not eligible, so no invitation was sent: {}",
+                    report.reasons.join("; ")
+                ),
+            });
         }
         let now = self.now();
         self.write(async |tx| -> Result<_> {

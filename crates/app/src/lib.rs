@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
+pub mod audit_log;
 pub mod auth;
 pub mod clock;
+pub mod console;
 pub mod demo;
 pub mod dispatch;
 pub mod eligibility;
@@ -24,6 +26,7 @@ pub mod push;
 pub mod referrals;
 pub mod registration;
 pub mod settings;
+pub mod simulation;
 pub mod sms;
 pub mod system;
 pub mod terms;
@@ -80,6 +83,13 @@ pub enum AppError {
     /// What was asked for does not exist (or is not the asker's to see); names what.
     #[error("no such {0}")]
     NotFound(String),
+    /// A rule of the program refuses this; `id` names the rule (pages say it in the reader's
+    /// language as `refused-<id>`), the message says it in English for the command line.
+    #[error("{message}")]
+    Refused { id: &'static str, message: String },
+    /// The operator's role does not allow this.
+    #[error("not allowed for this role")]
+    Forbidden,
     #[error(transparent)]
     Db(#[from] hod_db::DbError),
     #[error(transparent)]

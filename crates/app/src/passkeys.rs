@@ -1,7 +1,9 @@
 //! Passkeys (SPEC.md §4, the guide's fingerprint/face login): registered from the Security tab
-//! after login, then used to log in. WebAuthn state between the two requests of a ceremony
-//! is kept in the database, so any node can finish what another started.
-use hod_db::{agents, passkeys};
+//! (an agent) or the account page (an operator) after login, then used to log in. WebAuthn
+//! state between the two requests of a ceremony is kept in the database, so any node can
+//! finish what another started.
+use hod_db::sessions::PrincipalKind;
+use hod_db::{agents, operators, passkeys};
 use hod_domain::Username;
 use jiff::SignedDuration;
 use webauthn_rs::prelude::{
@@ -10,7 +12,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::auth::{Client, LoginOutcome};
+use crate::auth::{Client, LoginOutcome, Principal};
 use crate::tokens::random_token;
 use crate::{App, AppError, Result};
 
@@ -39,6 +41,10 @@ fn other(e: impl std::fmt::Display) -> AppError {
     AppError::Other(anyhow::anyhow!("passkeys: {e}"))
 }
 
+fn expired() -> AppError {
+    AppError::Invalid("the passkey request expired; try again".into())
+}
+
 impl App {
     /// The relying party: this deployment's public URL.
     fn webauthn(&self) -> Result<Webauthn> {
@@ -54,8 +60,8 @@ impl App {
             .map_err(other)
     }
 
-    async fn stored_passkeys(&self, agent_id: i64) -> Result<Vec<(i64, Passkey)>> {
-        passkeys::for_agent(&self.db, agent_id)
+    async fn stored_passkeys(&self, who: Principal) -> Result<Vec<(i64, Passkey)>> {
+        passkeys::of(&self.db, who.kind(), who.id())
             .await?
             .into_iter()
             .map(|r| {
@@ -67,8 +73,8 @@ impl App {
             .collect()
     }
 
-    pub async fn passkeys_of(&self, agent_id: i64) -> Result<Vec<PasskeyInfo>> {
-        passkeys::for_agent(&self.db, agent_id)
+    pub async fn passkeys_of(&self, who: Principal) -> Result<Vec<PasskeyInfo>> {
+        passkeys::of(&self.db, who.kind(), who.id())
             .await?
             .into_iter()
             .map(|r| {
@@ -82,28 +88,48 @@ impl App {
             .collect()
     }
 
-    /// Starts adding a passkey to a logged-in agent's account.
+    /// The names a new passkey carries: the username, and the name shown beside it.
+    async fn passkey_names(&self, who: Principal) -> Result<(String, String)> {
+        let missing = || AppError::Invalid("no such account".into());
+        Ok(match who {
+            Principal::Agent(id) => {
+                let agent = agents::find_by_id(&self.db, id)
+                    .await?
+                    .ok_or_else(missing)?;
+                (
+                    agent.username.clone().unwrap_or_default(),
+                    format!("{} {}", agent.first_name, agent.last_name),
+                )
+            }
+            Principal::Operator(id) => {
+                let op = operators::find_by_id(&self.db, id)
+                    .await?
+                    .ok_or_else(missing)?;
+                (op.username.clone(), op.username)
+            }
+        })
+    }
+
+    /// Starts adding a passkey to a logged-in agent's or operator's account.
     pub async fn passkey_registration_start(
         &self,
-        agent_id: i64,
+        who: Principal,
     ) -> Result<(String, CreationChallengeResponse)> {
-        let agent = agents::find_by_id(&self.db, agent_id)
-            .await?
-            .ok_or_else(|| AppError::Invalid("no such agent".into()))?;
-        let existing = self.stored_passkeys(agent_id).await?;
+        let (username, display_name) = self.passkey_names(who).await?;
+        let existing = self.stored_passkeys(who).await?;
         let now = self.now();
         let (ceremony, options) = self
             .write(async |tx| -> Result<_, AppError> {
+                let candidate = Uuid::new_v4().to_string();
                 let handle =
-                    passkeys::ensure_webauthn_id(tx, agent_id, &Uuid::new_v4().to_string()).await?;
+                    passkeys::ensure_webauthn_id(tx, who.kind(), who.id(), &candidate).await?;
                 let handle = Uuid::parse_str(&handle).map_err(other)?;
-                let username = agent.username.clone().unwrap_or_default();
                 let (options, state) = self
                     .webauthn()?
                     .start_passkey_registration(
                         handle,
                         &username,
-                        &format!("{} {}", agent.first_name, agent.last_name),
+                        &display_name,
                         Some(existing.iter().map(|(_, p)| p.cred_id().clone()).collect()),
                     )
                     .map_err(other)?;
@@ -111,11 +137,14 @@ impl App {
                 let state = serde_json::to_string(&state).map_err(other)?;
                 passkeys::put_ceremony(
                     tx,
-                    &ceremony,
-                    Some(agent_id),
-                    "register",
-                    &state,
-                    now + CEREMONY_LIFETIME,
+                    &passkeys::Ceremony {
+                        id: &ceremony,
+                        kind: who.kind(),
+                        principal_id: Some(who.id()),
+                        purpose: "register",
+                        state: &state,
+                        expires_at: now + CEREMONY_LIFETIME,
+                    },
                 )
                 .await?;
                 Ok((ceremony, options))
@@ -124,10 +153,10 @@ impl App {
         Ok((ceremony, options))
     }
 
-    /// Finishes adding a passkey; `name` tells the agent's devices apart.
+    /// Finishes adding a passkey; `name` tells the owner's devices apart.
     pub async fn passkey_registration_finish(
         &self,
-        agent_id: i64,
+        who: Principal,
         ceremony: &str,
         credential: &RegisterPublicKeyCredential,
         name: &str,
@@ -136,16 +165,12 @@ impl App {
         let id = self
             .write(async |tx| -> Result<_, AppError> {
                 let Some((Some(owner), state)) =
-                    passkeys::take_ceremony(tx, ceremony, "register", now).await?
+                    passkeys::take_ceremony(tx, ceremony, who.kind(), "register", now).await?
                 else {
-                    return Err(AppError::Invalid(
-                        "the passkey request expired; try again".into(),
-                    ));
+                    return Err(expired());
                 };
-                if owner != agent_id {
-                    return Err(AppError::Invalid(
-                        "the passkey request expired; try again".into(),
-                    ));
+                if owner != who.id() {
+                    return Err(expired());
                 }
                 let state: PasskeyRegistration = serde_json::from_str(&state).map_err(other)?;
                 let passkey = self
@@ -158,34 +183,25 @@ impl App {
                 };
                 let cred_id = hex::encode(passkey.cred_id().as_slice());
                 let json = serde_json::to_string(&passkey).map_err(other)?;
-                let id = passkeys::add(tx, agent_id, &cred_id, &name, &json, now).await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.passkey_added",
-                    Client::default(),
-                    serde_json::json!({ "passkey": id, "name": name }),
-                )
-                .await?;
+                let id =
+                    passkeys::add(tx, who.kind(), who.id(), &cred_id, &name, &json, now).await?;
+                let detail = serde_json::json!({ "passkey": id, "name": name });
+                self.audit_own(tx, who, "passkey_added", Client::default(), detail)
+                    .await?;
                 Ok(id)
             })
             .await?;
         Ok(id)
     }
 
-    pub async fn remove_passkey(&self, agent_id: i64, passkey_id: i64) -> Result<bool> {
+    pub async fn remove_passkey(&self, who: Principal, passkey_id: i64) -> Result<bool> {
         let removed = self
             .write(async |tx| -> Result<_> {
-                let removed = passkeys::remove(tx, agent_id, passkey_id).await?;
+                let removed = passkeys::remove(tx, who.kind(), who.id(), passkey_id).await?;
                 if removed {
-                    self.audit(
-                        tx,
-                        agent_id,
-                        "agent.passkey_removed",
-                        Client::default(),
-                        serde_json::json!({ "passkey": passkey_id }),
-                    )
-                    .await?;
+                    let detail = serde_json::json!({ "passkey": passkey_id });
+                    self.audit_own(tx, who, "passkey_removed", Client::default(), detail)
+                        .await?;
                 }
                 Ok(removed)
             })
@@ -193,15 +209,27 @@ impl App {
         Ok(removed)
     }
 
-    /// Starts a login with a passkey for `username`. The answer looks the same whether or not
-    /// the account exists or has passkeys (a decoy credential is offered then).
-    pub async fn passkey_login_start(&self, username: &str) -> Result<LoginChallenge> {
-        let account = match Username::parse(username) {
-            Ok(u) => agents::find_for_login(&self.db, &u.key()).await?,
-            Err(_) => None,
+    /// Starts a login with a passkey for an agent's or an operator's `username`. The answer
+    /// looks the same whether or not the account exists or has passkeys (a decoy credential is
+    /// offered then).
+    pub async fn passkey_login_start(
+        &self,
+        kind: PrincipalKind,
+        username: &str,
+    ) -> Result<LoginChallenge> {
+        let account = match kind {
+            PrincipalKind::Agent => match Username::parse(username) {
+                Ok(u) => agents::find_for_login(&self.db, &u.key())
+                    .await?
+                    .map(|a| a.id),
+                Err(_) => None,
+            },
+            PrincipalKind::Operator => operators::find_by_username(&self.db, username.trim())
+                .await?
+                .map(|o| o.id),
         };
-        let keys = match &account {
-            Some(a) => self.stored_passkeys(a.id).await?,
+        let keys = match account {
+            Some(id) => self.stored_passkeys(Principal::of(kind, id)).await?,
             None => Vec::new(),
         };
         let webauthn = self.webauthn()?;
@@ -209,42 +237,77 @@ impl App {
         let ceremony = random_token()?;
         let options = self
             .write(async |tx| -> Result<_> {
-                let options = if let (Some(account), false) = (&account, keys.is_empty()) {
-                    let list: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
-                    let (options, state) = webauthn
-                        .start_passkey_authentication(&list)
-                        .map_err(other)?;
-                    let state = serde_json::to_string(&state).map_err(other)?;
-                    passkeys::put_ceremony(
-                        tx,
-                        &ceremony,
-                        Some(account.id),
-                        "login",
-                        &state,
-                        now + CEREMONY_LIFETIME,
-                    )
-                    .await?;
-                    serde_json::to_value(&options).map_err(other)?
-                } else {
-                    passkeys::put_ceremony(
-                        tx,
-                        &ceremony,
-                        None,
-                        "login",
-                        "decoy",
-                        now + CEREMONY_LIFETIME,
-                    )
-                    .await?;
-                    decoy_request(&webauthn, username)?
+                let mut stored = passkeys::Ceremony {
+                    id: &ceremony,
+                    kind,
+                    principal_id: None,
+                    purpose: "login",
+                    state: "decoy",
+                    expires_at: now + CEREMONY_LIFETIME,
                 };
-                Ok(options)
+                let (Some(id), false) = (account, keys.is_empty()) else {
+                    passkeys::put_ceremony(tx, &stored).await?;
+                    return decoy_request(username);
+                };
+                let list: Vec<Passkey> = keys.into_iter().map(|(_, p)| p).collect();
+                let (options, state) = webauthn
+                    .start_passkey_authentication(&list)
+                    .map_err(other)?;
+                let state = serde_json::to_string(&state).map_err(other)?;
+                stored.principal_id = Some(id);
+                stored.state = &state;
+                passkeys::put_ceremony(tx, &stored).await?;
+                serde_json::to_value(&options).map_err(other)
             })
             .await?;
         Ok(LoginChallenge { ceremony, options })
     }
 
-    /// Finishes a login with a passkey: a new session, or `Refused` (the same answer as a
-    /// wrong password; a locked account is refused too).
+    /// The second half of a passkey login, inside the transaction that opens the session:
+    /// whose passkey answered the ceremony (its counter stored), or `None` — unknown or
+    /// expired ceremony, another kind's, a decoy, or a signature that does not verify.
+    pub(crate) async fn verify_passkey_login(
+        &self,
+        tx: &mut hod_db::Tx,
+        kind: PrincipalKind,
+        ceremony: &str,
+        credential: &PublicKeyCredential,
+        client: Client<'_>,
+    ) -> Result<Option<i64>> {
+        let now = self.now();
+        let Some((Some(id), state)) =
+            passkeys::take_ceremony(tx, ceremony, kind, "login", now).await?
+        else {
+            return Ok(None);
+        };
+        let who = Principal::of(kind, id);
+        let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
+        let Ok(result) = self
+            .webauthn()?
+            .finish_passkey_authentication(credential, &state)
+        else {
+            self.audit_own(
+                tx,
+                who,
+                "passkey_login_failed",
+                client,
+                serde_json::json!({}),
+            )
+            .await?;
+            return Ok(None);
+        };
+        for (key_id, mut key) in self.stored_passkeys(who).await? {
+            if key.cred_id() == result.cred_id() {
+                key.update_credential(&result);
+                let json = serde_json::to_string(&key).map_err(other)?;
+                passkeys::used(tx, key_id, &json, now).await?;
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// Finishes an agent's login with a passkey: a new session, or `Refused` (the same answer
+    /// as a wrong password; a locked account is refused too).
     pub async fn passkey_login_finish(
         &self,
         ceremony: &str,
@@ -253,24 +316,10 @@ impl App {
     ) -> Result<LoginOutcome> {
         let now = self.now();
         self.write(async |tx| -> Result<_> {
-            let Some((Some(agent_id), state)) =
-                passkeys::take_ceremony(tx, ceremony, "login", now).await?
+            let Some(agent_id) = self
+                .verify_passkey_login(tx, PrincipalKind::Agent, ceremony, credential, client)
+                .await?
             else {
-                return Ok(LoginOutcome::Refused);
-            };
-            let state: PasskeyAuthentication = serde_json::from_str(&state).map_err(other)?;
-            let Ok(result) = self
-                .webauthn()?
-                .finish_passkey_authentication(credential, &state)
-            else {
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.passkey_login_failed",
-                    client,
-                    serde_json::json!({}),
-                )
-                .await?;
                 return Ok(LoginOutcome::Refused);
             };
             let locked = agents::find_for_login_by_id(&self.db, agent_id)
@@ -281,13 +330,6 @@ impl App {
                 .is_some_and(|until| until > now);
             if locked {
                 return Ok(LoginOutcome::Refused);
-            }
-            for (id, mut key) in self.stored_passkeys(agent_id).await? {
-                if key.cred_id() == result.cred_id() {
-                    key.update_credential(&result);
-                    passkeys::used(tx, id, &serde_json::to_string(&key).map_err(other)?, now)
-                        .await?;
-                }
             }
             let token = self
                 .open_session(
@@ -306,9 +348,8 @@ impl App {
 
 /// Request options for an account without passkeys, shaped like real ones: a fresh challenge
 /// and a credential id derived from the username (so that asking twice gives the same id).
-fn decoy_request(webauthn: &Webauthn, username: &str) -> Result<serde_json::Value> {
+fn decoy_request(username: &str) -> Result<serde_json::Value> {
     use sha2::{Digest, Sha256};
-    let _ = webauthn;
     let mut challenge = [0u8; 32];
     getrandom::fill(&mut challenge).map_err(other)?;
     let id =

@@ -4,13 +4,13 @@ use hod_db::DbError;
 use hod_db::agents;
 pub use hod_db::agents::AgentRow;
 use hod_db::availability::{self as avail, Availability};
-use hod_db::sessions::{self, PrincipalKind};
+use hod_db::sessions;
 use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, is_available, parse_time};
 use hod_domain::password::{self, Personal};
 use hod_domain::{ContactMethod, Lang, Npn, PhoneE164, UsState, Zip};
 use jiff::civil::Weekday;
 
-use crate::auth::Client;
+use crate::auth::{Client, Principal};
 use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result, passwords};
 
@@ -420,7 +420,7 @@ impl App {
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             agents::set_password(tx, agent_id, &hash, now).await?;
-            let ended = end_others(tx, agent_id, keep_token).await?;
+            let ended = end_others(tx, Principal::Agent(agent_id), keep_token).await?;
             self.audit(
                 tx,
                 agent_id,
@@ -437,19 +437,19 @@ impl App {
 }
 
 impl App {
-    /// The agent's live sessions, newest first: ("since … · address · browser", whether it
-    /// is the session of `current_token`).
+    /// An agent's or an operator's live sessions, newest first: ("since … · address ·
+    /// browser", whether it is the session of `current_token`).
     pub async fn sessions_of(
         &self,
-        agent_id: i64,
+        who: Principal,
         current_token: &str,
     ) -> Result<Vec<(String, bool)>> {
         let current = crate::tokens::token_hash(current_token);
         let tz = self.settings.program_time_zone.clone();
         let list = sessions::list_for(
             &self.db,
-            PrincipalKind::Agent,
-            agent_id,
+            who.kind(),
+            who.id(),
             self.now(),
             crate::auth::SESSION_IDLE,
         )
@@ -476,19 +476,15 @@ impl App {
             .collect())
     }
 
-    /// Logs out every other device; returns how many sessions ended.
-    pub async fn end_other_sessions(&self, agent_id: i64, keep_token: &str) -> Result<u64> {
+    /// Logs out every other device of an agent or an operator; returns how many sessions
+    /// ended.
+    pub async fn end_other_sessions(&self, who: Principal, keep_token: &str) -> Result<u64> {
         let n = self
             .write(async |tx| -> Result<_> {
-                let n = end_others(tx, agent_id, keep_token).await?;
-                self.audit(
-                    tx,
-                    agent_id,
-                    "agent.sessions_ended",
-                    Client::default(),
-                    serde_json::json!({ "ended": n }),
-                )
-                .await?;
+                let n = end_others(tx, who, keep_token).await?;
+                let detail = serde_json::json!({ "ended": n });
+                self.audit_own(tx, who, "sessions_ended", Client::default(), detail)
+                    .await?;
                 Ok(n)
             })
             .await?;
@@ -496,12 +492,16 @@ impl App {
     }
 }
 
-/// Ends the agent's sessions but the one whose token is `keep_token`; how many ended.
-async fn end_others(tx: &mut hod_db::Tx, agent_id: i64, keep_token: &str) -> Result<u64> {
+/// Ends the sessions of `who` but the one whose token is `keep_token`; how many ended.
+pub(crate) async fn end_others(
+    tx: &mut hod_db::Tx,
+    who: Principal,
+    keep_token: &str,
+) -> Result<u64> {
     Ok(sessions::delete_others(
         tx,
-        PrincipalKind::Agent,
-        agent_id,
+        who.kind(),
+        who.id(),
         &crate::tokens::token_hash(keep_token),
     )
     .await?)

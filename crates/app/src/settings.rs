@@ -11,17 +11,24 @@ use jiff::civil::Date;
 use crate::{App, AppError, Result};
 
 /// Every setting an administrator may change, with its default.
-pub const KEYS: [(&str, &str); 9] = [
+pub const KEYS: [(&str, &str); 13] = [
     ("routing.strategy", "one_at_a_time"),
     ("routing.offer_minutes", "15"),
     ("routing.cascade_minutes", "5"),
     ("routing.broadcast_size", "3"),
+    ("routing.adaptive_step_minutes", "2"),
+    ("routing.adaptive_width", "3"),
     ("routing.max_wait_minutes", "60"),
     ("routing.capacity", "5"),
     ("intake.paused", "false"),
     ("intake.closed_dates", ""),
     ("intake.duplicate_minutes", "10"),
+    ("intake.closed_message_en", ""),
+    ("intake.closed_message_es", ""),
 ];
+
+/// The longest message an administrator may write for consumers.
+const MESSAGE_CHARS: usize = 600;
 
 /// The settings routing and intake read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +40,19 @@ pub struct ProgramSettings {
     pub closed_dates: Vec<Date>,
     /// A second request from the same person within this window is the first one.
     pub duplicate_window: SignedDuration,
+    /// What consumers read when intake is closed, in English and Spanish (empty: the
+    /// standard words).
+    pub closed_message: (String, String),
+}
+
+fn message(key: &str, v: &str) -> Result<String> {
+    let v = v.trim();
+    if v.chars().count() > MESSAGE_CHARS || v.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::Invalid(format!(
+            "{key}: at most {MESSAGE_CHARS} characters of plain text"
+        )));
+    }
+    Ok(v.to_owned())
 }
 
 fn minutes(key: &str, v: &str, min: i64, max: i64) -> Result<SignedDuration> {
@@ -74,9 +94,24 @@ fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
             )?)
             .unwrap_or(1),
         },
+        "adaptive" => Strategy::Adaptive {
+            step: minutes(
+                "routing.adaptive_step_minutes",
+                get("routing.adaptive_step_minutes"),
+                1,
+                60,
+            )?,
+            width: u16::try_from(number(
+                "routing.adaptive_width",
+                get("routing.adaptive_width"),
+                1,
+                50,
+            )?)
+            .unwrap_or(1),
+        },
         other => {
             return Err(AppError::Invalid(format!(
-                "routing.strategy: expected one_at_a_time, cascade or broadcast, got {other:?}"
+                "routing.strategy: expected one_at_a_time, cascade, broadcast or adaptive, got {other:?}"
             )));
         }
     };
@@ -130,6 +165,10 @@ fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
             0,
             24 * 60,
         )?,
+        closed_message: (
+            message("intake.closed_message_en", get("intake.closed_message_en"))?,
+            message("intake.closed_message_es", get("intake.closed_message_es"))?,
+        ),
     })
 }
 
@@ -220,6 +259,18 @@ mod tests {
             s.policy.strategy,
             Strategy::Cascade {
                 step: SignedDuration::from_mins(5)
+            }
+        );
+        let s = with(&[
+            ("routing.strategy", "adaptive"),
+            ("routing.adaptive_width", "2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.policy.strategy,
+            Strategy::Adaptive {
+                step: SignedDuration::from_mins(2),
+                width: 2
             }
         );
         let e = with(&[("routing.offer_minutes", "0")])

@@ -42,4 +42,45 @@ impl App {
     ) -> Result<Vec<MessageRow>> {
         Ok(outbox::list(&self.db, recipient, status).await?)
     }
+
+    /// The newest `limit` messages, optionally in one status (the console's outbox page).
+    pub async fn newest_messages(
+        &self,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        Ok(outbox::newest(&self.db, status, limit).await?)
+    }
+
+    /// An administrator sends a message given up on once more (the dispatcher picks it up).
+    pub async fn retry_message(
+        &self,
+        by: &crate::operators::OperatorSession,
+        id: i64,
+        client: crate::auth::Client<'_>,
+    ) -> Result<bool> {
+        crate::operators::require_admin(by)?;
+        let now = self.now();
+        let retried = self
+            .write(async |tx| -> Result<_> {
+                let retried = outbox::retry(tx, id, now).await?;
+                if retried {
+                    self.audit_by(
+                        tx,
+                        by.actor(),
+                        "outbox.retried",
+                        &format!("message:{id}"),
+                        client,
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                }
+                Ok(retried)
+            })
+            .await?;
+        if retried {
+            self.outbox_written().notify_one();
+        }
+        Ok(retried)
+    }
 }

@@ -148,3 +148,15 @@ pub async fn redeem_reset(
     .fetch_optional(c)
     .await)?)
 }
+
+/// Until when the agent's log-in is locked, if it ever was.
+#[tracing::instrument(skip_all)]
+pub async fn locked_until(db: &crate::Db, agent_id: i64) -> Result<Option<jiff::Timestamp>> {
+    let at: Option<Option<i64>> = crate::on_pool!(db, p => sqlx::query_scalar(
+        "SELECT locked_until FROM agents WHERE id = $1",
+    )
+    .bind(agent_id)
+    .fetch_optional(p)
+    .await)?;
+    at.flatten().map(crate::from_millis).transpose()
+}

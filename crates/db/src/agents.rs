@@ -368,3 +368,19 @@ pub async fn set_ui_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Suspends (`Some((when, reason))`) or reinstates (`None`) an agent. False when no such agent.
+#[tracing::instrument(skip_all)]
+pub async fn set_suspended(
+    tx: &mut Tx,
+    id: i64,
+    suspended: Option<(jiff::Timestamp, &str)>,
+) -> Result<bool> {
+    Ok(execute!(
+        tx,
+        sqlx::query("UPDATE agents SET suspended_at = $2, suspended_reason = $3 WHERE id = $1")
+            .bind(id)
+            .bind(suspended.map(|(at, _)| to_millis(at)))
+            .bind(suspended.map(|(_, why)| why))
+    )? > 0)
+}

@@ -1,7 +1,10 @@
 //! The append-only audit log of security and personal-data events. The tables refuse UPDATE
-//! and DELETE (triggers), so an entry, once committed, stays.
+//! and DELETE (triggers), so an entry, once committed, stays; and each entry carries a hash
+//! chained to the one before, so that a row changed behind the triggers' back (by someone
+//! with the database's own rights) is found by [`verify`].
 use hod_domain::actor::Actor;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::time::{from_row, instant};
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
@@ -27,6 +30,7 @@ pub struct EntryRow {
     pub subject: String,
     pub ip: Option<String>,
     pub detail: String,
+    pub hash: Option<String>,
 }
 
 from_row!(EntryRow, |r| Ok(EntryRow {
@@ -37,19 +41,78 @@ from_row!(EntryRow, |r| Ok(EntryRow {
     subject: r.try_get("subject")?,
     ip: r.try_get("ip")?,
     detail: r.try_get("detail")?,
+    hash: r.try_get("hash")?,
 }));
+
+const COLUMNS: &str = "id, at, actor, action, subject, ip, detail, hash";
+
+/// The hash of one entry: SHA-256 over the previous hash and each field, every part preceded
+/// by its length so that no two different entries read the same.
+fn chain_hash(
+    prev: &str,
+    at: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    ip: Option<&str>,
+    detail: &str,
+) -> String {
+    let mut h = Sha256::new();
+    let at = at.to_string();
+    for part in [
+        prev,
+        &at,
+        actor,
+        action,
+        subject,
+        ip.unwrap_or("\u{0}"),
+        detail,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
 
 #[tracing::instrument(skip_all, fields(action = entry.action))]
 pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor, action, subject, ip, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    // One link at a time: on PostgreSQL two transactions must not both extend the same last
+    // entry (SQLite has one writer anyway). The lock ends with the transaction.
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(7140001)")
+            .execute(&mut **t)
+            .await?;
+    }
+    let prev: Option<Option<String>> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
     )
-    .bind(to_millis(now))
-    .bind(entry.actor.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    let (at, actor, detail) = (
+        to_millis(now),
+        entry.actor.to_string(),
+        entry.detail.to_string(),
+    );
+    let hash = chain_hash(
+        &prev.flatten().unwrap_or_default(),
+        at,
+        &actor,
+        entry.action,
+        entry.subject,
+        entry.ip,
+        &detail,
+    );
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, subject, ip, detail, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(at)
+    .bind(&actor)
     .bind(entry.action)
     .bind(entry.subject)
     .bind(entry.ip)
-    .bind(entry.detail.to_string())
+    .bind(&detail)
+    .bind(&hash)
     .fetch_one(c)
     .await)?)
 }
@@ -57,10 +120,128 @@ pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Res
 /// The newest entries first.
 #[tracing::instrument(skip_all)]
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<EntryRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(
-        "SELECT id, at, actor, action, subject, ip, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-    )
+    search(db, &Filter::default(), limit).await
+}
+
+/// What an operator looks for in the log; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `operator:3`, `agent:12`, `system`… exactly.
+    pub actor: Option<String>,
+    /// An action, or the start of one (`agent.` finds every agent event).
+    pub action: Option<String>,
+    /// `agent:12`, `referral:40`, `npn:1234567`… exactly.
+    pub subject: Option<String>,
+    pub from: Option<jiff::Timestamp>,
+    pub until: Option<jiff::Timestamp>,
+    /// Only entries older than this id (the next page).
+    pub before_id: Option<i64>,
+}
+
+/// The entries matching `f`, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn search(db: &Db, f: &Filter, limit: i64) -> Result<Vec<EntryRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit_log
+         WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2 OR action LIKE $3)
+           AND ($4 IS NULL OR subject = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)
+           AND ($7 IS NULL OR id < $7)
+         ORDER BY id DESC LIMIT $8"
+    )))
+    .bind(f.actor.as_deref())
+    .bind(f.action.as_deref())
+    .bind(f.action.as_deref().filter(|a| a.ends_with('.')).map(|a| format!("{}%", a.replace(['%', '_'], ""))))
+    .bind(f.subject.as_deref())
+    .bind(f.from.map(to_millis))
+    .bind(f.until.map(to_millis))
+    .bind(f.before_id)
     .bind(limit)
     .fetch_all(p)
-    .await)?)
+    .await)?,
+    )
+}
+
+/// What checking the chain found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// Entries whose hash was checked.
+    pub checked: u64,
+    /// Entries from before the chain began (written before hashes were kept).
+    pub unchained: u64,
+    /// The first entry whose stored hash does not match its fields and the entry before it:
+    /// it, or the entry before it, was changed, removed or inserted.
+    pub first_broken: Option<i64>,
+    /// The last entry checked and its hash: kept somewhere else, it shows later that the
+    /// chain was not rewritten as a whole.
+    pub last: Option<(i64, String)>,
+}
+
+/// An entry as stored, for recomputing its hash.
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    subject: String,
+    ip: Option<String>,
+    detail: String,
+    hash: Option<String>,
+}
+
+/// Walks the whole log in order and recomputes every hash.
+#[tracing::instrument(skip_all)]
+pub async fn verify(db: &Db) -> Result<Verified> {
+    const PAGE: i64 = 5_000;
+    let mut out = Verified {
+        checked: 0,
+        unchained: 0,
+        first_broken: None,
+        last: None,
+    };
+    let (mut after, mut prev, mut chained) = (0_i64, String::new(), false);
+    loop {
+        let rows: Vec<ChainRow> = on_pool!(db, p => sqlx::query_as(
+            "SELECT id, at, actor, action, subject, ip, detail, hash FROM audit_log
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(p)
+        .await)?;
+        let Some(last) = rows.last() else {
+            return Ok(out);
+        };
+        after = last.id;
+        for ChainRow {
+            id,
+            at,
+            actor,
+            action,
+            subject,
+            ip,
+            detail,
+            hash,
+        } in rows
+        {
+            let Some(stored) = hash else {
+                if chained {
+                    out.first_broken = Some(id);
+                    return Ok(out);
+                }
+                out.unchained += 1;
+                continue;
+            };
+            chained = true;
+            let expected = chain_hash(&prev, at, &actor, &action, &subject, ip.as_deref(), &detail);
+            if expected != stored {
+                out.first_broken = Some(id);
+                return Ok(out);
+            }
+            out.checked += 1;
+            out.last = Some((id, stored.clone()));
+            prev = stored;
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! The record of each file that landed, with its rejected-row report.
-use crate::{Result, Tx, on_tx, to_millis};
+use sqlx::FromRow;
+
+use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct ImportRecord<'a> {
@@ -11,14 +13,16 @@ pub struct ImportRecord<'a> {
     /// JSON array of `{"line":…,"reason":…}`.
     pub rejected_json: &'a str,
     pub actor: &'a str,
+    /// Checked only, nothing applied.
+    pub dry_run: bool,
 }
 
 #[tracing::instrument(skip_all, fields(kind = r.kind))]
 pub async fn record(tx: &mut Tx, r: &ImportRecord<'_>, now: jiff::Timestamp) -> Result<i64> {
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO imports (kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO imports (kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor, dry_run)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(r.kind)
     .bind(r.file_name)
@@ -28,6 +32,51 @@ pub async fn record(tx: &mut Tx, r: &ImportRecord<'_>, now: jiff::Timestamp) -> 
     .bind(r.rejected_json)
     .bind(to_millis(now))
     .bind(r.actor)
+    .bind(r.dry_run)
     .fetch_one(c)
     .await)?)
+}
+
+/// One import as its history lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ImportRow {
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub rows_read: i64,
+    pub rows_applied: i64,
+    /// JSON array of `{"line":…,"reason":…}`.
+    pub rejected: String,
+    pub imported_at: i64,
+    pub actor: String,
+    pub dry_run: bool,
+}
+
+const COLUMNS: &str =
+    "id, kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor, dry_run";
+
+/// The newest imports first.
+#[tracing::instrument(skip_all)]
+pub async fn history(db: &Db, limit: i64) -> Result<Vec<ImportRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM imports ORDER BY id DESC LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?,
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find(db: &Db, id: i64) -> Result<Option<ImportRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM imports WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?,
+    )
 }

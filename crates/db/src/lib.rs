@@ -24,6 +24,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod availability;
 pub mod cms;
+pub mod console;
 pub mod eligibility;
 pub mod imports;
 pub mod invitations;

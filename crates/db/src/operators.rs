@@ -2,7 +2,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, conflict_as, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, conflict_as, execute, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +16,14 @@ impl Role {
         match self {
             Self::Admin => "admin",
             Self::HelpDesk => "help_desk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "help_desk" => Some(Self::HelpDesk),
+            _ => None,
         }
     }
 }
@@ -37,7 +45,20 @@ pub struct OperatorRow {
     pub role: String,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    pub failed_logins: i64,
+    pub first_failed_at: Option<i64>,
+    pub locked_until: Option<i64>,
+    pub ui_lang: String,
 }
+
+impl OperatorRow {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::HelpDesk)
+    }
+}
+
+const COLUMNS: &str = "id, username, email, password_hash, role, created_at, disabled_at, \
+     failed_logins, first_failed_at, locked_until, ui_lang";
 
 impl std::fmt::Debug for OperatorRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,10 +92,174 @@ pub async fn create(tx: &mut Tx, new: &NewOperator<'_>, now: jiff::Timestamp) ->
 
 #[tracing::instrument(skip_all)]
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<OperatorRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(
-        "SELECT id, username, email, password_hash, role, created_at, disabled_at FROM operators WHERE username_key = $1",
-    )
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM operators WHERE username_key = $1"
+    )))
     .bind(username.to_lowercase())
     .fetch_optional(p)
+    .await)?,
+    )
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<OperatorRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM operators WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?,
+    )
+}
+
+/// Every operator, by username.
+#[tracing::instrument(skip_all)]
+pub async fn all(db: &Db) -> Result<Vec<OperatorRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM operators ORDER BY username_key"
+    )))
+    .fetch_all(p)
+    .await)?,
+    )
+}
+
+/// Counts a failed log-in (a new count when the last began before `window_start`); locks the
+/// account until `lock_until` when the count reaches `lock_after`. Returns the count.
+#[tracing::instrument(skip_all)]
+pub async fn record_failure(
+    tx: &mut Tx,
+    id: i64,
+    now: jiff::Timestamp,
+    window_start: jiff::Timestamp,
+    lock_after: i64,
+    lock_until: jiff::Timestamp,
+) -> Result<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE operators SET
+            failed_logins = CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN 1 ELSE failed_logins + 1 END,
+            first_failed_at = CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN $2 ELSE first_failed_at END,
+            locked_until = CASE WHEN (CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN 1 ELSE failed_logins + 1 END) >= $4
+                THEN $5 ELSE locked_until END
+         WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(id)
+    .bind(to_millis(now))
+    .bind(to_millis(window_start))
+    .bind(lock_after)
+    .bind(to_millis(lock_until))
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Forgets failures and lifts a lock (a successful log-in, or an administrator's unlock).
+#[tracing::instrument(skip_all)]
+pub async fn clear_failures(tx: &mut Tx, id: i64) -> Result<()> {
+    execute!(tx, sqlx::query(
+        "UPDATE operators SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL WHERE id = $1",
+    )
+    .bind(id))?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_ui_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<()> {
+    execute!(
+        tx,
+        sqlx::query("UPDATE operators SET ui_lang = $2 WHERE id = $1")
+            .bind(id)
+            .bind(lang)
+    )?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> Result<bool> {
+    Ok(execute!(
+        tx,
+        sqlx::query("UPDATE operators SET role = $2 WHERE id = $1")
+            .bind(id)
+            .bind(role.as_str())
+    )? > 0)
+}
+
+/// Disables (`Some(now)`) or re-enables (`None`) an account.
+#[tracing::instrument(skip_all)]
+pub async fn set_disabled(tx: &mut Tx, id: i64, at: Option<jiff::Timestamp>) -> Result<bool> {
+    Ok(execute!(
+        tx,
+        sqlx::query("UPDATE operators SET disabled_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at.map(to_millis))
+    )? > 0)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_password(tx: &mut Tx, id: i64, hash: &str) -> Result<()> {
+    execute!(
+        tx,
+        sqlx::query("UPDATE operators SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+    )?;
+    Ok(())
+}
+
+/// How many enabled administrators there are (the last one may not be disabled or demoted).
+#[tracing::instrument(skip_all)]
+pub async fn enabled_admins(tx: &mut Tx) -> Result<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM operators WHERE role = 'admin' AND disabled_at IS NULL",
+    )
+    .fetch_one(c)
+    .await)?)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_token(
+    tx: &mut Tx,
+    token_hash: &str,
+    operator_id: i64,
+    now: jiff::Timestamp,
+    expires_at: jiff::Timestamp,
+) -> Result<()> {
+    execute!(tx, sqlx::query(
+        "INSERT INTO operator_tokens (token_hash, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(operator_id)
+    .bind(to_millis(now))
+    .bind(to_millis(expires_at)))?;
+    Ok(())
+}
+
+/// The operator an unused, unexpired link is for.
+#[tracing::instrument(skip_all)]
+pub async fn open_token(db: &Db, token_hash: &str, now: jiff::Timestamp) -> Result<Option<i64>> {
+    Ok(on_pool!(db, p => sqlx::query_scalar(
+        "SELECT operator_id FROM operator_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(to_millis(now))
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// Uses the link once; `None` when it was used, expired or unknown.
+#[tracing::instrument(skip_all)]
+pub async fn redeem_token(
+    tx: &mut Tx,
+    token_hash: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE operator_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING operator_id",
+    )
+    .bind(token_hash)
+    .bind(to_millis(now))
+    .fetch_optional(c)
     .await)?)
 }

@@ -133,7 +133,7 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     provider_status: r.try_get("provider_status")?,
 }));
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, channel, sender, recipient, subject, body, html, lang, fallback_to, urgent, subscription_id, status,
     created_at, finished_at, attempts, last_error, provider_id, provider_status";
 
@@ -184,6 +184,39 @@ pub async fn list(
     .fetch_all(p)
     .await)?,
     )
+}
+
+/// The newest `limit` messages, optionally in one status.
+#[tracing::instrument(skip_all)]
+pub async fn newest(
+    db: &Db,
+    status: Option<DeliveryStatus>,
+    limit: i64,
+) -> Result<Vec<MessageRow>> {
+    Ok(
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox WHERE $1 IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"
+    )))
+    .bind(status.map(DeliveryStatus::as_str))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?,
+    )
+}
+
+/// Gives a message given up on another try, now. False when it was not failed.
+#[tracing::instrument(skip_all)]
+pub async fn retry(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<bool> {
+    Ok(execute!(
+        tx,
+        sqlx::query(
+            "UPDATE outbox SET status = 'pending', due_at = $2, attempts = 0, finished_at = NULL,
+                lease_owner = NULL, lease_until = NULL
+         WHERE id = $1 AND status = 'failed'",
+        )
+        .bind(id)
+        .bind(to_millis(now))
+    )? > 0)
 }
 
 /// Claims up to `limit` due messages for `owner` until `lease_until`. Rows claimed by a node

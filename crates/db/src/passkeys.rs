@@ -1,12 +1,14 @@
-//! Passkeys and WebAuthn ceremony state (stored, so that any node can finish a ceremony).
+//! Passkeys and WebAuthn ceremony state (stored, so that any node can finish a ceremony). A
+//! passkey belongs to a principal: an agent or an operator, as a session does.
 use sqlx::FromRow;
 
+use crate::sessions::PrincipalKind;
 use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PasskeyRow {
     pub id: i64,
-    pub agent_id: i64,
+    pub principal_id: i64,
     pub credential_id: String,
     pub name: String,
     /// The credential as webauthn-rs serialises it (JSON).
@@ -15,21 +17,32 @@ pub struct PasskeyRow {
     pub last_used_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, agent_id, credential_id, name, passkey, created_at, last_used_at";
+const COLUMNS: &str = "id, principal_id, credential_id, name, passkey, created_at, last_used_at";
+
+/// The table holding the principal's user handle.
+fn accounts(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::Agent => "agents",
+        PrincipalKind::Operator => "operators",
+    }
+}
 
 #[tracing::instrument(skip_all)]
 pub async fn add(
     tx: &mut Tx,
-    agent_id: i64,
+    kind: PrincipalKind,
+    principal_id: i64,
     credential_id: &str,
     name: &str,
     passkey: &str,
     now: jiff::Timestamp,
 ) -> Result<i64> {
     Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO passkeys (agent_id, credential_id, name, passkey, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO passkeys (principal_kind, principal_id, credential_id, name, passkey, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(agent_id)
+    .bind(kind.as_str())
+    .bind(principal_id)
     .bind(credential_id)
     .bind(name)
     .bind(passkey)
@@ -39,12 +52,13 @@ pub async fn add(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn for_agent(db: &Db, agent_id: i64) -> Result<Vec<PasskeyRow>> {
+pub async fn of(db: &Db, kind: PrincipalKind, principal_id: i64) -> Result<Vec<PasskeyRow>> {
     Ok(
         on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM passkeys WHERE agent_id = $1 ORDER BY id"
+        "SELECT {COLUMNS} FROM passkeys WHERE principal_kind = $1 AND principal_id = $2 ORDER BY id"
     )))
-    .bind(agent_id)
+    .bind(kind.as_str())
+    .bind(principal_id)
     .fetch_all(p)
     .await)?,
     )
@@ -63,79 +77,93 @@ pub async fn used(tx: &mut Tx, id: i64, passkey: &str, now: jiff::Timestamp) -> 
     Ok(())
 }
 
-/// Removes one of the agent's passkeys; false when it is not theirs.
+/// Removes one of the principal's passkeys; false when it is not theirs.
 #[tracing::instrument(skip_all)]
-pub async fn remove(tx: &mut Tx, agent_id: i64, id: i64) -> Result<bool> {
+pub async fn remove(tx: &mut Tx, kind: PrincipalKind, principal_id: i64, id: i64) -> Result<bool> {
     let n = execute!(
         tx,
-        sqlx::query("DELETE FROM passkeys WHERE id = $1 AND agent_id = $2")
-            .bind(id)
-            .bind(agent_id)
+        sqlx::query(
+            "DELETE FROM passkeys WHERE id = $1 AND principal_kind = $2 AND principal_id = $3"
+        )
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(principal_id)
     )?;
     Ok(n > 0)
 }
 
+/// A ceremony between its two requests: whose it is (none for a login's decoy), what it is
+/// (`register` or `login`) and webauthn-rs's state.
+#[derive(Debug, Clone)]
+pub struct Ceremony<'a> {
+    pub id: &'a str,
+    pub kind: PrincipalKind,
+    pub principal_id: Option<i64>,
+    pub purpose: &'a str,
+    pub state: &'a str,
+    pub expires_at: jiff::Timestamp,
+}
+
 #[tracing::instrument(skip_all)]
-pub async fn put_ceremony(
-    tx: &mut Tx,
-    id: &str,
-    agent_id: Option<i64>,
-    kind: &str,
-    state: &str,
-    expires_at: jiff::Timestamp,
-) -> Result<()> {
+pub async fn put_ceremony(tx: &mut Tx, c: &Ceremony<'_>) -> Result<()> {
     execute!(tx, sqlx::query(
-        "INSERT INTO webauthn_ceremonies (id, agent_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO webauthn_ceremonies (id, principal_kind, principal_id, kind, state, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(id)
-    .bind(agent_id)
-    .bind(kind)
-    .bind(state)
-    .bind(to_millis(expires_at)))?;
+    .bind(c.id)
+    .bind(c.kind.as_str())
+    .bind(c.principal_id)
+    .bind(c.purpose)
+    .bind(c.state)
+    .bind(to_millis(c.expires_at)))?;
     Ok(())
 }
 
-/// Takes a ceremony's state, once; `None` when unknown, of another kind, or expired.
+/// Takes a ceremony's state, once; `None` when unknown, another principal kind's, for another
+/// purpose, or expired.
 #[tracing::instrument(skip_all)]
 pub async fn take_ceremony(
     tx: &mut Tx,
     id: &str,
-    kind: &str,
+    kind: PrincipalKind,
+    purpose: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<(Option<i64>, String)>> {
     Ok(on_tx!(tx, c => sqlx::query_as(
-        "DELETE FROM webauthn_ceremonies WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING agent_id, state",
+        "DELETE FROM webauthn_ceremonies
+         WHERE id = $1 AND principal_kind = $2 AND kind = $3 AND expires_at > $4
+         RETURNING principal_id, state",
     )
     .bind(id)
-    .bind(kind)
+    .bind(kind.as_str())
+    .bind(purpose)
     .bind(to_millis(now))
     .fetch_optional(c)
     .await)?)
 }
 
+/// Gives the principal a user handle if they have none; returns the one they have.
 #[tracing::instrument(skip_all)]
-pub async fn webauthn_id(db: &Db, agent_id: i64) -> Result<Option<String>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_scalar("SELECT webauthn_id FROM agents WHERE id = $1")
-        .bind(agent_id)
-        .fetch_optional(p)
-        .await)?
-        .flatten(),
-    )
-}
-
-/// Gives the agent a user handle if they have none; returns the one they have.
-#[tracing::instrument(skip_all)]
-pub async fn ensure_webauthn_id(tx: &mut Tx, agent_id: i64, candidate: &str) -> Result<String> {
+pub async fn ensure_webauthn_id(
+    tx: &mut Tx,
+    kind: PrincipalKind,
+    principal_id: i64,
+    candidate: &str,
+) -> Result<String> {
+    let table = accounts(kind);
     Ok(on_tx!(tx, c => {
-        sqlx::query("UPDATE agents SET webauthn_id = $2 WHERE id = $1 AND webauthn_id IS NULL")
-            .bind(agent_id)
-            .bind(candidate)
-            .execute(&mut *c)
-            .await?;
-        sqlx::query_scalar::<_, String>("SELECT webauthn_id FROM agents WHERE id = $1")
-            .bind(agent_id)
-            .fetch_one(&mut *c)
-            .await?
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET webauthn_id = $2 WHERE id = $1 AND webauthn_id IS NULL"
+        )))
+        .bind(principal_id)
+        .bind(candidate)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+            "SELECT webauthn_id FROM {table} WHERE id = $1"
+        )))
+        .bind(principal_id)
+        .fetch_one(&mut *c)
+        .await?
     }))
 }

@@ -203,3 +203,31 @@ pub async fn zip(db: &Db, zip: Zip) -> Result<Option<StoredZip>> {
 pub async fn zip_count(db: &Db) -> Result<i64> {
     Ok(on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM zip_codes").fetch_one(p).await)?)
 }
+
+/// Ends `state`'s open period on the platform at `on` (exclusive). Returns whether one was open.
+#[tracing::instrument(skip_all)]
+pub async fn end_state_period(tx: &mut Tx, state: UsState, on: jiff::civil::Date) -> Result<bool> {
+    Ok(execute!(tx, sqlx::query(
+        "UPDATE marketplace_states SET effective_to = $2 WHERE state = $1 AND effective_to IS NULL",
+    )
+    .bind(state.code())
+    .bind(on.to_string()))?
+        > 0)
+}
+
+/// Starts a period of `state` on the platform from `from`, open-ended.
+#[tracing::instrument(skip_all)]
+pub async fn start_state_period(
+    tx: &mut Tx,
+    state: UsState,
+    marketplace: MarketplaceType,
+    from: jiff::civil::Date,
+) -> Result<()> {
+    execute!(tx, sqlx::query(
+        "INSERT INTO marketplace_states (state, marketplace, effective_from, effective_to) VALUES ($1, $2, $3, NULL)",
+    )
+    .bind(state.code())
+    .bind(marketplace.as_str())
+    .bind(from.to_string()))?;
+    Ok(())
+}

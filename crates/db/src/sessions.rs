@@ -74,12 +74,14 @@ pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Re
     Ok(())
 }
 
-/// The live session for `token_hash`, marking it seen now. A session idle for `idle` or past
-/// its absolute end is not live (and is not revived).
+/// The live session of a `kind` principal for `token_hash`, marking it seen now. A session
+/// idle for `idle` or past its absolute end is not live (and is not revived); another kind's
+/// session is not touched.
 #[tracing::instrument(skip_all)]
 pub async fn touch(
     tx: &mut Tx,
     token_hash: &str,
+    kind: PrincipalKind,
     client: SessionClient,
     now: jiff::Timestamp,
     idle: jiff::SignedDuration,
@@ -89,12 +91,14 @@ pub async fn touch(
     Ok(on_tx!(tx, c => sqlx::query_as(
         "UPDATE sessions SET last_seen_at = $2
          WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 AND client = $4
+           AND principal_kind = $5
          RETURNING principal_kind, principal_id, created_at, last_seen_at, expires_at",
     )
     .bind(token_hash)
     .bind(now_ms)
     .bind(idle_ms)
     .bind(client.as_str())
+    .bind(kind.as_str())
     .fetch_optional(c)
     .await)?)
 }

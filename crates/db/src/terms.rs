@@ -146,3 +146,33 @@ pub async fn declined_at(db: &Db, agent_id: i64) -> Result<Option<i64>> {
         .flatten(),
     )
 }
+
+/// A new version of one kind of terms; from now on it is the one agents must accept.
+#[derive(Debug, Clone)]
+pub struct NewTerms<'a> {
+    pub kind: &'a str,
+    pub version: &'a str,
+    pub title_en: &'a str,
+    pub title_es: &'a str,
+    pub body_en: &'a str,
+    pub body_es: &'a str,
+}
+
+/// Publishes `t`; a version already published for its kind is a [`crate::DbError::Conflict`].
+#[tracing::instrument(skip_all)]
+pub async fn publish(tx: &mut Tx, t: &NewTerms<'_>, now: jiff::Timestamp) -> Result<i64> {
+    on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(t.kind)
+    .bind(t.version)
+    .bind(t.title_en)
+    .bind(t.title_es)
+    .bind(t.body_en)
+    .bind(t.body_es)
+    .bind(crate::to_millis(now))
+    .fetch_one(c)
+    .await)
+    .map_err(crate::conflict_as(format!("version {:?} of the {} terms", t.version, t.kind)))
+}

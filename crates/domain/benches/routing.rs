@@ -35,6 +35,7 @@ fn main() {
                 available: r % 5 != 0,
                 open_referrals: u32::try_from(r % 7).expect("small"),
                 offered_before: r % 97 == 0,
+                suspended: false,
                 location: Some(texas[usize::try_from(r >> 8).expect("fits") % texas.len()]),
                 last_offered_at: (r % 3 != 0).then(|| {
                     t0 - SignedDuration::from_secs(i64::try_from(r % 86_400).expect("fits"))

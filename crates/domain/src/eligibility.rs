@@ -210,6 +210,54 @@ impl Reason {
         }
     }
 
+    /// Names the reason's words in the locales (`eligibility-reason-<id>`), where pages find
+    /// them in the reader's language.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::NotOnRcl => "not-on-rcl",
+            Self::RclNpnNotValid(NpnValid::No) => "npn-not-valid",
+            Self::RclNpnNotValid(_) => "npn-unconfirmed",
+            Self::IndividualRegistrationMissing => "registration-missing",
+            Self::IndividualRegistrationEnded(_) => "registration-ended",
+            Self::NotInMlms => "not-in-mlms",
+            Self::CourseNotCompleted => "course-not-completed",
+            Self::Suspended { status, .. } => match status.code {
+                1 | 2 => "suspended-licence",
+                3 => "suspended-fraud",
+                _ => "suspended-compliance",
+            },
+            Self::NoLicenceData => "no-licence-data",
+            Self::NoHealthLicence => "no-health-licence",
+            Self::LicensedOffPlatform(_) => "licensed-off-platform",
+            Self::NoAccount => "no-account",
+            Self::TermsNotAccepted => "terms-not-accepted",
+        }
+    }
+
+    /// The values the reason's words name: `npn`, `year`, `day`, and where they apply `end`,
+    /// `status`, `on`, `states` and `count` (how many states).
+    pub fn args(&self, npn: &Npn, plan_year: i16, day: Date) -> Vec<(&'static str, String)> {
+        let mut args = vec![
+            ("npn", npn.to_string()),
+            ("year", plan_year.to_string()),
+            ("day", day.to_string()),
+        ];
+        match self {
+            Self::IndividualRegistrationEnded(end) => args.push(("end", end.to_string())),
+            Self::Suspended { status, on } => {
+                args.push(("status", status.to_string()));
+                args.push(("on", on.to_string()));
+            }
+            Self::LicensedOffPlatform(states) => {
+                let list: Vec<&str> = states.iter().map(|s| s.code()).collect();
+                args.push(("states", list.join(", ")));
+                args.push(("count", list.len().to_string()));
+            }
+            _ => {}
+        }
+        args
+    }
+
     /// The reason as a sentence a help-desk person can read out.
     pub fn sentence(&self, npn: &Npn, plan_year: i16, day: Date) -> String {
         match self {

@@ -15,6 +15,7 @@ pub mod password;
 pub mod program;
 pub mod referral;
 pub mod routing;
+pub mod simulation;
 pub mod sms_keywords;
 pub mod text;
 

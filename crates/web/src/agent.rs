@@ -109,8 +109,8 @@ impl CurrentAgent {
     ) -> Result<PageMeta, PageError> {
         let signed_in = s.app.signed_in(self.agent_id).await.or_page(lang, path)?;
         Ok(PageMeta {
-            path: path.to_owned(),
             agent: Some(signed_in),
+            ..PageMeta::new(path)
         })
     }
 }
@@ -440,13 +440,9 @@ async fn dashboard_page(
             .as_ref()
             .map(|e| e.states.join(", "))
             .unwrap_or_default(),
+        // The agent is logged in: an account exists whatever the files say.
         reasons: eligibility
-            .map(|e| {
-                e.reasons
-                    .into_iter()
-                    .filter(|r| !r.contains("has not created"))
-                    .collect()
-            })
+            .map(|e| crate::views::eligibility_reasons(t, &e.explained, &["no-account"]))
             .unwrap_or_default(),
     };
     Ok(render(&page, lang, "/agent"))

@@ -97,10 +97,18 @@ fn help_page(lang: UiLang, form: &RequestForm, errors: Vec<(&'static str, String
     }
 }
 
-fn closed_notice(t: Tr) -> crate::views::Notice {
+/// What consumers read while intake is closed: the administrators' message when they wrote
+/// one for the reader's language, else the standard words.
+async fn closed_notice(s: &AppState, t: Tr) -> crate::views::Notice {
+    let written = s.app.program_settings().await.ok().map(|p| match t.lang() {
+        UiLang::En => p.closed_message.0,
+        UiLang::Es => p.closed_message.1,
+    });
     (
         t.get("intake-closed-title"),
-        t.get("intake-closed-text"),
+        written
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| t.get("intake-closed-text")),
         None,
     )
 }
@@ -111,7 +119,7 @@ pub async fn get_help(State(s): State<AppState>, lang: UiLang) -> Response {
     match s.app.intake_open().await {
         Ok(true) => {}
         Ok(false) => {
-            page.closed = Some(closed_notice(Tr(lang)));
+            page.closed = Some(closed_notice(&s, Tr(lang)).await);
             page.show_form = false;
         }
         Err(e) => return PageError::internal(lang, "/get-help", e).into_response(),
@@ -210,7 +218,7 @@ pub async fn post_help(
         }
         Err(SubmitError::IntakeClosed) => {
             let mut page = help_page(lang, &form, Vec::new());
-            page.closed = Some(closed_notice(t));
+            page.closed = Some(closed_notice(&s, t).await);
             page.show_form = false;
             with_status(
                 render(&page, lang, "/get-help"),

@@ -19,6 +19,11 @@ pub enum PageError {
         lang: UiLang,
         path: String,
     },
+    /// A console page or action the operator's role does not include.
+    NotAllowed {
+        lang: UiLang,
+        path: String,
+    },
     /// A request the server would not read: too slow (408), too large (413), not UTF-8
     /// (400).
     Refused {
@@ -60,6 +65,10 @@ impl<T> OrPage<T> for Result<T, hod_app::AppError> {
                 lang,
                 path: path.to_owned(),
             },
+            hod_app::AppError::Forbidden => PageError::NotAllowed {
+                lang,
+                path: path.to_owned(),
+            },
             e => PageError::internal(lang, path, e),
         })
     }
@@ -87,6 +96,17 @@ impl IntoResponse for PageError {
                     path,
                     t.get("error-forbidden-title"),
                     t.get("error-forbidden-text"),
+                    None,
+                )
+            }
+            PageError::NotAllowed { lang, path } => {
+                let t = Tr(lang);
+                (
+                    StatusCode::FORBIDDEN,
+                    lang,
+                    path,
+                    t.get("error-not-allowed-title"),
+                    t.get("error-not-allowed-text"),
                     None,
                 )
             }
@@ -219,6 +239,9 @@ impl From<hod_app::AppError> for ApiError {
                 format!("no such {what}"),
             ),
             AppError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AppError::Refused { message, .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)
+            }
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             e => Self::internal(e),
         }

@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub mod admin;
 mod agent;
 pub mod api;
 mod consumer;
@@ -232,9 +233,105 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route("/api/v1/password-policy/check", post(api::password_check))
         .route("/api/v1/consent", get(api::consent))
+        // The operators' console (SPEC.md §8): which role may open what is decided by each
+        // handler's extractor (`admin::Operator` or `admin::Administrator`).
+        .route("/admin", get(admin::glance::page))
+        .route("/admin/events", get(admin::glance::events))
+        .route("/admin/login", get(admin::login_form).post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin/account", get(admin::account::page))
+        .route(
+            "/admin/account/password",
+            post(admin::account::change_password),
+        )
+        .route(
+            "/admin/account/sessions",
+            post(admin::account::end_other_sessions),
+        )
+        .route(
+            "/admin/passkeys/register/start",
+            post(passkeys::operator_register_start),
+        )
+        .route(
+            "/admin/passkeys/register/finish",
+            post(passkeys::operator_register_finish),
+        )
+        .route(
+            "/admin/passkeys/{id}/remove",
+            post(passkeys::operator_remove),
+        )
+        .route(
+            "/admin/passkeys/login/start",
+            post(passkeys::operator_login_start),
+        )
+        .route(
+            "/admin/passkeys/login/finish",
+            post(passkeys::operator_login_finish),
+        )
+        .route(
+            "/admin/welcome/{token}",
+            get(admin::welcome_form).post(admin::welcome),
+        )
+        .route("/admin/agents", get(admin::agents::search))
+        .route("/admin/agents/{npn}", get(admin::agents::agent))
+        .route("/admin/agents/{npn}/resend", post(admin::agents::resend))
+        .route("/admin/agents/{npn}/unlock", post(admin::agents::unlock))
+        .route("/admin/agents/{npn}/suspend", post(admin::agents::suspend))
+        .route(
+            "/admin/agents/{npn}/reinstate",
+            post(admin::agents::reinstate),
+        )
+        .route("/admin/referrals", get(admin::referrals::search))
+        .route("/admin/referrals/{id}", get(admin::referrals::referral))
+        .route(
+            "/admin/referrals/{id}/contact",
+            post(admin::referrals::contact),
+        )
+        .route(
+            "/admin/referrals/{id}/reroute",
+            post(admin::referrals::reroute),
+        )
+        .route(
+            "/admin/referrals/{id}/reassign",
+            post(admin::referrals::reassign),
+        )
+        .route(
+            "/admin/settings",
+            get(admin::settings::page).post(admin::settings::save),
+        )
+        .route(
+            "/admin/settings/plan-years",
+            post(admin::settings::plan_year),
+        )
+        .route("/admin/settings/terms", post(admin::settings::terms))
+        .route("/admin/settings/states", post(admin::settings::state))
+        .route("/admin/dashboard", get(admin::dashboard::dashboard))
+        .route("/admin/coverage", get(admin::dashboard::coverage))
+        .route("/admin/operators", get(admin::operators::page))
+        .route("/admin/operators/invite", post(admin::operators::invite))
+        .route("/admin/operators/{id}", post(admin::operators::change))
+        .route("/admin/audit", get(admin::audit::page))
+        .route("/admin/outbox", get(admin::outbox::page))
+        .route("/admin/outbox/{id}/retry", post(admin::outbox::retry))
         .route("/webhooks/sms/status", post(webhooks::sms_status))
         .route("/webhooks/sms/inbound", post(webhooks::sms_inbound))
-        .fallback(not_found);
+        .fallback(not_found)
+        // Every route answers within 30 s — but an upload of a CMS file, which takes as long
+        // as the file does to send and apply.
+        .route_layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        // `limits::UPLOAD_PATH`: the body streams, up to `limits::MAX_UPLOAD_BYTES`.
+        .route(
+            "/admin/imports",
+            post(admin::imports::upload).get(admin::imports::page),
+        )
+        .route("/admin/imports/{id}", get(admin::imports::report))
+        .route(
+            "/admin/imports/{id}/rejected.csv",
+            get(admin::imports::rejected_csv),
+        );
     router = router
         .layer(middleware::from_fn_with_state(state.clone(), limits::read_body))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_forms))
@@ -251,8 +348,7 @@ pub fn router(state: AppState) -> Router {
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-                .layer(CatchPanicLayer::new())
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))),
+                .layer(CatchPanicLayer::new()),
         );
     // Outermost, so that every answer carries them: pages, the API, and what the layers
     // above make themselves (a refused cross-site form, a timeout, a caught panic).

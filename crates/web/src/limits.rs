@@ -40,6 +40,14 @@ impl Default for HttpLimits {
     }
 }
 
+/// Where administrators upload CMS files: the one body that streams to its handler (after the
+/// handler has checked who is sending it), up to [`MAX_UPLOAD_BYTES`], with no time limit.
+/// (The router names it again in `lib.rs`; the console's upload test sends a file larger
+/// than the ordinary limit there.)
+pub const UPLOAD_PATH: &str = "/admin/imports";
+/// The largest CMS file the console takes (a full Registration Completion List is well under).
+pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+
 /// Why a request's body or query was not taken.
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
@@ -108,6 +116,20 @@ pub async fn read_body(
         return refuse(lang, &path, Refusal::NotUtf8);
     }
     let limits = s.web.limits;
+    if req.method() == axum::http::Method::POST && path == UPLOAD_PATH {
+        let too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_UPLOAD_BYTES as u64);
+        if too_large {
+            return refuse(lang, &path, Refusal::TooLarge);
+        }
+        let (parts, body) = req.into_parts();
+        let body = Body::new(Limited::new(body, MAX_UPLOAD_BYTES));
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

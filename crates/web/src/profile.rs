@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hod_app::auth::Principal;
 use hod_app::fields::FieldProblems;
 use hod_app::profile::{ProfileError, TIME_ZONES};
 use hod_domain::availability::Mode;
@@ -67,7 +68,7 @@ fn errors(t: Tr, problems: &FieldProblems) -> Vec<(&'static str, String)> {
 
 /// What a page says after a save: the message, the problems, and the status (422 with
 /// problems).
-fn feedback(
+pub(crate) fn feedback(
     t: Tr,
     result: Option<&Outcome>,
 ) -> (Option<String>, Vec<(&'static str, String)>, StatusCode) {
@@ -78,7 +79,7 @@ fn feedback(
     }
 }
 
-fn with_status(mut r: Response, status: StatusCode) -> Response {
+pub(crate) fn with_status(mut r: Response, status: StatusCode) -> Response {
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
     }
@@ -86,13 +87,18 @@ fn with_status(mut r: Response, status: StatusCode) -> Response {
 }
 
 /// After a save: the page again with a message, or with the problems (422).
-type Outcome = Result<String, FieldProblems>;
+pub(crate) type Outcome = Result<String, FieldProblems>;
 
-fn outcome(t: Tr, result: Result<(), ProfileError>, saved: &str) -> Result<Outcome, PageError> {
+pub(crate) fn outcome(
+    t: Tr,
+    result: Result<(), ProfileError>,
+    saved: &str,
+    path: &str,
+) -> Result<Outcome, PageError> {
     match result {
         Ok(()) => Ok(Ok(t.get(saved))),
         Err(ProfileError::Fields(p)) => Ok(Err(p)),
-        Err(ProfileError::App(e)) => Err(PageError::internal(t.lang(), "/agent/profile", e)),
+        Err(ProfileError::App(e)) => Err(PageError::internal(t.lang(), path, e)),
     }
 }
 
@@ -184,7 +190,7 @@ pub async fn save_contact(
             field(&f, "zip"),
         )
         .await;
-    let done = outcome(Tr(lang), r, "saved")?;
+    let done = outcome(Tr(lang), r, "saved", "/agent/profile")?;
     profile_page(&s, lang, &me, Some(done)).await
 }
 
@@ -198,7 +204,7 @@ pub async fn save_languages(
         .app
         .update_languages(me.agent_id, &all(&pairs(&body), "languages"))
         .await;
-    let done = outcome(Tr(lang), r, "saved")?;
+    let done = outcome(Tr(lang), r, "saved", "/agent/profile")?;
     profile_page(&s, lang, &me, Some(done)).await
 }
 
@@ -212,7 +218,7 @@ pub async fn save_states(
         .app
         .update_states(me.agent_id, &all(&pairs(&body), "states"))
         .await;
-    let done = outcome(Tr(lang), r, "saved")?;
+    let done = outcome(Tr(lang), r, "saved", "/agent/profile")?;
     profile_page(&s, lang, &me, Some(done)).await
 }
 
@@ -344,7 +350,7 @@ pub async fn save_hours(
         .app
         .update_hours(me.agent_id, &periods, (!tz.is_empty()).then_some(tz))
         .await;
-    let done = outcome(Tr(lang), r, "saved")?;
+    let done = outcome(Tr(lang), r, "saved", "/agent/availability")?;
     availability_page(&s, lang, &me, Some(done)).await
 }
 
@@ -362,7 +368,7 @@ pub async fn save_absence(
         (field(&f, "from"), field(&f, "until"))
     };
     let r = s.app.set_absence(me.agent_id, from, until).await;
-    let done = outcome(Tr(lang), r, "saved")?;
+    let done = outcome(Tr(lang), r, "saved", "/agent/availability")?;
     availability_page(&s, lang, &me, Some(done)).await
 }
 
@@ -379,33 +385,15 @@ async fn security_page(
     let mine = cookie(headers, SESSION_COOKIE).unwrap_or_default();
     let sessions = s
         .app
-        .sessions_of(me.agent_id, &mine)
+        .sessions_of(Principal::Agent(me.agent_id), &mine)
         .await
         .or_page(lang, PATH)?;
     let passkeys = s
         .app
-        .passkeys_of(me.agent_id)
+        .passkeys_of(Principal::Agent(me.agent_id))
         .await
-        .or_page(lang, PATH)?
-        .into_iter()
-        .map(|p| {
-            let tz = s.app.settings.program_time_zone.clone();
-            let day = |ts: jiff::Timestamp| ts.to_zoned(tz.clone()).date().to_string();
-            let used = p
-                .last_used_at
-                .map(|u| format!(" · {} {}", t.get("security-passkey-used"), day(u)))
-                .unwrap_or_default();
-            (
-                p.id,
-                format!(
-                    "{} · {} {}{used}",
-                    p.name,
-                    t.get("security-passkey-added"),
-                    day(p.created_at)
-                ),
-            )
-        })
-        .collect();
+        .or_page(lang, PATH)?;
+    let passkeys = crate::passkeys::listed(s, t, passkeys);
     let (message, errors, status) = feedback(t, result.as_ref());
     let page = SecurityPage {
         t,
@@ -456,7 +444,7 @@ pub async fn change_password(
             client,
         )
         .await;
-    let done = outcome(Tr(lang), r, "security-password-changed")?;
+    let done = outcome(Tr(lang), r, "security-password-changed", "/agent/security")?;
     security_page(&s, lang, &me, &headers, Some(done)).await
 }
 
@@ -467,7 +455,11 @@ pub async fn end_other_sessions(
     headers: HeaderMap,
 ) -> Response {
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    match s.app.end_other_sessions(me.agent_id, &token).await {
+    match s
+        .app
+        .end_other_sessions(Principal::Agent(me.agent_id), &token)
+        .await
+    {
         Ok(n) => {
             let message = Tr(lang).get_with("security-ended", &[("count", n.to_string())]);
             security_page(&s, lang, &me, &headers, Some(Ok(message)))

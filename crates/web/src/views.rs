@@ -5,7 +5,7 @@ use askama::Template;
 use crate::i18n::Tr;
 
 /// Filters the templates use beyond askama's own.
-mod filters {
+pub(crate) mod filters {
     use askama::filters::Safe;
 
     /// The text, escaped, with every phone number written `1-800-318-2596` a link that dials
@@ -57,7 +57,31 @@ pub fn link_phone_numbers(text: &str) -> String {
     out
 }
 
-/// What the base layout needs from every page.
+/// Why an NPN is not eligible, in the reader's words (`eligibility-reason-<id>` in the
+/// locales), leaving out the reasons `skip` names.
+pub fn eligibility_reasons(
+    t: Tr,
+    explained: &[(&'static str, Vec<(&'static str, String)>)],
+    skip: &[&str],
+) -> Vec<String> {
+    explained
+        .iter()
+        .filter(|(id, _)| !skip.contains(id))
+        .map(|(id, args)| {
+            let key = format!("eligibility-reason-{id}");
+            // A count chooses the words (one state or several): Fluent needs it as a number.
+            match args
+                .iter()
+                .find(|(k, _)| *k == "count")
+                .and_then(|(_, v)| v.parse().ok())
+            {
+                Some(n) => t.get_n(&key, "count", n, args),
+                None => t.get_with(&key, args),
+            }
+        })
+        .collect()
+}
+
 /// A form page's problems, (field, message) in the form's order; templates ask
 /// `self.error("zip")` beside each field.
 pub trait FieldErrors {
@@ -94,6 +118,8 @@ pub struct PageMeta {
     /// The logged-in agent, on their own pages: the header shows who and whether they are
     /// taking referrals, and a way out.
     pub agent: Option<hod_app::profile::SignedIn>,
+    /// The logged-in operator, on console pages: the console's menu for their role.
+    pub operator: Option<hod_app::operators::OperatorSession>,
 }
 
 impl PageMeta {
@@ -101,6 +127,7 @@ impl PageMeta {
         Self {
             path: path.to_owned(),
             agent: None,
+            operator: None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod nipr;
 mod rows;
 mod source;
 
+pub use hod_db::imports::ImportRow;
 pub use source::Source;
 
 /// The five source files of SPEC.md §2.1.
@@ -86,6 +87,12 @@ pub struct ImportReport {
     pub rejected: Vec<Rejected>,
     #[serde(skip)]
     pub dry_run: bool,
+    /// The file's SHA-256.
+    #[serde(skip)]
+    pub sha256: String,
+    /// The stored record of the import (none for a dry run from the command line).
+    #[serde(skip)]
+    pub record: Option<i64>,
     /// The eligibility run that followed (not after a dry run, nor when no plan year is set
     /// up for today).
     #[serde(skip)]
@@ -297,13 +304,15 @@ impl App {
             applied: parsed.rows - rejected.len() as u64,
             rejected,
             dry_run: opts.dry_run,
+            sha256: parsed.sha256.clone(),
+            record: None,
             evaluation: None,
         };
         let Some(t) = db_tx else {
             return Ok(report);
         };
         let rejected_json = serde_json::to_string(&report.rejected).expect("serialisable");
-        imports::record(
+        let record = imports::record(
             t,
             &imports::ImportRecord {
                 kind: kind.as_str(),
@@ -313,6 +322,7 @@ impl App {
                 applied: report.applied,
                 rejected_json: &rejected_json,
                 actor: &opts.actor.to_string(),
+                dry_run: false,
             },
             now,
         )
@@ -335,6 +345,63 @@ impl App {
             now,
         )
         .await?;
-        Ok(report)
+        Ok(ImportReport {
+            record: Some(record),
+            ..report
+        })
+    }
+
+    /// Keeps the report of a file checked from the console without applying it, so that it
+    /// can be read and downloaded. Returns its record.
+    pub async fn record_dry_run(
+        &self,
+        kind: ImportKind,
+        report: &ImportReport,
+        actor: Actor,
+    ) -> Result<i64> {
+        let now = self.now();
+        let rejected_json = serde_json::to_string(&report.rejected).expect("serialisable");
+        self.write(async |t| -> Result<_> {
+            let id = imports::record(
+                t,
+                &imports::ImportRecord {
+                    kind: kind.as_str(),
+                    file_name: &report.file,
+                    sha256: &report.sha256,
+                    rows: report.rows,
+                    applied: report.applied,
+                    rejected_json: &rejected_json,
+                    actor: &actor.to_string(),
+                    dry_run: true,
+                },
+                now,
+            )
+            .await?;
+            audit::append(
+                t,
+                &audit::Entry {
+                    actor,
+                    action: "import.checked",
+                    subject: &report.file,
+                    ip: None,
+                    detail: serde_json::json!({ "kind": kind.as_str(), "rows": report.rows, "rejected": report.rejected.len() }),
+                },
+                now,
+            )
+            .await?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Past imports, newest first.
+    pub async fn import_history(&self, limit: i64) -> Result<Vec<imports::ImportRow>> {
+        Ok(imports::history(&self.db, limit).await?)
+    }
+
+    pub async fn import_record(&self, id: i64) -> Result<imports::ImportRow> {
+        imports::find(&self.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("import {id}")))
     }
 }

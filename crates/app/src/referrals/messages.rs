@@ -115,6 +115,21 @@ impl App {
         })
     }
 
+    /// Tells the consumer which agent took their request (they accepted, or an operator
+    /// assigned it to them).
+    pub(crate) async fn tell_consumer_accepted(
+        &self,
+        tx: &mut Tx,
+        rid: i64,
+        agent_id: i64,
+    ) -> Result<()> {
+        let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
+        let token = self.status_token(rid);
+        let name = hod_domain::referral::short_name(&first, &last);
+        self.tell_consumer(tx, rid, ConsumerMessage::Accepted { agent: &name }, &token)
+            .await
+    }
+
     /// A message to the consumer in their language, by text when they asked for texts or gave
     /// no email, else by email.
     pub(super) async fn tell_consumer(

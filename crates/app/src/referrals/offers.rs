@@ -3,13 +3,12 @@ use hod_db::Tx;
 use hod_db::referrals::{self as db, NewEvent};
 use hod_domain::actor::Actor;
 use hod_domain::referral::EventKind;
-use hod_domain::referral::{Status, short_name};
+use hod_domain::referral::Status;
 use hod_domain::routing::Responsiveness;
 use jiff::Timestamp;
 
 use crate::{App, Result};
 
-use super::messages::ConsumerMessage;
 use hod_domain::referral::OfferStatus;
 
 use super::*;
@@ -81,11 +80,7 @@ impl App {
             now,
         )
         .await?;
-        let (first, last, _, _) = db::agent_brief(tx, agent_id).await?;
-        let token = self.status_token(rid);
-        let name = short_name(&first, &last);
-        self.tell_consumer(tx, rid, ConsumerMessage::Accepted { agent: &name }, &token)
-            .await?;
+        self.tell_consumer_accepted(tx, rid, agent_id).await?;
         Ok(rid)
     }
 

@@ -75,7 +75,7 @@ impl App {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(tx, &r, &offer).await?;
         }
-        let created = r.created_at;
+        let created = r.routing_since.unwrap_or(r.created_at);
         let open: Vec<_> = db::offers_of(tx, id)
             .await?
             .into_iter()
@@ -116,8 +116,12 @@ impl App {
                 .take(due)
                 .filter_map(|x| rows.iter().find(|c| c.agent_id == x.agent_id))
                 .collect();
-            let expires = now + program.policy.offer_window;
             for agent in &chosen {
+                let expires = now
+                    + program.policy.window_for(Responsiveness {
+                        accept_rate: agent.accept_rate,
+                        accept_secs: agent.accept_secs,
+                    });
                 let offer_id = db::insert_offer(tx, id, agent.agent_id, now, expires).await?;
                 db::note_offered(tx, agent.agent_id, now).await?;
                 self.tell_of_offer(tx, "offer", agent.agent_id, &r, offer_id, expires)
@@ -214,6 +218,7 @@ impl App {
                 // than they could accept.
                 open_referrals: u32::try_from(c.open_referrals + c.open_offers).unwrap_or(u32::MAX),
                 offered_before: c.offered_before,
+                suspended: c.suspended,
                 location,
                 last_offered_at: c
                     .last_offered_at

@@ -27,6 +27,7 @@ pub struct CandidateRow {
     /// Offers the agent holds on other referrals, still open.
     pub open_offers: i64,
     pub offered_before: bool,
+    pub suspended: bool,
     pub last_offered_at: Option<i64>,
     pub accept_rate: f64,
     pub accept_secs: f64,
@@ -51,6 +52,7 @@ struct CandidateSql {
     open_referrals: i64,
     open_offers: i64,
     offered_before: bool,
+    suspended: bool,
     last_offered_at: Option<i64>,
     accept_rate: f64,
     accept_secs: f64,
@@ -91,7 +93,7 @@ pub async fn candidates(
             (SELECT COUNT(*) FROM referral_offers h
               WHERE h.agent_id = a.id AND h.status = 'open' AND h.referral_id <> $1) AS open_offers,
             EXISTS (SELECT 1 FROM referral_offers o WHERE o.referral_id = $1 AND o.agent_id = a.id) AS offered_before,
-            a.last_offered_at, a.accept_rate, a.accept_secs,
+            a.suspended_at IS NOT NULL AS suspended, a.last_offered_at, a.accept_rate, a.accept_secs,
             a.availability_mode, a.time_zone, a.absence_from, a.absence_until
          FROM agent_state_preferences sp
          JOIN agents a ON a.id = sp.agent_id
@@ -144,6 +146,7 @@ pub async fn candidates(
                 open_referrals: r.open_referrals,
                 open_offers: r.open_offers,
                 offered_before: r.offered_before,
+                suspended: r.suspended,
                 last_offered_at: r.last_offered_at,
                 accept_rate: r.accept_rate,
                 accept_secs: r.accept_secs,

@@ -70,6 +70,8 @@ pub struct ReferralRow {
     pub due_at: Option<Timestamp>,
     pub last_offer_at: Option<Timestamp>,
     pub unserved_reason: Option<String>,
+    /// When an operator last re-routed it (its wait counts from then).
+    pub routing_since: Option<Timestamp>,
 }
 
 from_row!(ReferralRow, |r| Ok(ReferralRow {
@@ -92,11 +94,12 @@ from_row!(ReferralRow, |r| Ok(ReferralRow {
     due_at: maybe_instant(r, "due_at")?,
     last_offer_at: maybe_instant(r, "last_offer_at")?,
     unserved_reason: r.try_get("unserved_reason")?,
+    routing_since: maybe_instant(r, "routing_since")?,
 }));
 
 pub(super) const COLUMNS: &str = "r.id, r.plan_year, r.status, r.zip, r.city, r.state, r.language, r.reason, r.contact_by,
     r.ui_lang, r.source, r.api_key_id, r.agent_id, r.accepted_at, r.created_at, r.updated_at, r.due_at,
-    r.last_offer_at, r.unserved_reason";
+    r.last_offer_at, r.unserved_reason, r.routing_since";
 
 /// What only the accepting agent (and messages to the consumer) may see.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -425,4 +428,37 @@ pub async fn unserved(db: &Db, limit: i64) -> Result<Vec<ReferralRow>> {
     .fetch_all(p)
     .await)?,
     )
+}
+
+/// Routes an unserved referral again, its wait starting now. False when it is not unserved.
+#[tracing::instrument(skip_all)]
+pub async fn reopen(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<bool> {
+    Ok(execute!(tx, sqlx::query(
+        "UPDATE referrals SET status = 'searching', unserved_reason = NULL, due_at = $2, routing_since = $2, updated_at = $2
+         WHERE id = $1 AND status = 'unserved'",
+    )
+    .bind(id)
+    .bind(to_millis(now)))? == 1)
+}
+
+/// An operator gives the referral to `agent_id` (open, unserved, or accepted by someone who
+/// cannot work it). False when it was closed or cancelled meanwhile.
+#[tracing::instrument(skip_all)]
+pub async fn reassign(
+    tx: &mut Tx,
+    id: i64,
+    agent_id: i64,
+    now: jiff::Timestamp,
+    reminder_at: jiff::Timestamp,
+) -> Result<bool> {
+    Ok(execute!(tx, sqlx::query(
+        "UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
+            due_at = NULL, unserved_reason = NULL, reminder_due_at = $4
+         WHERE id = $1 AND status IN ('searching', 'offered', 'unserved', 'accepted')",
+    )
+    .bind(id)
+    .bind(agent_id)
+    .bind(to_millis(now))
+    .bind(to_millis(reminder_at)))?
+        == 1)
 }

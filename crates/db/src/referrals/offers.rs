@@ -30,7 +30,7 @@ from_row!(OfferRow, |r| Ok(OfferRow {
     decline_reason: r.try_get("decline_reason")?,
 }));
 
-const OFFER: &str = "o.id, o.referral_id, o.agent_id, o.status, o.offered_at, o.expires_at, o.decided_at, o.decline_reason";
+pub(crate) const OFFER: &str = "o.id, o.referral_id, o.agent_id, o.status, o.offered_at, o.expires_at, o.decided_at, o.decline_reason";
 
 /// The same columns for `RETURNING`, where SQLite takes no table qualifier.
 const OFFER_RETURNING: &str =
@@ -218,6 +218,24 @@ pub async fn take_due_offer_reminders(
     )))
     .bind(to_millis(now))
     .bind(limit)
+    .fetch_all(c)
+    .await)?)
+}
+
+/// Withdraws every open offer of an agent (suspended: no more offers, at once). Returns the
+/// referrals they were for.
+#[tracing::instrument(skip_all)]
+pub async fn withdraw_offers_of(
+    tx: &mut Tx,
+    agent_id: i64,
+    now: jiff::Timestamp,
+) -> Result<Vec<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE referral_offers SET status = 'withdrawn', decided_at = $2
+         WHERE agent_id = $1 AND status = 'open' RETURNING referral_id",
+    )
+    .bind(agent_id)
+    .bind(to_millis(now))
     .fetch_all(c)
     .await)?)
 }

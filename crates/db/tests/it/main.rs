@@ -25,8 +25,10 @@ async fn touch(
     at: Timestamp,
     idle: SignedDuration,
 ) -> hod_db::Result<Option<sessions::SessionRow>> {
-    db.write(async |tx| sessions::touch(tx, hash, client, at, idle).await)
-        .await
+    db.write(async |tx| {
+        sessions::touch(tx, hash, sessions::PrincipalKind::Agent, client, at, idle).await
+    })
+    .await
 }
 
 fn mins(n: i64) -> SignedDuration {
@@ -42,6 +44,7 @@ db_tests!(
     outbox_claims_lease_and_retry,
     outbox_claims_never_overlap,
     audit_log_is_append_only,
+    audit_chain_holds_under_concurrent_appends,
     sessions_expire_when_idle_or_old,
     job_lease_is_exclusive_until_it_runs_out,
     operator_usernames_are_unique_ignoring_case,
@@ -308,6 +311,35 @@ async fn outbox_claims_never_overlap(t: TestDb) {
     all.sort_unstable();
     all.dedup();
     assert_eq!((n, all.len()), (200, 200), "every row claimed exactly once");
+}
+
+/// Appends from many transactions at once still form one chain (PostgreSQL serialises them
+/// with an advisory lock; SQLite has one writer).
+async fn audit_chain_holds_under_concurrent_appends(t: TestDb) {
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            db.write(async |tx| {
+                let subject = format!("agent:{i}");
+                let entry = audit::Entry {
+                    actor: hod_domain::actor::Actor::System,
+                    action: "agent.test",
+                    subject: &subject,
+                    ip: None,
+                    detail: serde_json::json!({ "i": i }),
+                };
+                audit::append(tx, &entry, t0()).await
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let v = audit::verify(&t.db).await.unwrap();
+    assert_eq!((v.checked, v.first_broken), (24, None));
 }
 
 async fn audit_log_is_append_only(t: TestDb) {

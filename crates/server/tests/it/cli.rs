@@ -55,6 +55,9 @@ fn every_command_has_help() {
         &["referrals", "--help"],
         &["referrals", "unserved", "--help"],
         &["referrals", "show", "--help"],
+        &["audit", "--help"],
+        &["audit", "verify", "--help"],
+        &["simulate", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");
@@ -379,4 +382,47 @@ async fn operators_see_the_unserved_queue_and_a_timeline() {
         &["no referral 999"],
     );
     drop(node);
+}
+
+#[test]
+fn simulate_compares_strategies_and_names_a_bad_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/scenarios/quiet-day.toml"
+    );
+    let o = run_in(&dir, &["simulate", "--scenario", quiet, "--json"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["one_at_a_time", "cascade", "broadcast", "adaptive"]);
+    for key in [
+        "accept_p50_seconds",
+        "accept_p90_seconds",
+        "served_share",
+        "served_within_15_minutes",
+        "served_within_60_minutes",
+        "offers_per_agent",
+        "fairness_offers",
+    ] {
+        assert!(v["strategies"][0][key].is_number(), "{key}: {v}");
+    }
+    let o = run_in(
+        &dir,
+        &["simulate", "--scenario", quiet, "--strategy", "adaptive"],
+        &[],
+    );
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && table.contains("adaptive") && !table.contains("cascade "),
+        "{table}"
+    );
+    std::fs::write(dir.path().join("bad.toml"), "name = \"x\"\nagents = -1\n").unwrap();
+    let o = run_in(&dir, &["simulate", "--scenario", "bad.toml"], &[]);
+    assert_one_line_error(&o, &["bad.toml", "line 2"]);
 }

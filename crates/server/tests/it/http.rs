@@ -25,6 +25,7 @@ async fn page_titles_are_plain_text(app: TestApp) {
         "/agent/forgot-password",
         "/agent/forgot-username",
         "/offline",
+        "/admin/login",
     ];
     for path in pages {
         for lang in ["en", "es"] {
@@ -40,9 +41,21 @@ async fn page_titles_are_plain_text(app: TestApp) {
             );
         }
     }
-    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
-    for file in std::fs::read_dir(templates).unwrap() {
-        let path = file.unwrap().path();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
+    let mut files = vec![];
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("admin/login.html")));
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         if let Some((_, rest)) = text.split_once("{% block title %}") {
             let block = rest.split("{% endblock %}").next().unwrap_or_default();

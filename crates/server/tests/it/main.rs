@@ -1,5 +1,6 @@
 mod accounts;
 mod cli;
+mod console;
 mod eligibility;
 mod http;
 mod import_cli;

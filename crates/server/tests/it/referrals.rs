@@ -53,6 +53,7 @@ app_tests!(
     ranking_by_distance_then_fairness,
     broadcast_first_accept_wins_and_only_the_winner_sees_the_consumer,
     cascade_adds_one_agent_per_step,
+    adaptive_adds_agents_up_to_its_width_and_fits_windows_to_quick_agents,
     decline_with_reason_goes_to_the_next_agent,
     three_missed_offers_switch_an_agent_to_red,
     maximum_wait_makes_a_request_unserved,
@@ -567,6 +568,80 @@ async fn cascade_adds_one_agent_per_step(t: TestApp) {
         ("sms", "+17135550131"),
     ])
     .await;
+}
+
+async fn adaptive_adds_agents_up_to_its_width_and_fits_windows_to_quick_agents(t: TestApp) {
+    let a = world(
+        &t,
+        &[
+            spec("3000061", "Ana", "77002"),
+            spec("3000062", "Bo", "77401"),
+            spec("3000063", "Cy", "78701"),
+        ],
+    )
+    .await;
+    set(&t, "routing.strategy", "adaptive").await;
+    set(&t, "routing.adaptive_step_minutes", "2").await;
+    set(&t, "routing.adaptive_width", "2").await;
+    set(&t, "routing.capacity", "20").await;
+    let partner = TestPartner::new(&t).await;
+    let window = |o: &crate::world::Offer| {
+        let at: jiff::Timestamp = o.expires_at.parse().unwrap();
+        at.duration_since(hod_app::Clock::now(&*t.clock))
+    };
+    let rid = partner.submit(request("77002", "en", "713-555-0151")).await;
+    assert_eq!(offered(&a, rid).await, [a[0].id]);
+    let first = &a[0].offers().await[0];
+    assert_eq!(
+        window(first),
+        SignedDuration::from_mins(15),
+        "a newcomer's window"
+    );
+    sweep_after(&t, 2).await;
+    assert_eq!(
+        offered(&a, rid).await,
+        [a[0].id, a[1].id],
+        "one more after the step"
+    );
+    sweep_after(&t, 2).await;
+    assert_eq!(
+        offered(&a, rid).await,
+        [a[0].id, a[1].id],
+        "never more than two"
+    );
+    a[1].accept(a[1].offers().await[0].id).await.expect(200);
+    // Bo answers each of his next offers within ten seconds; Ana and Cy are away.
+    for n in 0..8 {
+        sweep_after(&t, 1).await;
+        let rid = partner
+            .submit(request("77401", "en", &format!("713-555-02{n:02}")))
+            .await;
+        let mine = a[1].offers().await;
+        let Some(o) = mine.iter().find(|o| o.referral_id == rid) else {
+            panic!("Bo, nearest, is offered referral {rid} first")
+        };
+        t.clock.advance(SignedDuration::from_secs(10));
+        a[1].accept(o.id).await.expect(200);
+    }
+    sweep_after(&t, 1).await;
+    let rid = partner.submit(request("77401", "en", "713-555-0299")).await;
+    let o = a[1]
+        .offers()
+        .await
+        .into_iter()
+        .find(|o| o.referral_id == rid)
+        .expect("Bo is offered it");
+    let quick = window(&o);
+    assert!(
+        quick >= SignedDuration::from_mins(2) && quick < SignedDuration::from_mins(5),
+        "four times Bo's usual minute or so, not the program's 15 minutes: {quick:?}"
+    );
+    let sent = t.take_outbox().await;
+    let offers_to_bo = sent
+        .iter()
+        .filter(|m| m.recipient == "bo@agency.test" && m.subject == "You have a New Referral")
+        .count();
+    assert_eq!(offers_to_bo, 10, "each offer told once");
 }
 
 async fn decline_with_reason_goes_to_the_next_agent(t: TestApp) {

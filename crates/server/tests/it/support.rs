@@ -65,11 +65,16 @@ pub async fn post_json(
 
 /// The `hod_session=…` a response sets, if any.
 pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    set_cookie(r, "hod_session")
+}
+
+/// The `name=…` cookie a response sets, if any (without its attributes).
+pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("hod_session="))
+        .find(|c| c.split_once('=').is_some_and(|(n, _)| n == name))
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 

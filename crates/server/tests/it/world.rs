@@ -138,6 +138,18 @@ impl TestAgent {
             .await
     }
 
+    /// Sets the override switch (`PUT /api/v1/agent/availability`).
+    pub async fn set_availability(&self, mode: &str) -> Answer {
+        self.site
+            .call(
+                "PUT",
+                "/api/v1/agent/availability",
+                &self.token,
+                Some(serde_json::json!({ "mode": mode })),
+            )
+            .await
+    }
+
     /// Subscribes a browser (its `PushSubscription` JSON) to this agent's pushes.
     pub async fn subscribe_push(&self, subscription: Value) -> Answer {
         let path = "/api/v1/agent/push-subscriptions";

@@ -20,6 +20,10 @@ pub enum Strategy {
     Cascade { step: SignedDuration },
     /// The top `size` agents at once.
     Broadcast { size: u16 },
+    /// Ours, chosen with the simulator (`hod simulate`): one agent at a time, one more every
+    /// `step` while nobody has answered, at most `width` open together; and each agent's
+    /// window fitted to how fast they usually accept (see [`Policy::window_for`]).
+    Adaptive { step: SignedDuration, width: u16 },
 }
 
 impl Strategy {
@@ -28,9 +32,14 @@ impl Strategy {
             Self::OneAtATime => "one_at_a_time",
             Self::Cascade { .. } => "cascade",
             Self::Broadcast { .. } => "broadcast",
+            Self::Adaptive { .. } => "adaptive",
         }
     }
 }
+
+/// An agent's window under [`Strategy::Adaptive`] is this many times their usual time to
+/// accept: an agent who answers in a minute and has not in four is most likely away.
+const ADAPTIVE_WINDOW_FACTOR: f64 = 4.0;
 
 /// The program's routing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +80,27 @@ impl Policy {
                 let stepped = last_offer_at.is_none_or(|at| at + step <= now);
                 usize::from(open == 0 || stepped)
             }
+            Strategy::Adaptive { step, width } => {
+                let stepped = last_offer_at.is_none_or(|at| at + step <= now);
+                usize::from(open == 0 || (stepped && open < usize::from(width)))
+            }
+        }
+    }
+
+    /// How long one agent has to answer: the program's window, except under
+    /// [`Strategy::Adaptive`], where it is fitted to the agent's usual time to accept (never
+    /// shorter than the step, never longer than the program's window; a newcomer's usual
+    /// time gives the whole window).
+    pub fn window_for(&self, agent: Responsiveness) -> SignedDuration {
+        match self.strategy {
+            Strategy::Adaptive { step, .. } => {
+                let fitted = SignedDuration::try_from_secs_f64(
+                    agent.accept_secs.max(0.0) * ADAPTIVE_WINDOW_FACTOR,
+                )
+                .unwrap_or(self.offer_window);
+                fitted.clamp(step.min(self.offer_window), self.offer_window)
+            }
+            _ => self.offer_window,
         }
     }
 
@@ -83,10 +113,18 @@ impl Policy {
         last_offer_at: Option<Timestamp>,
     ) -> Timestamp {
         let mut next = created_at + self.max_wait;
+        let mut open = 0;
         for e in open_expiries {
             next = next.min(e);
+            open += 1;
         }
-        if let (Strategy::Cascade { step }, Some(at)) = (self.strategy, last_offer_at) {
+        // A step counts only while it could add an offer.
+        let step = match self.strategy {
+            Strategy::Cascade { step } => Some(step),
+            Strategy::Adaptive { step, width } if open < usize::from(width) => Some(step),
+            _ => None,
+        };
+        if let (Some(step), Some(at)) = (step, last_offer_at) {
             next = next.min(at + step);
         }
         next
@@ -162,6 +200,8 @@ pub struct Candidate<'a> {
     /// other referrals (each could become one). Compared with the capacity.
     pub open_referrals: u32,
     pub offered_before: bool,
+    /// Suspended by an administrator: no offers until reinstated.
+    pub suspended: bool,
     pub location: Option<&'a ZipInfo>,
     pub last_offered_at: Option<Timestamp>,
     pub responsiveness: Responsiveness,
@@ -171,6 +211,7 @@ pub struct Candidate<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Filter {
     OfferedBefore,
+    Suspended,
     NotEligible,
     NotEligibleInState,
     RegistrationIncomplete,
@@ -181,8 +222,9 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::OfferedBefore,
+        Self::Suspended,
         Self::NotEligible,
         Self::NotEligibleInState,
         Self::RegistrationIncomplete,
@@ -195,6 +237,7 @@ impl Filter {
     pub fn id(self) -> &'static str {
         match self {
             Self::OfferedBefore => "offered_before",
+            Self::Suspended => "suspended",
             Self::NotEligible => "not_eligible",
             Self::NotEligibleInState => "not_eligible_in_state",
             Self::RegistrationIncomplete => "registration_incomplete",
@@ -319,6 +362,8 @@ pub struct Decision {
 pub fn filter(request: &Request<'_>, c: &Candidate<'_>, policy: &Policy) -> Option<Filter> {
     Some(if c.offered_before {
         Filter::OfferedBefore
+    } else if c.suspended {
+        Filter::Suspended
     } else if c.eligible_states.is_none() {
         Filter::NotEligible
     } else if !c
@@ -403,236 +448,4 @@ pub fn decide<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ZipDirectory;
-
-    fn zip(z: &str) -> &'static ZipInfo {
-        ZipDirectory::bundled().get(Zip::parse(z).unwrap()).unwrap()
-    }
-
-    const TX: &[UsState] = &[];
-
-    fn tx() -> Vec<UsState> {
-        vec![UsState::parse("TX").unwrap()]
-    }
-
-    fn request() -> Request<'static> {
-        let houston = zip("77002");
-        Request {
-            zip: houston.zip,
-            state: houston.state,
-            location: Some(houston),
-        }
-    }
-
-    fn fit<'a>(id: i64, states: &'a [UsState], at: &'static str) -> Candidate<'a> {
-        Candidate {
-            agent_id: id,
-            eligible_states: Some(states),
-            registration_complete: true,
-            prefers_state: true,
-            speaks_language: true,
-            available: true,
-            open_referrals: 0,
-            offered_before: false,
-            location: Some(zip(at)),
-            last_offered_at: None,
-            responsiveness: Responsiveness::default(),
-        }
-    }
-
-    #[test]
-    fn each_rule_filters_with_its_reason() {
-        let states = tx();
-        let p = Policy::default();
-        let r = request();
-        let base = fit(1, &states, "77002");
-        assert_eq!(filter(&r, &base, &p), None);
-        let cases: [(Candidate<'_>, Filter); 8] = [
-            (
-                Candidate {
-                    offered_before: true,
-                    ..base
-                },
-                Filter::OfferedBefore,
-            ),
-            (
-                Candidate {
-                    eligible_states: None,
-                    ..base
-                },
-                Filter::NotEligible,
-            ),
-            (
-                Candidate {
-                    eligible_states: Some(TX),
-                    ..base
-                },
-                Filter::NotEligibleInState,
-            ),
-            (
-                Candidate {
-                    registration_complete: false,
-                    ..base
-                },
-                Filter::RegistrationIncomplete,
-            ),
-            (
-                Candidate {
-                    prefers_state: false,
-                    ..base
-                },
-                Filter::StateNotPreferred,
-            ),
-            (
-                Candidate {
-                    speaks_language: false,
-                    ..base
-                },
-                Filter::Language,
-            ),
-            (
-                Candidate {
-                    available: false,
-                    ..base
-                },
-                Filter::Unavailable,
-            ),
-            (
-                Candidate {
-                    open_referrals: 5,
-                    ..base
-                },
-                Filter::AtCapacity,
-            ),
-        ];
-        for (c, why) in cases {
-            assert_eq!(filter(&r, &c, &p), Some(why));
-        }
-        assert_eq!(
-            filter(
-                &r,
-                &Candidate {
-                    open_referrals: 4,
-                    ..base
-                },
-                &p
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn ranks_by_band_then_fairness_then_responsiveness() {
-        let states = tx();
-        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
-        let r = request();
-        let far = fit(1, &states, "79901"); // El Paso
-        let near = fit(2, &states, "77401"); // Bellaire, ~8 miles
-        let same = Candidate {
-            last_offered_at: Some(t0),
-            ..fit(3, &states, "77002")
-        };
-        let near_recent = Candidate {
-            last_offered_at: Some(t0),
-            ..fit(4, &states, "77401")
-        };
-        let near_older = Candidate {
-            last_offered_at: Some(t0 - SignedDuration::from_hours(1)),
-            ..fit(5, &states, "77401")
-        };
-        let far_too = fit(6, &states, "77340"); // Huntsville, ~65 miles
-        let eager = Candidate {
-            responsiveness: Responsiveness {
-                accept_rate: 0.9,
-                accept_secs: 60.0,
-            },
-            ..fit(7, &states, "77401")
-        };
-        let d = decide(
-            &r,
-            [far_too, far, near, same, near_recent, near_older, eager],
-            &Policy::default(),
-            10,
-        );
-        let order: Vec<i64> = d.ranked.iter().map(|x| x.agent_id).collect();
-        assert_eq!(d.qualified, 7);
-        assert_eq!(d.ranked[0].band, Band::SameZip);
-        // Never offered first (eager beats near on responsiveness), then the longest wait.
-        // Same band, same wait, same responsiveness: the agent id decides.
-        assert_eq!(order, [3, 7, 2, 5, 4, 1, 6]);
-        let bands: Vec<Band> = d.ranked.iter().map(|x| x.band).collect();
-        assert_eq!(&bands[1..5], &[Band::Within25Miles; 4]);
-        assert_eq!(&bands[5..], &[Band::InState; 2]);
-    }
-
-    #[test]
-    fn top_keeps_the_same_order_as_a_full_sort() {
-        let states = tx();
-        let zips = ["77002", "77401", "77340", "79901", "75201", "78701"];
-        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
-        let all: Vec<Candidate<'_>> = (0..300)
-            .map(|i| Candidate {
-                last_offered_at: (i % 7 != 0).then(|| t0 + SignedDuration::from_secs(i * 37 % 101)),
-                responsiveness: Responsiveness {
-                    accept_rate: (i % 10) as f64 / 10.0,
-                    accept_secs: 100.0,
-                },
-                ..fit(i, &states, zips[(i as usize) % zips.len()])
-            })
-            .collect();
-        let full = decide(&request(), all.clone(), &Policy::default(), usize::MAX);
-        for top in [1, 3, 20, 299] {
-            let d = decide(&request(), all.clone(), &Policy::default(), top);
-            assert_eq!(d.ranked, full.ranked[..top], "top {top}");
-            assert_eq!(d.qualified, 300);
-        }
-    }
-
-    #[test]
-    fn offers_due_per_strategy() {
-        let t0: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
-        let five = SignedDuration::from_mins(5);
-        let one = Policy::default();
-        assert_eq!(one.offers_due(0, None, t0), 1);
-        assert_eq!(one.offers_due(1, Some(t0), t0 + five), 0);
-        let b = Policy {
-            strategy: Strategy::Broadcast { size: 3 },
-            ..one
-        };
-        assert_eq!(b.offers_due(0, None, t0), 3);
-        assert_eq!(b.offers_due(2, Some(t0), t0), 0);
-        let c = Policy {
-            strategy: Strategy::Cascade { step: five },
-            ..one
-        };
-        assert_eq!(c.offers_due(0, None, t0), 1);
-        assert_eq!(
-            c.offers_due(1, Some(t0), t0 + SignedDuration::from_mins(4)),
-            0
-        );
-        assert_eq!(c.offers_due(1, Some(t0), t0 + five), 1);
-        assert_eq!(
-            c.next_check(t0, [t0 + SignedDuration::from_mins(15)], Some(t0)),
-            t0 + five
-        );
-        assert_eq!(
-            one.next_check(t0, [t0 + SignedDuration::from_mins(15)], Some(t0)),
-            t0 + SignedDuration::from_mins(15)
-        );
-        assert_eq!(
-            one.next_check(t0, [], None),
-            t0 + SignedDuration::from_mins(60)
-        );
-    }
-
-    #[test]
-    fn responsiveness_moves_with_outcomes() {
-        let r = Responsiveness::default();
-        let fast = r.after_accept(SignedDuration::from_secs(30));
-        assert!(fast.accept_rate > r.accept_rate && fast.accept_secs < r.accept_secs);
-        assert!(fast.score() > r.score());
-        assert!(r.after_refusal().score() < r.score());
-    }
-}
+mod tests;

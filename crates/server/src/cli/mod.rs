@@ -12,6 +12,12 @@ use hod_domain::referral::{EventKind, Status};
 
 use crate::config::{Config, Overrides};
 
+mod import;
+mod simulate;
+
+pub use import::ImportArgs;
+pub use simulate::SimulateArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hod",
@@ -61,6 +67,17 @@ pub enum Command {
     /// Consumer requests: the unserved queue, one referral's timeline and decision logs
     #[command(subcommand)]
     Referrals(ReferralsCommand),
+    /// The audit log of security and personal-data events
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Simulate a day of routing on virtual time and compare the offer strategies
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; names the first entry that was changed (exit 1)
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,22 +114,6 @@ pub enum SettingsCommand {
     Show,
     /// Change one setting, e.g. `hod settings set routing.strategy broadcast`
     Set { key: String, value: String },
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// Which file: rcl (Registration Completion List), termination (Suspension and
-    /// Termination List), nipr (licences: PDB XML or flat CSV), mlms (HOD course), loa
-    /// (valid health lines of authority)
-    #[arg(value_parser = ["rcl", "termination", "nipr", "mlms", "loa"])]
-    pub kind: String,
-    pub file: PathBuf,
-    /// Read and check the file; write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print the report as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,12 +307,41 @@ impl Command {
                 }
                 Ok(())
             }
-            Command::Import(args) => import(&config, args).await,
+            Command::Import(args) => import::run(&config, args).await,
+            Command::Simulate(args) => simulate::run(&args),
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let key = app.create_api_key(&name, Actor::Cli).await?;
                 println!("{key}");
+                Ok(())
+            }
+            Command::Audit(AuditCommand::Verify) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
+                let v = app.verify_audit_log().await?;
+                if let Some(id) = v.first_broken {
+                    anyhow::bail!(
+                        "audit log entry {id} was changed, removed or inserted after it was written \
+                         ({} entries before it check out)",
+                        v.checked
+                    );
+                }
+                println!(
+                    "audit log intact: {} entries checked{}",
+                    v.checked,
+                    if v.unchained > 0 {
+                        format!(
+                            ", {} older entries written before hashes were kept",
+                            v.unchained
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+                if let Some((id, hash)) = v.last {
+                    println!("last entry {id}: {hash}");
+                }
                 Ok(())
             }
             Command::Settings(cmd) => {
@@ -485,81 +515,6 @@ fn describe_evaluation(s: &hod_app::eligibility::EvaluationSummary) -> String {
     )
 }
 
-/// How many rejected rows the text report lists before pointing at `--json`.
-const REJECTED_SHOWN: usize = 50;
-
-async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
-    use hod_app::import::{ImportKind, ImportOptions, Source};
-    let kind = ImportKind::parse(&args.kind).expect("clap checked the kind");
-    let source =
-        Source::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let total = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let db = crate::open_database(config, &config.database_url("hod.sqlite")).await?;
-    let app = crate::app(db, crate::settings(config, config.addr)).await?;
-    let opts = ImportOptions {
-        dry_run: args.dry_run,
-        actor: Actor::Cli,
-        ..ImportOptions::default()
-    };
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(format!("importing {}", args.file.display()));
-        let progress = opts.progress.clone();
-        let ticker = bar.clone();
-        tokio::spawn(async move {
-            loop {
-                ticker.set_position(progress.load(std::sync::atomic::Ordering::Relaxed));
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        });
-        bar
-    });
-    let result = app.import(kind, source, opts).await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let report = result?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{}: {} rows, {} applied, {} rejected{}",
-        report.file,
-        report.rows,
-        report.applied,
-        report.rejected.len(),
-        if report.dry_run {
-            " (dry run: nothing was written)"
-        } else {
-            ""
-        }
-    )?;
-    for r in report.rejected.iter().take(REJECTED_SHOWN) {
-        writeln!(out, "  line {}: {}", r.line, r.reason)?;
-    }
-    if report.rejected.len() > REJECTED_SHOWN {
-        writeln!(
-            out,
-            "  … and {} more (--json lists them all)",
-            report.rejected.len() - REJECTED_SHOWN
-        )?;
-    }
-    if let Some(s) = &report.evaluation {
-        writeln!(out, "{}", describe_evaluation(s))?;
-    }
-    Ok(())
-}
-
 /// A referral for operators: where and what, never the consumer's contact details.
 fn referral_json(r: &ReferralRow) -> serde_json::Value {
     serde_json::json!({
@@ -594,7 +549,15 @@ fn print_demo(
     println!("  Agents answer offers at {public_url}/agent/referrals (the demo agents are green)");
     println!("  Messages the system sends: hod --database-url {database_url} outbox list");
     println!();
-    println!("  Administrator   {} / {}", logins.admin.0, logins.admin.1);
+    println!("  Operators' console: {public_url}/admin/login");
+    println!(
+        "    Administrator   {} / {}",
+        logins.admin.0, logins.admin.1
+    );
+    println!(
+        "    Help desk       {} / {}",
+        logins.help_desk.0, logins.help_desk.1
+    );
     println!(
         "  Agents (password {}):",
         logins.agents.first().map_or("", |a| a.password.as_str())
