@@ -150,18 +150,22 @@ fn fill_years(text: &str, year: i16) -> String {
 }
 
 impl App {
-    pub async fn load_demo(&self) -> Result<DemoLogins> {
+    /// Today's plan year; a standard one (November to January enrollment) is stored when the
+    /// program has none yet.
+    pub(crate) async fn current_plan_year_or_standard(&self) -> Result<PlanYear> {
         let today = self.today();
         let years = reference::plan_years(&self.db).await?;
-        let plan_year = match PlanYear::find(&years, today) {
-            Some(py) => *py,
-            None => {
-                let py = PlanYear::standard_for(today);
-                self.write(async |tx| reference::put_plan_year(tx, &py).await)
-                    .await?;
-                py
-            }
-        };
+        if let Some(py) = PlanYear::find(&years, today) {
+            return Ok(*py);
+        }
+        let py = PlanYear::standard_for(today);
+        self.write(async |tx| reference::put_plan_year(tx, &py).await)
+            .await?;
+        Ok(py)
+    }
+
+    pub async fn load_demo(&self) -> Result<DemoLogins> {
+        let plan_year = self.current_plan_year_or_standard().await?;
 
         for (username, email, password, role) in [
             (

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod eligibility;
 pub mod fields;
+pub mod generate;
 pub mod import;
 pub mod invitations;
 pub mod metrics;

@@ -26,6 +26,7 @@ pub mod availability;
 pub mod cms;
 pub mod console;
 pub mod eligibility;
+pub mod generated;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;

@@ -15,6 +15,8 @@ pub(super) struct Agent {
     /// Working hours as seconds of the UTC day: `[from, to)`, wrapping past midnight when
     /// `from > to`; `None` when on duty around the clock.
     pub hours: Option<(i64, i64)>,
+    /// Index into the scenario's schedules.
+    pub schedule: usize,
     pub behaviour: usize,
 }
 
@@ -104,7 +106,8 @@ impl World {
                     languages |= 1 << (i + 1);
                 }
             }
-            let schedule = s.schedules[rng.pick(&schedule_weights)];
+            let schedule_index = rng.pick(&schedule_weights);
+            let schedule = s.schedules[schedule_index];
             let hours = (schedule.to - schedule.from < 24).then(|| {
                 // Working hours are local; the offset at the start of the day holds all day.
                 let offset = jiff::tz::TimeZone::get(location.time_zone)
@@ -122,6 +125,7 @@ impl World {
                 languages,
                 location,
                 hours,
+                schedule: schedule_index,
                 behaviour: rng.pick(&behaviour_weights),
             });
         }

@@ -72,6 +72,18 @@ pub enum Command {
     Audit(AuditCommand),
     /// Simulate a day of routing on virtual time and compare the offer strategies
     Simulate(SimulateArgs),
+    /// Load a synthetic program (eligible, registered, green agents) into an empty database
+    Generate {
+        /// How many agents
+        #[arg(long)]
+        agents: u32,
+        /// How many past referrals (the last 90 days)
+        #[arg(long, default_value_t = 0)]
+        referrals: u32,
+        /// The same seed gives the same agents
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +321,27 @@ impl Command {
             }
             Command::Import(args) => import::run(&config, args).await,
             Command::Simulate(args) => simulate::run(&args),
+            Command::Generate {
+                agents,
+                referrals,
+                seed,
+            } => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
+                let started = std::time::Instant::now();
+                let g = app.generate(agents, referrals, seed).await?;
+                println!(
+                    "{} agents and {} past referrals for plan year {} ({} eligible) in {:.1} s; usernames gen1…gen{}, password {}",
+                    g.agents,
+                    g.referrals,
+                    g.plan_year,
+                    g.eligible,
+                    started.elapsed().as_secs_f64(),
+                    g.agents,
+                    hod_app::generate::GENERATED_PASSWORD
+                );
+                Ok(())
+            }
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
                 let app = crate::app(db, crate::settings(&config, config.addr)).await?;

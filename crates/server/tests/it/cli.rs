@@ -58,6 +58,7 @@ fn every_command_has_help() {
         &["audit", "--help"],
         &["audit", "verify", "--help"],
         &["simulate", "--help"],
+        &["generate", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");

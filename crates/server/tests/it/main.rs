@@ -2,6 +2,7 @@ mod accounts;
 mod cli;
 mod console;
 mod eligibility;
+mod generate;
 mod http;
 mod import_cli;
 mod login;
