@@ -91,7 +91,7 @@ impl From<hod_db::DbError> for ResetError {
 /// same time as a wrong password.
 pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| passwords::hash("decoy-Password-4821").expect("hashing works"))
+    DECOY.get_or_init(|| passwords::hash_now("decoy-Password-4821").expect("hashing works"))
 }
 
 /// Whose account: an agent's or an operator's (sessions and passkeys belong to either).
@@ -206,7 +206,7 @@ impl App {
             Err(_) => None,
         };
         let Some(account) = account else {
-            passwords::verify(password, decoy_hash());
+            passwords::verify(password, decoy_hash()).await;
             return Ok(LoginOutcome::Refused);
         };
         let locked = account
@@ -214,7 +214,7 @@ impl App {
             .map(from_millis)
             .transpose()?
             .is_some_and(|until| until > now);
-        let matches = passwords::verify(password, &account.password_hash);
+        let matches = passwords::verify(password, &account.password_hash).await;
         // The outcome, and for a failed password whether it locked the account.
         let (outcome, failed) = self
             .write(async |tx| -> Result<_> {
@@ -495,7 +495,7 @@ impl App {
         if !problems.is_empty() {
             return Err(ResetError::Fields(problems));
         }
-        let hash = passwords::hash(password).map_err(AppError::Other)?;
+        let hash = passwords::hash(password).await.map_err(AppError::Other)?;
         self.write(async |tx| -> Result<_, ResetError> {
             if accounts::redeem_reset(tx, &token_hash(token), now)
                 .await?

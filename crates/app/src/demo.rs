@@ -353,7 +353,7 @@ impl App {
                 ))
             })?;
             if agent.registered_at.is_none() {
-                let hash = passwords::hash(AGENT_PASSWORD)?;
+                let hash = passwords::hash(AGENT_PASSWORD).await?;
                 self.write(async |tx| -> Result<_> {
                     let reg = Registration {
                         username: a.username,

@@ -100,7 +100,12 @@ impl App {
             );
         }
         self.import_generated(ImportKind::Mlms, mlms).await?;
-        self.register_generated(&people).await?;
+        let ids: HashMap<String, i64> = generated::agent_ids(&self.db)
+            .await?
+            .into_iter()
+            .map(|(id, npn)| (npn, id))
+            .collect();
+        self.register_generated(&people, &ids).await?;
         let mut rcl = String::from(
             "NPN,Applicable Plan Year,Individual Registration Completion Date,Individual Marketplace End Date,SHOP Registration Completion Date,Shop End Date,NPN Valid (Current Plan Year Only)\n",
         );
@@ -126,7 +131,9 @@ impl App {
             .values()
             .filter(|v| v.eligible)
             .count();
-        let referrals = self.generate_history(&people, referrals, py, seed).await?;
+        let referrals = self
+            .generate_history(&people, &ids, referrals, py, seed)
+            .await?;
         Ok(Generated {
             agents: people.len(),
             referrals,
@@ -138,15 +145,11 @@ impl App {
     async fn generate_history(
         &self,
         people: &[SyntheticAgent],
+        ids: &HashMap<String, i64>,
         count: u32,
         plan_year: i16,
         seed: u64,
     ) -> Result<usize> {
-        let ids: HashMap<String, i64> = generated::agent_ids(&self.db)
-            .await?
-            .into_iter()
-            .map(|(id, npn)| (npn, id))
-            .collect();
         let now = self.now();
         let rows: Vec<GeneratedReferral> = history(people, count, HISTORY_DAYS, seed)
             .into_iter()
@@ -201,13 +204,13 @@ impl App {
         Ok(())
     }
 
-    async fn register_generated(&self, people: &[SyntheticAgent]) -> Result<()> {
-        let ids: HashMap<String, i64> = generated::agent_ids(&self.db)
-            .await?
-            .into_iter()
-            .map(|(id, npn)| (npn, id))
-            .collect();
-        let hash = crate::passwords::hash(GENERATED_PASSWORD)?;
+    /// `ids`: agent id by NPN.
+    async fn register_generated(
+        &self,
+        people: &[SyntheticAgent],
+        ids: &HashMap<String, i64>,
+    ) -> Result<()> {
+        let hash = crate::passwords::hash(GENERATED_PASSWORD).await?;
         let terms: Vec<i64> = hod_db::terms::current(&self.db)
             .await?
             .iter()

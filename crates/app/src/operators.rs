@@ -149,7 +149,7 @@ impl App {
         if let Some(p) = password_problem(password, username, email) {
             return Err(AppError::Invalid(format!("password: {}", p.message())));
         }
-        let hash = passwords::hash(password)?;
+        let hash = passwords::hash(password).await?;
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             let id = insert(tx, username, email, &hash, role, now).await?;
@@ -252,7 +252,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound("invitation link".into()))?;
         check_new_password(password, confirm, &op.username, &op.email)?;
-        let hash = passwords::hash(password).map_err(AppError::Other)?;
+        let hash = passwords::hash(password).await.map_err(AppError::Other)?;
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             let Some(id) = operators::redeem_token(tx, &token_hash(token), now).await? else {
@@ -286,7 +286,7 @@ impl App {
     ) -> Result<OperatorLogin> {
         let now = self.now();
         let Some(op) = operators::find_by_username(&self.db, username.trim()).await? else {
-            passwords::verify(password, crate::auth::decoy_hash());
+            passwords::verify(password, crate::auth::decoy_hash()).await;
             return Ok(OperatorLogin::Refused);
         };
         let locked = op
@@ -295,7 +295,7 @@ impl App {
             .transpose()?
             .is_some_and(|u| u > now);
         let matches =
-            !op.password_hash.is_empty() && passwords::verify(password, &op.password_hash);
+            !op.password_hash.is_empty() && passwords::verify(password, &op.password_hash).await;
         let who = Actor::Operator(op.id);
         let subject = who.to_string();
         self.write(async |tx| -> Result<_> {
@@ -449,13 +449,13 @@ impl App {
         let op = operators::find_by_id(&self.db, by.id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("operator {}", by.id)))?;
-        if op.password_hash.is_empty() || !passwords::verify(current, &op.password_hash) {
+        if op.password_hash.is_empty() || !passwords::verify(current, &op.password_hash).await {
             let mut problems = FieldProblems::new();
             problems.insert("current_password", FieldProblem::CurrentPasswordWrong);
             return Err(ProfileError::Fields(problems));
         }
         check_new_password(new, confirm, &op.username, &op.email)?;
-        let hash = passwords::hash(new).map_err(AppError::Other)?;
+        let hash = passwords::hash(new).await.map_err(AppError::Other)?;
         let who = Principal::Operator(by.id);
         self.write(async |tx| -> Result<_> {
             operators::set_password(tx, by.id, &hash).await?;

@@ -394,7 +394,11 @@ impl App {
         let agent = self.agent(agent_id).await?;
         let username = agent.username.clone().unwrap_or_default();
         let login = agents::find_for_login(&self.db, &username.to_lowercase()).await?;
-        if !login.is_some_and(|l| passwords::verify(current, &l.password_hash)) {
+        let matches = match &login {
+            Some(l) => passwords::verify(current, &l.password_hash).await,
+            None => false,
+        };
+        if !matches {
             return Err(one("current_password", FieldProblem::CurrentPasswordWrong));
         }
         let mut problems = FieldProblems::new();
@@ -416,7 +420,7 @@ impl App {
         if !problems.is_empty() {
             return Err(ProfileError::Fields(problems));
         }
-        let hash = passwords::hash(new).map_err(AppError::Other)?;
+        let hash = passwords::hash(new).await.map_err(AppError::Other)?;
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             agents::set_password(tx, agent_id, &hash, now).await?;

@@ -182,7 +182,9 @@ impl App {
             return Err(RegisterError::Fields(problems));
         };
 
-        let hash = crate::passwords::hash(&form.password).map_err(AppError::Other)?;
+        let hash = crate::passwords::hash(&form.password)
+            .await
+            .map_err(AppError::Other)?;
         let npn = Npn::parse(&npn).map_err(|e| AppError::Other(e.into()))?;
         let agent = agents::find_by_npn(&self.db, &npn)
             .await?
