@@ -111,7 +111,8 @@ fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
         },
         other => {
             return Err(AppError::Invalid(format!(
-                "routing.strategy: expected one_at_a_time, cascade, broadcast or adaptive, got {other:?}"
+                "routing.strategy: expected {}, got {other:?}",
+                Strategy::choices()
             )));
         }
     };

@@ -58,7 +58,8 @@ pub fn simulate(
                 return Err(ScenarioFileError {
                     file: "--strategy".into(),
                     problem: format!(
-                        "{id:?} is not a strategy; expected one_at_a_time, cascade, broadcast or adaptive"
+                        "{id:?} is not a strategy; expected {}",
+                        hod_domain::routing::Strategy::choices()
                     ),
                 });
             }

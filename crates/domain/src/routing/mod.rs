@@ -27,6 +27,15 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// Every strategy's id, as the settings and `hod simulate --strategy` name them.
+    pub const IDS: [&'static str; 4] = ["one_at_a_time", "cascade", "broadcast", "adaptive"];
+
+    /// The ids as a list for a message: "one_at_a_time, cascade, broadcast or adaptive".
+    pub fn choices() -> String {
+        let (last, rest) = Self::IDS.split_last().expect("not empty");
+        format!("{} or {last}", rest.join(", "))
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             Self::OneAtATime => "one_at_a_time",

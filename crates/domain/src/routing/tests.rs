@@ -287,3 +287,20 @@ fn responsiveness_moves_with_outcomes() {
     assert!(fast.score() > r.score());
     assert!(r.after_refusal().score() < r.score());
 }
+
+#[test]
+fn every_strategy_is_named_in_the_choices() {
+    let step = SignedDuration::from_mins(1);
+    for s in [
+        Strategy::OneAtATime,
+        Strategy::Cascade { step },
+        Strategy::Broadcast { size: 2 },
+        Strategy::Adaptive { step, width: 2 },
+    ] {
+        assert!(Strategy::IDS.contains(&s.id()), "{}", s.id());
+    }
+    assert_eq!(
+        Strategy::choices(),
+        "one_at_a_time, cascade, broadcast or adaptive"
+    );
+}
