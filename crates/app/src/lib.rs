@@ -72,6 +72,8 @@ pub struct App {
     /// Counts messages queued, so a write that queued one wakes the dispatcher.
     queued: Arc<std::sync::atomic::AtomicU64>,
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Each state's candidate facts, kept between routing rounds.
+    routing_facts: Arc<referrals::RoutingFacts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,7 @@ impl App {
             background: tokio_util::task::TaskTracker::new(),
             transports: Arc::default(),
             queued: Arc::default(),
+            routing_facts: Arc::default(),
             outbox_wake: Arc::default(),
         })
     }

@@ -23,6 +23,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod availability;
+pub mod ceiling;
 pub mod cms;
 pub mod console;
 pub mod eligibility;
@@ -163,6 +164,9 @@ pub struct Db {
     pool: Pool,
     /// SQLite: whose turn it is to write (see [`SqliteTx`]).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the one connection writes go through. Apart from the readers' pool, so that a
+    /// writer whose turn has come never waits for a reader to give a connection back.
+    sqlite_writes: Option<SqlitePool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -281,7 +285,7 @@ impl Db {
             url: url.to_string(),
             source,
         };
-        let pool = match url.backend()? {
+        let (pool, sqlite_writes) = match url.backend()? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
                     .map_err(|e| DbError::BadUrl {
@@ -308,10 +312,16 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(opts.connect_timeout)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_err)?;
+                let writes = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(opts.connect_timeout)
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                Pool::Sqlite(pool)
+                (Pool::Sqlite(pool), Some(writes))
             }
             Backend::Postgres => {
                 let options =
@@ -325,12 +335,13 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                Pool::Postgres(pool)
+                (Pool::Postgres(pool), None)
             }
         };
         Ok(Self {
             pool,
             writer: std::sync::Arc::default(),
+            sqlite_writes,
         })
     }
 
@@ -340,6 +351,7 @@ impl Db {
         let asked = std::time::Instant::now();
         let tx = match &self.pool {
             Pool::Sqlite(p) => {
+                let p = self.sqlite_writes.as_ref().unwrap_or(p);
                 let turn = self.writer.clone().lock_owned().await;
                 Tx::Sqlite(SqliteTx {
                     tx: p.begin_with("BEGIN IMMEDIATE").await?,

@@ -12,12 +12,14 @@ use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError};
 
 mod casework;
+mod facts;
 mod intake;
 mod messages;
 mod offers;
 mod rounds;
 mod status_link;
 
+pub(crate) use facts::RoutingFacts;
 pub(crate) use status_link::load_status_key;
 
 /// The version of the consent text the request page shows (SPEC.md §6.1). A new wording

@@ -1,5 +1,7 @@
 //! Routing rounds (one transaction each, the referral row the lock), the decision log kept in
 //! the timeline, and the sweeper every node runs.
+use std::collections::HashMap;
+
 use crate::settings::ProgramSettings;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
 use hod_db::{Tx, audit, availability, terms};
@@ -17,6 +19,7 @@ use crate::outbox::Reach;
 use crate::{App, Result};
 use hod_i18n::letter::Letter;
 
+use super::facts::Pick;
 use super::messages::ConsumerMessage;
 use hod_domain::referral::OfferStatus;
 
@@ -70,15 +73,26 @@ impl App {
         let Some(r) = db::lock_due(tx, id, now).await? else {
             return Ok(None);
         };
+        let plan_year = i16::try_from(r.plan_year).unwrap_or_default();
+        // Before this round changes any agent, so that only committed facts are kept.
+        let mut facts = self
+            .routing_facts
+            .state(tx, &r.state, plan_year, current_terms)
+            .await?;
         let mut out = RoundOutcome::default();
         for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(tx, &r, &offer).await?;
         }
+        if !out.expired.is_empty() {
+            facts
+                .see_own_changes(tx, &r.state, plan_year, current_terms)
+                .await?;
+        }
         let created = r.routing_since.unwrap_or(r.created_at);
-        let open: Vec<_> = db::offers_of(tx, id)
-            .await?
-            .into_iter()
+        let offers = db::offers_of(tx, id).await?;
+        let open: Vec<_> = offers
+            .iter()
             .filter(|o| o.status == OfferStatus::Open)
             .collect();
         if now >= created + program.policy.max_wait {
@@ -93,29 +107,26 @@ impl App {
         // Nobody left to add: wait for the open offers, not for the next cascade step.
         let mut exhausted = false;
         if due > 0 {
-            let rows = db::candidates(
-                tx,
-                id,
-                i16::try_from(r.plan_year).unwrap_or_default(),
-                &r.state,
-                &r.language,
-                current_terms,
-            )
-            .await?;
+            let picks = facts.picks(&r.language, &offers);
             let decision = self.decide(
                 &r,
-                &rows,
+                &picks,
                 current_terms,
                 &program.policy,
                 now,
                 due.max(LOG_TOP),
             );
-            let chosen: Vec<&CandidateRow> = decision
+            let chosen: Vec<CandidateRow> = decision
                 .ranked
                 .iter()
                 .take(due)
-                .filter_map(|x| rows.iter().find(|c| c.agent_id == x.agent_id))
+                .filter_map(|x| picks.iter().find(|c| c.row.agent_id == x.agent_id))
+                .map(|c| c.row.clone())
                 .collect();
+            let names = mentioned_names(&decision, &picks);
+            let considered = picks.len();
+            drop(picks);
+            drop(facts);
             for agent in &chosen {
                 let expires = now
                     + program.policy.window_for(Responsiveness {
@@ -138,7 +149,13 @@ impl App {
                     status: None,
                     note: "",
                     account_number: "",
-                    detail: decision_log(&decision, &rows, &out.offered, &program.policy),
+                    detail: decision_log(
+                        &decision,
+                        &names,
+                        considered,
+                        &out.offered,
+                        &program.policy,
+                    ),
                 },
                 now,
             )
@@ -165,7 +182,7 @@ impl App {
     pub(super) fn decide(
         &self,
         r: &ReferralRow,
-        rows: &[CandidateRow],
+        picks: &[Pick<'_>],
         current_terms: &[i64],
         policy: &Policy,
         now: Timestamp,
@@ -181,8 +198,9 @@ impl App {
             state,
             location: self.zips.get(zip),
         };
-        let states: Vec<Vec<UsState>> = rows
+        let states: Vec<Vec<UsState>> = picks
             .iter()
+            .map(|p| p.row)
             .map(|c| {
                 c.eligible_states
                     .split_whitespace()
@@ -190,7 +208,8 @@ impl App {
                     .collect()
             })
             .collect();
-        let candidates = rows.iter().zip(&states).map(|(c, eligible)| {
+        let candidates = picks.iter().zip(&states).map(|(p, eligible)| {
+            let c = p.row;
             let location = c
                 .zip
                 .as_deref()
@@ -207,7 +226,7 @@ impl App {
                 registration_complete: c.registered
                     && usize::try_from(c.terms_accepted).unwrap_or(0) == current_terms.len(),
                 prefers_state: true,
-                speaks_language: c.speaks,
+                speaks_language: p.speaks,
                 available: is_available(
                     c.availability.mode,
                     &c.availability.hours,
@@ -216,8 +235,8 @@ impl App {
                 ),
                 // Offers held count too: an agent at capacity must not collect more offers
                 // than they could accept.
-                open_referrals: u32::try_from(c.open_referrals + c.open_offers).unwrap_or(u32::MAX),
-                offered_before: c.offered_before,
+                open_referrals: u32::try_from(c.open_referrals + p.open_offers).unwrap_or(u32::MAX),
+                offered_before: p.offered_before,
                 suspended: c.suspended,
                 location,
                 last_offered_at: c
@@ -360,6 +379,7 @@ impl App {
         }
         s.reminders = self.send_reminders().await?;
         s.reminders += self.send_offer_reminders().await?;
+        db::prune_facts_log(&self.db, super::facts::FACTS_LOG_KEPT).await?;
         Ok(s)
     }
 
@@ -418,21 +438,17 @@ impl App {
 
 /// Who was considered, who was left out and why (counts, and up to 20 names per reason), the
 /// ranking (top 20) and who got an offer.
-fn decision_log(
-    d: &Decision,
-    rows: &[CandidateRow],
-    offered: &[i64],
-    policy: &Policy,
-) -> serde_json::Value {
-    // Names of the agents the log mentions, in one pass over the candidates.
+/// Names of the agents the decision log mentions, in one pass over the candidates.
+fn mentioned_names(d: &Decision, picks: &[Pick<'_>]) -> HashMap<i64, String> {
     let mentioned: std::collections::HashSet<i64> = d
         .filtered
         .iter()
         .map(|(id, _)| *id)
         .chain(d.ranked.iter().map(|r| r.agent_id))
         .collect();
-    let names: std::collections::HashMap<i64, String> = rows
+    picks
         .iter()
+        .map(|p| p.row)
         .filter(|c| mentioned.contains(&c.agent_id))
         .map(|c| {
             (
@@ -440,7 +456,16 @@ fn decision_log(
                 format!("{} {} (NPN {})", c.first_name, c.last_name, c.npn),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn decision_log(
+    d: &Decision,
+    names: &HashMap<i64, String>,
+    considered: usize,
+    offered: &[i64],
+    policy: &Policy,
+) -> serde_json::Value {
     let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
     let mut filtered = serde_json::Map::new();
     for (why, count) in Filter::ALL.iter().zip(d.filtered_count) {
@@ -460,7 +485,7 @@ fn decision_log(
     }
     serde_json::json!({
         "strategy": policy.strategy.id(),
-        "considered": rows.len(),
+        "considered": considered,
         "qualified": d.qualified,
         "filtered": filtered,
         "ranked": d.ranked.iter().map(|x| serde_json::json!({

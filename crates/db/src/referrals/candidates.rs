@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use crate::availability::{Availability, HoursRow, assemble};
-use crate::{DbError, Result, Tx, execute, on_tx, to_millis};
+use crate::{Backend, Db, DbError, Result, Tx, execute, on_tx, to_millis};
 
 /// What routing needs to know about one agent who prefers the request's state.
 #[derive(Debug, Clone)]
@@ -48,10 +48,8 @@ struct CandidateSql {
     eligible_states: Option<String>,
     registered: bool,
     terms_accepted: i64,
-    speaks: bool,
     open_referrals: i64,
     open_offers: i64,
-    offered_before: bool,
     suspended: bool,
     last_offered_at: Option<i64>,
     accept_rate: f64,
@@ -62,18 +60,83 @@ struct CandidateSql {
     absence_until: Option<String>,
 }
 
-/// The agents whose State Preferences include `state`, with every fact matching needs for
-/// referral `referral_id` in `plan_year`: `terms_accepted` counts which of `current_terms`
-/// they accepted.
+/// Where a node's copy of the routing facts stands: changes logged at or after it are not in
+/// the copy yet. SQLite: the log's next sequence number (one writer at a time, so the log's
+/// order is the order of commits). PostgreSQL: the snapshot xmin of the copy's last look
+/// (transactions below it had ended, so their changes were seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactsCursor(i64);
+
+/// The cursor now, read before the facts it will stand for.
 #[tracing::instrument(skip_all)]
-pub async fn candidates(
+pub async fn facts_cursor(tx: &mut Tx) -> Result<FactsCursor> {
+    let at: i64 = match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes")
+                .fetch_one(&mut *t.tx)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(&mut **t)
+                .await?
+        }
+    };
+    Ok(FactsCursor(at))
+}
+
+/// How many times the set of agents preferring `state` has changed (0: never).
+#[tracing::instrument(skip_all)]
+pub async fn layout_version(tx: &mut Tx, state: &str) -> Result<i64> {
+    let v: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT version FROM routing_layouts WHERE state = $1",
+    )
+    .bind(state)
+    .fetch_optional(c)
+    .await)?;
+    Ok(v.unwrap_or(0))
+}
+
+/// Forgets the log of changed agents older than `kept` by the database's clock (a node that
+/// last looked earlier reloads). SQLite keeps the newest entry, which carries its sequence on.
+#[tracing::instrument(skip_all)]
+pub async fn prune_facts_log(db: &Db, kept: std::time::Duration) -> Result<u64> {
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "DELETE FROM routing_changes
+             WHERE logged_at < CAST(unixepoch('subsec') * 1000 AS INTEGER) - $1
+               AND xid < (SELECT MAX(xid) FROM routing_changes)"
+        }
+        Backend::Postgres => {
+            "DELETE FROM routing_changes
+             WHERE logged_at < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1"
+        }
+    };
+    let kept = i64::try_from(kept.as_millis()).unwrap_or(i64::MAX);
+    db.write(async |tx| Ok(execute!(tx, sqlx::query(sql).bind(kept))?))
+        .await
+}
+
+/// What routing keeps about an agent who prefers a state, for any referral in it: the facts
+/// of [`CandidateRow`] but those of one referral (`offered_before`, and `open_offers` counts
+/// every open offer), with the languages spoken instead of `speaks`.
+#[derive(Debug, Clone)]
+pub struct AgentFacts {
+    pub row: CandidateRow,
+    pub languages: Vec<String>,
+}
+
+/// The facts of the agents whose State Preferences include `state`, for `plan_year`
+/// (`terms_accepted` counts which of `current_terms` they accepted): all of them, or with
+/// `changed` only those changed at or after that cursor.
+#[tracing::instrument(skip_all)]
+pub async fn state_facts(
     tx: &mut Tx,
-    referral_id: i64,
     plan_year: i16,
     state: &str,
-    language: &str,
     current_terms: &[i64],
-) -> Result<Vec<CandidateRow>> {
+    changed: Option<FactsCursor>,
+) -> Result<Vec<AgentFacts>> {
     let terms = if current_terms.is_empty() {
         "-1".to_owned()
     } else {
@@ -83,42 +146,69 @@ pub async fn candidates(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let only_changed = match changed {
+        // Every statement names the cursor's parameter, bound or not.
+        None => "AND $3 = $3",
+        Some(_) => "AND a.id IN (SELECT agent_id FROM routing_changes WHERE xid >= $3)",
+    };
+    let since = changed.map_or(0, |c| c.0);
     let sql = format!(
         "SELECT a.id AS agent_id, a.npn, a.first_name, a.last_name, a.email, a.phone, a.contact_method, a.zip,
             e.eligible, e.states AS eligible_states, a.registered_at IS NOT NULL AS registered,
             (SELECT COUNT(DISTINCT t.document_id) FROM terms_acceptances t
               WHERE t.agent_id = a.id AND t.document_id IN ({terms})) AS terms_accepted,
-            EXISTS (SELECT 1 FROM agent_languages l WHERE l.agent_id = a.id AND l.lang = $4) AS speaks,
             (SELECT COUNT(*) FROM referrals x WHERE x.agent_id = a.id AND x.status = 'accepted') AS open_referrals,
             (SELECT COUNT(*) FROM referral_offers h
-              WHERE h.agent_id = a.id AND h.status = 'open' AND h.referral_id <> $1) AS open_offers,
-            EXISTS (SELECT 1 FROM referral_offers o WHERE o.referral_id = $1 AND o.agent_id = a.id) AS offered_before,
+              WHERE h.agent_id = a.id AND h.status = 'open') AS open_offers,
             a.suspended_at IS NOT NULL AS suspended, a.last_offered_at, a.accept_rate, a.accept_secs,
             a.availability_mode, a.time_zone, a.absence_from, a.absence_until
          FROM agent_state_preferences sp
          JOIN agents a ON a.id = sp.agent_id
-         LEFT JOIN eligibility e ON e.npn = a.npn AND e.plan_year = $2
-         WHERE sp.state = $3
+         LEFT JOIN eligibility e ON e.npn = a.npn AND e.plan_year = $1
+         WHERE sp.state = $2 {only_changed}
          ORDER BY a.id"
     );
     let rows: Vec<CandidateSql> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(referral_id)
         .bind(i64::from(plan_year))
         .bind(state)
-        .bind(language)
+        .bind(since)
         .fetch_all(&mut *c)
         .await)?;
-    let hours: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+    let hours_sql = format!(
         "SELECT h.agent_id, h.weekday, h.starts_at, h.ends_at FROM agent_hours h
          JOIN agent_state_preferences sp ON sp.agent_id = h.agent_id AND sp.state = $1
+         JOIN agents a ON a.id = h.agent_id
+         WHERE TRUE {only}
          ORDER BY h.agent_id, h.weekday, h.starts_at",
-    )
+        only = only_changed.replace("$3", "$2")
+    );
+    let hours: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+        sqlx::AssertSqlSafe(hours_sql))
     .bind(state)
+    .bind(since)
+    .fetch_all(&mut *c)
+    .await)?;
+    let languages_sql = format!(
+        "SELECT l.agent_id, l.lang FROM agent_languages l
+         JOIN agent_state_preferences sp ON sp.agent_id = l.agent_id AND sp.state = $1
+         JOIN agents a ON a.id = l.agent_id
+         WHERE TRUE {only}
+         ORDER BY l.agent_id, l.lang",
+        only = only_changed.replace("$3", "$2")
+    );
+    let spoken: Vec<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        sqlx::AssertSqlSafe(languages_sql))
+    .bind(state)
+    .bind(since)
     .fetch_all(c)
     .await)?;
     let mut by_agent: HashMap<i64, Vec<HoursRow>> = HashMap::new();
     for (agent, day, start, end) in hours {
         by_agent.entry(agent).or_default().push((day, start, end));
+    }
+    let mut languages: HashMap<i64, Vec<String>> = HashMap::new();
+    for (agent, lang) in spoken {
+        languages.entry(agent).or_default().push(lang);
     }
     rows.into_iter()
         .map(|r| {
@@ -129,28 +219,31 @@ pub async fn candidates(
                 r.absence_until.as_deref(),
                 by_agent.remove(&r.agent_id).unwrap_or_default(),
             )?;
-            Ok(CandidateRow {
-                agent_id: r.agent_id,
-                npn: r.npn,
-                first_name: r.first_name,
-                last_name: r.last_name,
-                email: r.email,
-                phone: r.phone,
-                contact_method: r.contact_method,
-                zip: r.zip,
-                eligible: r.eligible,
-                eligible_states: r.eligible_states.unwrap_or_default(),
-                registered: r.registered,
-                terms_accepted: r.terms_accepted,
-                speaks: r.speaks,
-                open_referrals: r.open_referrals,
-                open_offers: r.open_offers,
-                offered_before: r.offered_before,
-                suspended: r.suspended,
-                last_offered_at: r.last_offered_at,
-                accept_rate: r.accept_rate,
-                accept_secs: r.accept_secs,
-                availability,
+            Ok(AgentFacts {
+                languages: languages.remove(&r.agent_id).unwrap_or_default(),
+                row: CandidateRow {
+                    agent_id: r.agent_id,
+                    npn: r.npn,
+                    first_name: r.first_name,
+                    last_name: r.last_name,
+                    email: r.email,
+                    phone: r.phone,
+                    contact_method: r.contact_method,
+                    zip: r.zip,
+                    eligible: r.eligible,
+                    eligible_states: r.eligible_states.unwrap_or_default(),
+                    registered: r.registered,
+                    terms_accepted: r.terms_accepted,
+                    speaks: false,
+                    open_referrals: r.open_referrals,
+                    open_offers: r.open_offers,
+                    offered_before: false,
+                    suspended: r.suspended,
+                    last_offered_at: r.last_offered_at,
+                    accept_rate: r.accept_rate,
+                    accept_secs: r.accept_secs,
+                    availability,
+                },
             })
         })
         .collect::<Result<Vec<_>, DbError>>()

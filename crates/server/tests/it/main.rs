@@ -14,6 +14,7 @@ mod probes;
 mod profile;
 mod race;
 mod referrals;
+mod routing_facts;
 mod support;
 mod world;
 

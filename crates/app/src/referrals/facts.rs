@@ -1,0 +1,168 @@
+//! Routing's copy of each state's candidate facts, kept between decisions (DESIGN.md §9).
+//! Reading every candidate of a state with their counters and hours for each round cost more
+//! than everything else intake does; now a round asks the database only for the agents changed
+//! since this node last looked (triggers stamp them, on any node or process), and reloads a
+//! state whose set of agents changed.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hod_db::Tx;
+use hod_db::referrals::{self as db, AgentFacts, CandidateRow, FactsCursor, OfferRow};
+use hod_domain::referral::OfferStatus;
+
+use crate::Result;
+
+/// How long PostgreSQL keeps its log of changed agents; a node that has not looked at a
+/// state for half as long reloads it rather than trust a log that may have been pruned.
+pub(crate) const FACTS_LOG_KEPT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    state: String,
+    plan_year: i16,
+    /// The current terms' ids: `terms_accepted` counts acceptances of these.
+    terms: Vec<i64>,
+}
+
+#[derive(Debug)]
+struct StateFacts {
+    layout: i64,
+    cursor: FactsCursor,
+    looked: Instant,
+    /// By agent id.
+    agents: Vec<AgentFacts>,
+}
+
+/// Every state's facts on this node. Rounds for one state take turns with its copy; rounds
+/// for different states do not wait for each other.
+#[derive(Debug, Default)]
+pub(crate) struct RoutingFacts(
+    std::sync::Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Option<StateFacts>>>>>,
+);
+
+/// One candidate as seen for one referral.
+#[derive(Debug)]
+pub(super) struct Pick<'a> {
+    pub row: &'a CandidateRow,
+    pub speaks: bool,
+    pub offered_before: bool,
+    /// Offers the agent holds on other referrals, still open.
+    pub open_offers: i64,
+}
+
+/// A state's facts, brought up to date in a round's transaction, for the round to pick from.
+#[derive(Debug)]
+pub(super) struct Facts {
+    guard: tokio::sync::OwnedMutexGuard<Option<StateFacts>>,
+    /// Agents this transaction changed after the facts were brought up to date (a lapsed
+    /// offer, a switch to unavailable): seen in this round only, never kept.
+    overlay: Vec<AgentFacts>,
+}
+
+impl RoutingFacts {
+    /// The facts of `state`, up to date as of `tx`. Call before the round writes anything
+    /// that concerns agents, so that only committed changes are kept.
+    pub(super) async fn state(
+        &self,
+        tx: &mut Tx,
+        state: &str,
+        plan_year: i16,
+        terms: &[i64],
+    ) -> Result<Facts> {
+        let key = Key {
+            state: state.to_owned(),
+            plan_year,
+            terms: terms.to_vec(),
+        };
+        let slot = self
+            .0
+            .lock()
+            .expect("the routing facts' map is never left half-changed")
+            .entry(key)
+            .or_default()
+            .clone();
+        let mut guard = slot.lock_owned().await;
+        let cursor = db::facts_cursor(tx).await?;
+        let layout = db::layout_version(tx, state).await?;
+        let fresh = guard
+            .as_ref()
+            .is_some_and(|f| f.layout == layout && f.looked.elapsed() < FACTS_LOG_KEPT / 2);
+        if fresh {
+            let facts = guard.as_mut().expect("checked above");
+            let changed = db::state_facts(tx, plan_year, state, terms, Some(facts.cursor)).await?;
+            merge(&mut facts.agents, changed);
+            facts.cursor = cursor;
+            facts.looked = Instant::now();
+        } else {
+            let agents = db::state_facts(tx, plan_year, state, terms, None).await?;
+            *guard = Some(StateFacts {
+                layout,
+                cursor,
+                looked: Instant::now(),
+                agents,
+            });
+        }
+        Ok(Facts {
+            guard,
+            overlay: Vec::new(),
+        })
+    }
+}
+
+/// Replaces or adds each changed agent, keeping the list in agent order. An agent changed
+/// but no longer listed for the state is gone from it only through a layout change, which
+/// reloads the state instead.
+fn merge(agents: &mut Vec<AgentFacts>, changed: Vec<AgentFacts>) {
+    for c in changed {
+        match agents.binary_search_by_key(&c.row.agent_id, |a| a.row.agent_id) {
+            Ok(i) => agents[i] = c,
+            Err(i) => agents.insert(i, c),
+        }
+    }
+}
+
+impl Facts {
+    fn state(&self) -> &StateFacts {
+        self.guard.as_ref().expect("loaded by RoutingFacts::state")
+    }
+
+    /// Sees what this transaction has changed since the facts were brought up to date, for
+    /// this round only.
+    pub(super) async fn see_own_changes(
+        &mut self,
+        tx: &mut Tx,
+        state: &str,
+        plan_year: i16,
+        terms: &[i64],
+    ) -> Result<()> {
+        let since = self.state().cursor;
+        self.overlay = db::state_facts(tx, plan_year, state, terms, Some(since)).await?;
+        Ok(())
+    }
+
+    /// Every candidate as seen for a referral in `language` with these `offers`.
+    pub(super) fn picks<'a>(&'a self, language: &str, offers: &[OfferRow]) -> Vec<Pick<'a>> {
+        let overlay: HashMap<i64, &AgentFacts> =
+            self.overlay.iter().map(|a| (a.row.agent_id, a)).collect();
+        // In agent order, as the decision log has always listed them.
+        self.state()
+            .agents
+            .iter()
+            .map(|a| overlay.get(&a.row.agent_id).copied().unwrap_or(a))
+            .map(|a| {
+                let id = a.row.agent_id;
+                let open_here = offers
+                    .iter()
+                    .filter(|o| o.agent_id == id && o.status == OfferStatus::Open)
+                    .count();
+                Pick {
+                    row: &a.row,
+                    speaks: a.languages.iter().any(|l| l == language),
+                    offered_before: offers.iter().any(|o| o.agent_id == id),
+                    open_offers: a.row.open_offers - i64::try_from(open_here).unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+}
