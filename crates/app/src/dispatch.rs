@@ -189,16 +189,24 @@ impl App {
                 (m, result, retry_at, outcome)
             })
             .collect();
+        let finished: Vec<(i64, Outcome<'_>)> = outcomes
+            .iter()
+            .filter_map(|(m, result, _, _)| match result {
+                Delivery::Sent(id) => Some((
+                    m.id,
+                    Outcome::Sent {
+                        provider_id: id.as_deref(),
+                    },
+                )),
+                Delivery::Stored => Some((m.id, Outcome::Stored)),
+                Delivery::OptedOut | Delivery::Failed(_) => None,
+            })
+            .collect();
         self.write(async |tx| -> Result<()> {
+            outbox::finish_many(tx, node, &finished, now).await?;
             for (m, result, retry_at, outcome) in &outcomes {
                 let recorded = match result {
-                    Delivery::Sent(id) => {
-                        let provider_id = id.as_deref();
-                        outbox::finish(tx, m.id, node, Outcome::Sent { provider_id }, now).await?
-                    }
-                    Delivery::Stored => {
-                        outbox::finish(tx, m.id, node, Outcome::Stored, now).await?
-                    }
+                    Delivery::Sent(_) | Delivery::Stored => continue,
                     Delivery::OptedOut => {
                         let why = "the number asked for no more texts (STOP)";
                         outbox::attempt_failed(tx, m.id, node, why, None, now).await?

@@ -12,6 +12,7 @@ use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result};
 
 use super::messages::ConsumerMessage;
+use super::RoundOutcome;
 use super::*;
 
 impl RequestForm {
@@ -100,6 +101,7 @@ impl App {
         if program.intake_paused || program.closed_dates.contains(&today.day) {
             return Err(SubmitError::IntakeClosed);
         }
+        let current_terms = self.current_terms_ids().await?;
         let now = self.now();
         let person = person_key(&first_name, &last_name, &phone, zip);
         let fingerprint = form.fingerprint();
@@ -198,11 +200,19 @@ impl App {
                 let token = self.status_token(id);
                 self.tell_consumer(tx, id, ConsumerMessage::Confirmation, &token)
                     .await?;
-                Ok(Intake::New(id))
+                // The first routing round in the same transaction: one turn at the database.
+                let round = self
+                    .round_in(tx, id, &program, &current_terms, now)
+                    .await?
+                    .unwrap_or_default();
+                Ok(Intake::New(id, round))
             })
             .await;
         let id = match written {
-            Ok(Intake::New(id)) => id,
+            Ok(Intake::New(id, round)) => {
+                super::rounds::count_round(&round);
+                id
+            }
             Ok(Intake::Replay(known)) => return self.replayed(&known, &fingerprint).await,
             Ok(Intake::Existing(id)) => return self.existing(id).await,
             Ok(Intake::LinkSentAgain) => return Err(SubmitError::AlreadyRequested),
@@ -224,7 +234,6 @@ impl App {
         self.changed();
         metrics::counter!(crate::metrics::REFERRALS_SUBMITTED, "source" => if origin.partner.is_some() { "api" } else { "web" })
             .increment(1);
-        self.route_referral(id).await?;
         Ok(Submitted {
             created: true,
             ..self.existing(id).await?
@@ -384,7 +393,8 @@ impl App {
 
 /// How the intake transaction ended (committed).
 enum Intake {
-    New(i64),
+    /// A new request, and its first routing round.
+    New(i64, RoundOutcome),
     /// A retry with a remembered `Idempotency-Key`.
     Replay(db::IdempotencyKey),
     /// The same partner asked again for a request it made.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::settings::ProgramSettings;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
-use hod_db::{Tx, audit, availability, terms};
+use hod_db::{Tx, audit, availability};
 use hod_domain::actor::Actor;
 use hod_domain::availability::{Mode, is_available};
 use hod_domain::referral::EventKind;
@@ -35,21 +35,18 @@ impl App {
     #[tracing::instrument(skip_all, fields(referral = id))]
     pub async fn route_referral(&self, id: i64) -> Result<RoundOutcome> {
         let out = self.route_round(id).await?;
-        metrics::counter!(crate::metrics::OFFERS).increment(out.offered.len() as u64);
-        metrics::counter!(crate::metrics::OFFERS_EXPIRED).increment(out.expired.len() as u64);
-        if out.unserved {
-            metrics::counter!(crate::metrics::REFERRALS_UNSERVED).increment(1);
-        }
+        count_round(&out);
         Ok(out)
+    }
+
+    /// The ids of the terms agents must have accepted now.
+    pub(super) async fn current_terms_ids(&self) -> Result<Vec<i64>> {
+        Ok(self.current_terms().await?.iter().map(|d| d.id).collect())
     }
 
     pub(super) async fn route_round(&self, id: i64) -> Result<RoundOutcome> {
         let program = self.program_settings().await?;
-        let current_terms: Vec<i64> = terms::current(&self.db)
-            .await?
-            .iter()
-            .map(|d| d.id)
-            .collect();
+        let current_terms = self.current_terms_ids().await?;
         let now = self.now();
         let out = self
             .write(async |tx| self.round_in(tx, id, &program, &current_terms, now).await)
@@ -62,7 +59,7 @@ impl App {
 
     /// One round in the caller's transaction; `None` when the referral is not due (or is
     /// being routed by another node).
-    async fn round_in(
+    pub(super) async fn round_in(
         &self,
         tx: &mut Tx,
         id: i64,
@@ -438,6 +435,15 @@ impl App {
 
 /// Who was considered, who was left out and why (counts, and up to 20 names per reason), the
 /// ranking (top 20) and who got an offer.
+/// The metrics of a round that was committed.
+pub(super) fn count_round(out: &RoundOutcome) {
+    metrics::counter!(crate::metrics::OFFERS).increment(out.offered.len() as u64);
+    metrics::counter!(crate::metrics::OFFERS_EXPIRED).increment(out.expired.len() as u64);
+    if out.unserved {
+        metrics::counter!(crate::metrics::REFERRALS_UNSERVED).increment(1);
+    }
+}
+
 /// Names of the agents the decision log mentions, in one pass over the candidates.
 fn mentioned_names(d: &Decision, picks: &[Pick<'_>]) -> HashMap<i64, String> {
     let mentioned: std::collections::HashSet<i64> = d
