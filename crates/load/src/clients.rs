@@ -32,14 +32,18 @@ impl Bounds {
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// A partner: its API key, the ZIP codes of its requests, and a name unique to this client
+/// in this run (each request is a different person).
+#[derive(Debug)]
+pub struct Partner {
+    pub key: Arc<str>,
+    pub zips: Arc<[String]>,
+    pub name: String,
+}
+
 /// A partner submitting requests through the API, each a different person.
-pub async fn partner(
-    target: Target,
-    key: Arc<str>,
-    zips: Arc<[String]>,
-    client: usize,
-    bounds: Arc<Bounds>,
-) -> Tally {
+pub async fn partner(target: Target, who: Partner, client: usize, bounds: Arc<Bounds>) -> Tally {
+    let Partner { key, zips, name } = who;
     let mut tally = Tally::default();
     let mut conn = Conn::new(target);
     let auth = format!("Bearer {key}");
@@ -49,7 +53,7 @@ pub async fn partner(
         let zip = &zips[(client + i) % zips.len()];
         let body = serde_json::json!({
             "zip": zip, "language": "en", "first_name": "Load",
-            "last_name": format!("Client{client}x{i}"),
+            "last_name": format!("L{name}x{i}"),
             "phone": format!("713-{:03}-{:04}", 200 + client % 800, i % 10_000),
             "contact_by": "call", "reason": "new_coverage",
             "consent": {"accepted": true, "text_version": "2026-11"},

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use hod_db::Tx;
 use hod_db::referrals::{self as db, AgentFacts, CandidateRow, FactsCursor, OfferRow};
 use hod_domain::referral::OfferStatus;
+use hod_domain::{UsState, Zip, ZipInfo};
 
-use crate::Result;
+use crate::{App, Result};
 
 /// How long PostgreSQL keeps its log of changed agents; a node that has not looked at a
 /// state for half as long reloads it rather than trust a log that may have been pruned.
@@ -31,7 +32,43 @@ struct StateFacts {
     cursor: FactsCursor,
     looked: Instant,
     /// By agent id.
-    agents: Vec<AgentFacts>,
+    agents: Vec<Kept>,
+}
+
+/// An agent's facts with what decisions read of them worked out once, when they arrive:
+/// the states parsed, the place of the ZIP, the time zone.
+#[derive(Debug)]
+pub(super) struct Kept {
+    pub facts: AgentFacts,
+    pub eligible_states: Vec<UsState>,
+    pub location: Option<&'static ZipInfo>,
+    pub zone: jiff::tz::TimeZone,
+}
+
+impl App {
+    fn keep(&self, facts: AgentFacts) -> Kept {
+        let row = &facts.row;
+        let eligible_states = row
+            .eligible_states
+            .split_whitespace()
+            .filter_map(|s| UsState::parse(s).ok())
+            .collect();
+        let location = row
+            .zip
+            .as_deref()
+            .and_then(|z| Zip::parse(z).ok())
+            .and_then(|z| self.zips.get(z));
+        let zone = jiff::tz::TimeZone::get(
+            &self.zone_name(row.availability.time_zone.as_deref(), row.zip.as_deref()),
+        )
+        .unwrap_or_else(|_| self.settings.program_time_zone.clone());
+        Kept {
+            facts,
+            eligible_states,
+            location,
+            zone,
+        }
+    }
 }
 
 /// Every state's facts on this node. Rounds for one state take turns with its copy; rounds
@@ -44,6 +81,7 @@ pub(crate) struct RoutingFacts(
 /// One candidate as seen for one referral.
 #[derive(Debug)]
 pub(super) struct Pick<'a> {
+    pub kept: &'a Kept,
     pub row: &'a CandidateRow,
     pub speaks: bool,
     pub offered_before: bool,
@@ -57,7 +95,7 @@ pub(super) struct Facts {
     guard: tokio::sync::OwnedMutexGuard<Option<StateFacts>>,
     /// Agents this transaction changed after the facts were brought up to date (a lapsed
     /// offer, a switch to unavailable): seen in this round only, never kept.
-    overlay: Vec<AgentFacts>,
+    overlay: Vec<Kept>,
 }
 
 impl RoutingFacts {
@@ -65,6 +103,7 @@ impl RoutingFacts {
     /// that concerns agents, so that only committed changes are kept.
     pub(super) async fn state(
         &self,
+        app: &App,
         tx: &mut Tx,
         state: &str,
         plan_year: i16,
@@ -91,11 +130,15 @@ impl RoutingFacts {
         if fresh {
             let facts = guard.as_mut().expect("checked above");
             let changed = db::state_facts(tx, plan_year, state, terms, Some(facts.cursor)).await?;
-            merge(&mut facts.agents, changed);
+            merge(&mut facts.agents, changed.into_iter().map(|f| app.keep(f)));
             facts.cursor = cursor;
             facts.looked = Instant::now();
         } else {
-            let agents = db::state_facts(tx, plan_year, state, terms, None).await?;
+            let agents = db::state_facts(tx, plan_year, state, terms, None)
+                .await?
+                .into_iter()
+                .map(|f| app.keep(f))
+                .collect();
             *guard = Some(StateFacts {
                 layout,
                 cursor,
@@ -113,9 +156,9 @@ impl RoutingFacts {
 /// Replaces or adds each changed agent, keeping the list in agent order. An agent changed
 /// but no longer listed for the state is gone from it only through a layout change, which
 /// reloads the state instead.
-fn merge(agents: &mut Vec<AgentFacts>, changed: Vec<AgentFacts>) {
+fn merge(agents: &mut Vec<Kept>, changed: impl Iterator<Item = Kept>) {
     for c in changed {
-        match agents.binary_search_by_key(&c.row.agent_id, |a| a.row.agent_id) {
+        match agents.binary_search_by_key(&c.facts.row.agent_id, |a| a.facts.row.agent_id) {
             Ok(i) => agents[i] = c,
             Err(i) => agents.insert(i, c),
         }
@@ -131,32 +174,42 @@ impl Facts {
     /// this round only.
     pub(super) async fn see_own_changes(
         &mut self,
+        app: &App,
         tx: &mut Tx,
         state: &str,
         plan_year: i16,
         terms: &[i64],
     ) -> Result<()> {
         let since = self.state().cursor;
-        self.overlay = db::state_facts(tx, plan_year, state, terms, Some(since)).await?;
+        self.overlay = db::state_facts(tx, plan_year, state, terms, Some(since))
+            .await?
+            .into_iter()
+            .map(|f| app.keep(f))
+            .collect();
         Ok(())
     }
 
     /// Every candidate as seen for a referral in `language` with these `offers`.
     pub(super) fn picks<'a>(&'a self, language: &str, offers: &[OfferRow]) -> Vec<Pick<'a>> {
-        let overlay: HashMap<i64, &AgentFacts> =
-            self.overlay.iter().map(|a| (a.row.agent_id, a)).collect();
+        let overlay: HashMap<i64, &Kept> = self
+            .overlay
+            .iter()
+            .map(|a| (a.facts.row.agent_id, a))
+            .collect();
         // In agent order, as the decision log has always listed them.
         self.state()
             .agents
             .iter()
-            .map(|a| overlay.get(&a.row.agent_id).copied().unwrap_or(a))
-            .map(|a| {
+            .map(|a| overlay.get(&a.facts.row.agent_id).copied().unwrap_or(a))
+            .map(|kept| {
+                let a = &kept.facts;
                 let id = a.row.agent_id;
                 let open_here = offers
                     .iter()
                     .filter(|o| o.agent_id == id && o.status == OfferStatus::Open)
                     .count();
                 Pick {
+                    kept,
                     row: &a.row,
                     speaks: a.languages.iter().any(|l| l == language),
                     offered_before: offers.iter().any(|o| o.agent_id == id),

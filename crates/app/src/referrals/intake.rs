@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result};
 
-use super::messages::ConsumerMessage;
 use super::RoundOutcome;
+use super::messages::ConsumerMessage;
 use super::*;
 
 impl RequestForm {

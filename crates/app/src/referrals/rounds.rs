@@ -74,7 +74,7 @@ impl App {
         // Before this round changes any agent, so that only committed facts are kept.
         let mut facts = self
             .routing_facts
-            .state(tx, &r.state, plan_year, current_terms)
+            .state(self, tx, &r.state, plan_year, current_terms)
             .await?;
         let mut out = RoundOutcome::default();
         for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
@@ -83,7 +83,7 @@ impl App {
         }
         if !out.expired.is_empty() {
             facts
-                .see_own_changes(tx, &r.state, plan_year, current_terms)
+                .see_own_changes(self, tx, &r.state, plan_year, current_terms)
                 .await?;
         }
         let created = r.routing_since.unwrap_or(r.created_at);
@@ -195,31 +195,18 @@ impl App {
             state,
             location: self.zips.get(zip),
         };
-        let states: Vec<Vec<UsState>> = picks
-            .iter()
-            .map(|p| p.row)
-            .map(|c| {
-                c.eligible_states
-                    .split_whitespace()
-                    .filter_map(|s| UsState::parse(s).ok())
-                    .collect()
-            })
-            .collect();
-        let candidates = picks.iter().zip(&states).map(|(p, eligible)| {
+        // Agents share a few time zones: each local time is worked out once per decision.
+        let mut local_times: HashMap<&str, jiff::civil::DateTime> = HashMap::new();
+        let candidates = picks.iter().map(|p| {
             let c = p.row;
-            let location = c
-                .zip
-                .as_deref()
-                .and_then(|z| Zip::parse(z).ok())
-                .and_then(|z| self.zips.get(z));
-            let tz = jiff::tz::TimeZone::get(
-                &self.zone_name(c.availability.time_zone.as_deref(), c.zip.as_deref()),
-            )
-            .unwrap_or_else(|_| self.settings.program_time_zone.clone());
-            let local = now.to_zoned(tz).datetime();
+            let zone = &p.kept.zone;
+            let local = *local_times
+                .entry(zone.iana_name().unwrap_or_default())
+                .or_insert_with(|| now.to_zoned(zone.clone()).datetime());
             Candidate {
                 agent_id: c.agent_id,
-                eligible_states: (c.eligible == Some(true)).then_some(eligible.as_slice()),
+                eligible_states: (c.eligible == Some(true))
+                    .then_some(p.kept.eligible_states.as_slice()),
                 registration_complete: c.registered
                     && usize::try_from(c.terms_accepted).unwrap_or(0) == current_terms.len(),
                 prefers_state: true,
@@ -235,7 +222,7 @@ impl App {
                 open_referrals: u32::try_from(c.open_referrals + p.open_offers).unwrap_or(u32::MAX),
                 offered_before: p.offered_before,
                 suspended: c.suspended,
-                location,
+                location: p.kept.location,
                 last_offered_at: c
                     .last_offered_at
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
