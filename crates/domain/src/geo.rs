@@ -168,11 +168,13 @@ pub struct ZipInfo {
     pub time_zone: &'static str,
 }
 
+/// The mean radius of the Earth.
+pub(crate) const EARTH_RADIUS_MILES: f64 = 3958.8;
+
 impl ZipInfo {
     /// Great-circle distance in statute miles (haversine; good to a fraction of a mile at
     /// the distances that matter for routing).
     pub fn miles_to(&self, other: &ZipInfo) -> f64 {
-        const EARTH_RADIUS_MILES: f64 = 3958.8;
         let (lat1, lat2) = (self.latitude.to_radians(), other.latitude.to_radians());
         let dlat = lat2 - lat1;
         let dlon = (other.longitude - self.longitude).to_radians();

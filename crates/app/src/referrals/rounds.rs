@@ -6,11 +6,11 @@ use crate::settings::ProgramSettings;
 use hod_db::referrals::{self as db, CandidateRow, NewEvent, ReferralRow};
 use hod_db::{Tx, audit, availability};
 use hod_domain::actor::Actor;
-use hod_domain::availability::{Mode, is_available};
+use hod_domain::availability::Mode;
 use hod_domain::referral::EventKind;
 use hod_domain::referral::Status;
 use hod_domain::routing::{
-    self, Candidate, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
+    self, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
 };
 use hod_domain::{UsState, Zip};
 use jiff::Timestamp;
@@ -19,7 +19,7 @@ use crate::outbox::Reach;
 use crate::{App, Result};
 use hod_i18n::letter::Letter;
 
-use super::facts::Pick;
+use super::facts::Facts;
 use super::messages::ConsumerMessage;
 use hod_domain::referral::OfferStatus;
 
@@ -71,20 +71,23 @@ impl App {
             return Ok(None);
         };
         let plan_year = i16::try_from(r.plan_year).unwrap_or_default();
+        let request = self.routing_request(&r);
         // Before this round changes any agent, so that only committed facts are kept.
-        let mut facts = self
-            .routing_facts
-            .state(self, tx, &r.state, plan_year, current_terms)
-            .await?;
+        let mut facts = match request {
+            Some(request) => Some(
+                self.routing_facts
+                    .state(self, tx, request.state, plan_year, current_terms)
+                    .await?,
+            ),
+            None => None,
+        };
         let mut out = RoundOutcome::default();
         for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(tx, &r, &offer).await?;
         }
-        if !out.expired.is_empty() {
-            facts
-                .see_own_changes(self, tx, &r.state, plan_year, current_terms)
-                .await?;
+        if let Some(facts) = facts.as_mut().filter(|_| !out.expired.is_empty()) {
+            facts.see_own_changes(self, tx).await?;
         }
         let created = r.routing_since.unwrap_or(r.created_at);
         let offers = db::offers_of(tx, id).await?;
@@ -104,25 +107,27 @@ impl App {
         // Nobody left to add: wait for the open offers, not for the next cascade step.
         let mut exhausted = false;
         if due > 0 {
-            let picks = facts.picks(&r.language, &offers);
-            let decision = self.decide(
-                &r,
-                &picks,
-                current_terms,
-                &program.policy,
-                now,
-                due.max(LOG_TOP),
-            );
-            let chosen: Vec<CandidateRow> = decision
-                .ranked
-                .iter()
-                .take(due)
-                .filter_map(|x| picks.iter().find(|c| c.row.agent_id == x.agent_id))
-                .map(|c| c.row.clone())
-                .collect();
-            let names = mentioned_names(&decision, &picks);
-            let considered = picks.len();
-            drop(picks);
+            let (decision, chosen, names, considered) = match (&facts, &request) {
+                (Some(facts), Some(request)) => {
+                    let decision = facts.decide(
+                        request,
+                        &r.language,
+                        &offers,
+                        &program.policy,
+                        now,
+                        due.max(LOG_TOP),
+                    );
+                    let chosen: Vec<CandidateRow> = decision
+                        .ranked
+                        .iter()
+                        .take(due)
+                        .filter_map(|x| facts.row(x.agent_id).cloned())
+                        .collect();
+                    let names = mentioned_names(&decision, facts);
+                    (decision, chosen, names, facts.considered())
+                }
+                _ => Default::default(),
+            };
             drop(facts);
             for agent in &chosen {
                 let expires = now
@@ -176,63 +181,14 @@ impl App {
         Ok(Some(out))
     }
 
-    pub(super) fn decide(
-        &self,
-        r: &ReferralRow,
-        picks: &[Pick<'_>],
-        current_terms: &[i64],
-        policy: &Policy,
-        now: Timestamp,
-        top: usize,
-    ) -> Decision {
-        let zip = Zip::parse(&r.zip).ok();
-        let state = UsState::parse(&r.state).ok();
-        let (Some(zip), Some(state)) = (zip, state) else {
-            return Decision::default();
-        };
-        let request = routing::Request {
+    /// The request as routing sees it; `None` when its ZIP or state is not one routing knows.
+    fn routing_request(&self, r: &ReferralRow) -> Option<routing::Request<'static>> {
+        let zip = Zip::parse(&r.zip).ok()?;
+        Some(routing::Request {
             zip,
-            state,
+            state: UsState::parse(&r.state).ok()?,
             location: self.zips.get(zip),
-        };
-        // Agents share a few time zones: each local time is worked out once per decision.
-        let mut local_times: HashMap<&str, jiff::civil::DateTime> = HashMap::new();
-        let candidates = picks.iter().map(|p| {
-            let c = p.row;
-            let zone = &p.kept.zone;
-            let local = *local_times
-                .entry(zone.iana_name().unwrap_or_default())
-                .or_insert_with(|| now.to_zoned(zone.clone()).datetime());
-            Candidate {
-                agent_id: c.agent_id,
-                eligible_states: (c.eligible == Some(true))
-                    .then_some(p.kept.eligible_states.as_slice()),
-                registration_complete: c.registered
-                    && usize::try_from(c.terms_accepted).unwrap_or(0) == current_terms.len(),
-                prefers_state: true,
-                speaks_language: p.speaks,
-                available: is_available(
-                    c.availability.mode,
-                    &c.availability.hours,
-                    c.availability.absence.as_ref(),
-                    local,
-                ),
-                // Offers held count too: an agent at capacity must not collect more offers
-                // than they could accept.
-                open_referrals: u32::try_from(c.open_referrals + p.open_offers).unwrap_or(u32::MAX),
-                offered_before: p.offered_before,
-                suspended: c.suspended,
-                location: p.kept.location,
-                last_offered_at: c
-                    .last_offered_at
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-                responsiveness: Responsiveness {
-                    accept_rate: c.accept_rate,
-                    accept_secs: c.accept_secs,
-                },
-            }
-        });
-        routing::decide(&request, candidates, policy, top)
+        })
     }
 
     /// An offer ran out: the agent is told, and their streak grows; the third miss in a row
@@ -432,17 +388,12 @@ pub(super) fn count_round(out: &RoundOutcome) {
 }
 
 /// Names of the agents the decision log mentions, in one pass over the candidates.
-fn mentioned_names(d: &Decision, picks: &[Pick<'_>]) -> HashMap<i64, String> {
-    let mentioned: std::collections::HashSet<i64> = d
-        .filtered
+fn mentioned_names(d: &Decision, facts: &Facts) -> HashMap<i64, String> {
+    d.filtered
         .iter()
         .map(|(id, _)| *id)
         .chain(d.ranked.iter().map(|r| r.agent_id))
-        .collect();
-    picks
-        .iter()
-        .map(|p| p.row)
-        .filter(|c| mentioned.contains(&c.agent_id))
+        .filter_map(|id| facts.row(id))
         .map(|c| {
             (
                 c.agent_id,

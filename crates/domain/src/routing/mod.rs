@@ -6,7 +6,10 @@ use std::cmp::Ordering;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::geo::{UsState, Zip, ZipInfo};
+use crate::geo::{EARTH_RADIUS_MILES, UsState, Zip, ZipInfo};
+
+mod roster;
+pub use roster::{Languages, Member, Roster};
 
 /// An agent who misses this many offers in a row is switched to unavailable (red).
 pub const MISSED_OFFERS_PAUSE: u32 = 3;
@@ -280,6 +283,18 @@ impl Band {
     /// The band of an agent's ZIP, and the distance when it was worked out. Most agents of a
     /// state are far away: a latitude/longitude box tells them apart without trigonometry,
     /// and their distance is worked out later only for those who make the ranking.
+    /// The nearest band an agent in `zip` (`None`: not in the directory) could be in,
+    /// without working out distances.
+    #[inline]
+    fn floor(request: &Request<'_>, zip: Option<Zip>) -> Self {
+        match (zip, request.location) {
+            (Some(zip), _) if zip == request.zip => Self::SameZip,
+            (Some(_), Some(_)) => Self::Within25Miles,
+            _ => Self::InState,
+        }
+    }
+
+    #[inline]
     fn of(request: &Request<'_>, reach: &Reach, agent: Option<&ZipInfo>) -> (Self, Option<f64>) {
         let Some(agent) = agent else {
             return (Self::InState, None);
@@ -295,15 +310,28 @@ impl Band {
         {
             return (Self::InState, None);
         }
-        let miles = consumer.miles_to(agent);
-        let band = if miles <= 25.0 {
-            Self::Within25Miles
-        } else if miles <= 50.0 {
-            Self::Within50Miles
+        // Near 25 or 50 miles the great-circle distance decides; elsewhere a flat
+        // approximation tells the band, and the distance is worked out only for agents who
+        // make the ranking.
+        let near = reach.flat_miles(agent);
+        let (lower, upper) = (1.0 - Reach::FLAT_MARGIN, 1.0 + Reach::FLAT_MARGIN);
+        if near <= 25.0 * lower {
+            (Self::Within25Miles, None)
+        } else if near > 25.0 * upper && near <= 50.0 * lower {
+            (Self::Within50Miles, None)
+        } else if near > 50.0 * upper {
+            (Self::InState, None)
         } else {
-            Self::InState
-        };
-        (band, Some(miles))
+            let miles = consumer.miles_to(agent);
+            let band = if miles <= 25.0 {
+                Self::Within25Miles
+            } else if miles <= 50.0 {
+                Self::Within50Miles
+            } else {
+                Self::InState
+            };
+            (band, Some(miles))
+        }
     }
 }
 
@@ -312,6 +340,11 @@ impl Band {
 struct Reach {
     lat_degrees: f64,
     lon_degrees: f64,
+    /// The consumer's latitude and longitude, and the sine and cosine of the latitude.
+    consumer: Option<[f64; 4]>,
+    /// The consumer's place, if known, in single precision with the reach widened by
+    /// [`Reach::SINGLE_PRECISION_MARGIN`], for a first look at places kept that way.
+    single: Option<[f32; 4]>,
 }
 
 impl Reach {
@@ -321,10 +354,53 @@ impl Reach {
         const MILES_PER_DEGREE: f64 = 68.7;
         let lat_degrees = 50.0 / MILES_PER_DEGREE;
         let polar = consumer.map_or(89.0, |c| (c.latitude.abs() + lat_degrees).min(89.0));
+        let lon_degrees = 50.0 / (MILES_PER_DEGREE * polar.to_radians().cos());
+        let single = consumer.map(|c| {
+            #[expect(clippy::cast_possible_truncation, reason = "single precision on purpose")]
+            [
+                c.latitude as f32,
+                c.longitude as f32,
+                (lat_degrees + Self::SINGLE_PRECISION_MARGIN) as f32,
+                (lon_degrees + Self::SINGLE_PRECISION_MARGIN) as f32,
+            ]
+        });
         Self {
             lat_degrees,
-            lon_degrees: 50.0 / (MILES_PER_DEGREE * polar.to_radians().cos()),
+            lon_degrees,
+            consumer: consumer.map(|c| {
+                let (sin, cos) = c.latitude.to_radians().sin_cos();
+                [c.latitude, c.longitude, sin, cos]
+            }),
+            single,
         }
+    }
+
+    /// How far [`Reach::flat_miles`] may be from the great-circle distance within reach, as a
+    /// share: far more than the flat approximation's error over 50 miles (under 0.1%).
+    const FLAT_MARGIN: f64 = 0.01;
+
+    /// The distance from the consumer on a plane touching the Earth between the two places
+    /// (the cosine of the mean latitude from its first-order expansion): no trigonometry per
+    /// agent. Only meaningful within reach.
+    fn flat_miles(&self, agent: &ZipInfo) -> f64 {
+        let Some([latitude, longitude, sin, cos]) = self.consumer else {
+            return f64::INFINITY;
+        };
+        let d_lat = (agent.latitude - latitude).to_radians();
+        let cos_mean = cos - sin * d_lat / 2.0;
+        let d_lon = (agent.longitude - longitude).to_radians() * cos_mean;
+        EARTH_RADIUS_MILES * (d_lat * d_lat + d_lon * d_lon).sqrt()
+    }
+
+    /// Degrees (about 100 m) added to the reach for places in single precision, whose
+    /// rounding is a few metres: what the first look keeps, [`Band::of`] decides exactly.
+    const SINGLE_PRECISION_MARGIN: f64 = 0.001;
+
+    /// Whether a place given in single precision could be within reach.
+    fn may_hold(&self, latitude: f32, longitude: f32) -> bool {
+        self.single.is_none_or(|[lat, lon, dlat, dlon]| {
+            (latitude - lat).abs() <= dlat && (longitude - lon).abs() <= dlon
+        })
     }
 }
 
@@ -343,12 +419,7 @@ pub struct Ranked {
 fn ranking(a: &Ranked, b: &Ranked) -> Ordering {
     a.band
         .cmp(&b.band)
-        .then_with(|| match (a.last_offered_at, b.last_offered_at) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp(&y),
-        })
+        .then_with(|| a.last_offered_at.cmp(&b.last_offered_at))
         .then_with(|| b.responsiveness.total_cmp(&a.responsiveness))
         .then_with(|| a.agent_id.cmp(&b.agent_id))
 }
@@ -368,6 +439,7 @@ pub struct Decision {
     pub filtered: Vec<(i64, Filter)>,
 }
 
+#[inline]
 pub fn filter(request: &Request<'_>, c: &Candidate<'_>, policy: &Policy) -> Option<Filter> {
     Some(if c.offered_before {
         Filter::OfferedBefore
@@ -402,58 +474,189 @@ pub fn decide<'a>(
     policy: &Policy,
     top: usize,
 ) -> Decision {
-    let mut d = Decision::default();
-    let reach = Reach::around(request.location);
-    // The best `top` so far, in order, each with their ZIP (so that the distance of a far
-    // agent who makes the ranking can be worked out at the end). Most agents lose to the
-    // current last place in one comparison, so a whole state is ranked in one pass.
-    let mut best: Vec<(Ranked, Option<&ZipInfo>)> = Vec::with_capacity(top.min(1024) + 1);
-    for c in candidates {
-        match filter(request, &c, policy) {
-            Some(why) => {
-                let n = &mut d.filtered_count[why as usize];
-                *n += 1;
-                if *n <= FILTERED_EXAMPLES {
-                    d.filtered.push((c.agent_id, why));
-                }
+    let candidates: Vec<Candidate<'a>> = candidates.into_iter().collect();
+    let tally = Tally::scan(
+        candidates.len(),
+        |i| filter(request, &candidates[i], policy).map_or(0, |w| w as usize + 1),
+        |i| candidates[i].agent_id,
+    );
+    tally.rank(request, candidates.as_slice(), top)
+}
+
+/// What ranking reads of the agent at each position, wherever the facts are kept: each
+/// field is read only when the decision gets that far with the agent.
+trait Agents<'z> {
+    fn agent_id(&self, i: usize) -> i64;
+    fn location(&self, i: usize) -> Option<&'z ZipInfo>;
+    /// The ZIP of [`Self::location`].
+    fn zip(&self, i: usize) -> Option<Zip> {
+        self.location(i).map(|l| l.zip)
+    }
+    /// Whether the agent could be within the reach of the consumer's place; `true` unless
+    /// the facts tell that cheaper than [`Band::of`].
+    fn may_be_within(&self, _i: usize, _reach: &Reach) -> bool {
+        true
+    }
+    fn last_offered_at(&self, i: usize) -> Option<Timestamp>;
+    /// [`Self::last_offered_at`] as a [`wait_key`].
+    fn wait(&self, i: usize) -> i64 {
+        wait_key(self.last_offered_at(i))
+    }
+    fn responsiveness(&self, i: usize) -> Responsiveness;
+}
+
+/// When an agent was last offered a referral, as a number in the same order (never first):
+/// nanoseconds since 1970, within the years 1678 to 2262 that `i64` holds.
+fn wait_key(last_offered_at: Option<Timestamp>) -> i64 {
+    last_offered_at.map_or(i64::MIN, |t| {
+        i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_second() < 0 {
+            i64::MIN + 1
+        } else {
+            i64::MAX
+        })
+    })
+}
+
+impl<'z> Agents<'z> for [Candidate<'z>] {
+    fn agent_id(&self, i: usize) -> i64 {
+        self[i].agent_id
+    }
+    fn location(&self, i: usize) -> Option<&'z ZipInfo> {
+        self[i].location
+    }
+    fn last_offered_at(&self, i: usize) -> Option<Timestamp> {
+        self[i].last_offered_at
+    }
+    fn responsiveness(&self, i: usize) -> Responsiveness {
+        self[i].responsiveness
+    }
+}
+
+/// The first pass of a decision: who was left out and why, and the positions of those who
+/// qualify, for [`Tally::rank`] to rank.
+struct Tally {
+    decision: Decision,
+    /// By reason, as `Filter as usize + 1`; 0 counts those who qualify.
+    counts: [usize; Filter::ALL.len() + 1],
+    /// The positions of those who qualify, then room for one more: each agent's position is
+    /// written after the last and kept only if they qualify, which costs no branch.
+    qualifying: Vec<u32>,
+    qualified: usize,
+}
+
+impl Tally {
+    /// Goes through `agents` agents: `why(i)` is the reason the agent at position `i` is
+    /// left out (as `Filter as usize + 1`), or 0 if they qualify.
+    #[inline]
+    fn scan(
+        agents: usize,
+        mut why: impl FnMut(usize) -> usize,
+        agent_id: impl Fn(usize) -> i64,
+    ) -> Self {
+        // Kept in locals, not in `Self`: the loop runs once per agent of a state, and
+        // counters that stay in registers are what makes it fast.
+        let mut counts = [0; Filter::ALL.len() + 1];
+        let mut filtered = Vec::new();
+        let mut qualifying = vec![0; agents + 1];
+        let mut qualified = 0;
+        for i in 0..agents {
+            let why = why(i);
+            counts[why] += 1;
+            // Mostly false after the first few agents: a predictable branch.
+            if counts[why] <= FILTERED_EXAMPLES && why != 0 {
+                filtered.push((agent_id(i), Filter::ALL[why - 1]));
             }
-            None => {
-                d.qualified += 1;
-                if top == 0 {
-                    continue;
-                }
-                let (band, miles) = Band::of(request, &reach, c.location);
-                let r = Ranked {
-                    agent_id: c.agent_id,
-                    band,
-                    miles,
-                    last_offered_at: c.last_offered_at,
-                    responsiveness: c.responsiveness.score(),
-                };
-                if best.len() == top
-                    && best
-                        .last()
-                        .is_some_and(|(last, _)| ranking(&r, last) != Ordering::Less)
-                {
-                    continue;
-                }
-                let at = best.partition_point(|(x, _)| ranking(x, &r) == Ordering::Less);
-                best.insert(at, (r, c.location));
-                best.truncate(top);
-            }
+            qualifying[qualified] = u32::try_from(i).unwrap_or(u32::MAX);
+            qualified += usize::from(why == 0);
+        }
+        Self {
+            decision: Decision {
+                filtered,
+                ..Decision::default()
+            },
+            counts,
+            qualifying,
+            qualified,
         }
     }
-    let ranked = best
-        .into_iter()
-        .map(|(mut r, at)| {
-            if let (None, Some(consumer), Some(at)) = (r.miles, request.location, at) {
-                r.miles = Some(consumer.miles_to(at));
+
+    /// The decision: the counts, and the best `top` of those who qualify, in order.
+    fn rank<'z, A: Agents<'z> + ?Sized>(
+        self,
+        request: &Request<'_>,
+        agents: &A,
+        top: usize,
+    ) -> Decision {
+        let Self {
+            mut decision,
+            counts,
+            qualifying,
+            qualified,
+        } = self;
+        decision.qualified = qualified;
+        decision.filtered_count.copy_from_slice(&counts[1..]);
+        if top == 0 {
+            return decision;
+        }
+        let reach = Reach::around(request.location);
+        // The best `top` so far, in order, each with their ZIP (so that the distance of a far
+        // agent who makes the ranking can be worked out at the end). Most agents lose to the
+        // current last place in one comparison, so a whole state is ranked in one pass.
+        let mut best: Vec<(Ranked, Option<&ZipInfo>)> = Vec::with_capacity(top.min(1024) + 1);
+        // The last place's band and wait, once there are `top`.
+        let mut bar: Option<(Band, i64)> = None;
+        for &i in &qualifying[..qualified] {
+            let i = i as usize;
+            // Most agents lose to the last place on band or waiting time alone: first on the
+            // best band they could be in, then on their band; the distance and the score are
+            // worked out only for those who do not.
+            let wait = agents.wait(i);
+            let loses = |band| bar.is_some_and(|bar| (band, wait) > bar);
+            if loses(Band::floor(request, agents.zip(i))) {
+                continue;
             }
-            r
-        })
-        .collect();
-    d.ranked = ranked;
-    d
+            if !agents.may_be_within(i, &reach) && loses(Band::InState) {
+                continue;
+            }
+            let location = agents.location(i);
+            let (band, miles) = Band::of(request, &reach, location);
+            if loses(band) {
+                continue;
+            }
+            let r = Ranked {
+                agent_id: agents.agent_id(i),
+                band,
+                miles,
+                last_offered_at: agents.last_offered_at(i),
+                responsiveness: agents.responsiveness(i).score(),
+            };
+            if best.len() == top
+                && best
+                    .last()
+                    .is_some_and(|(last, _)| ranking(&r, last) != Ordering::Less)
+            {
+                continue;
+            }
+            let at = best.partition_point(|(x, _)| ranking(x, &r) == Ordering::Less);
+            best.insert(at, (r, location));
+            best.truncate(top);
+            if best.len() == top {
+                bar = best
+                    .last()
+                    .map(|(last, _)| (last.band, wait_key(last.last_offered_at)));
+            }
+        }
+        decision.ranked = best
+            .into_iter()
+            .map(|(mut r, at)| {
+                if let (None, Some(consumer), Some(at)) = (r.miles, request.location, at) {
+                    r.miles = Some(consumer.miles_to(at));
+                }
+                r
+            })
+            .collect();
+        decision
+    }
 }
 
 #[cfg(test)]

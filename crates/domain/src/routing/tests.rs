@@ -304,3 +304,185 @@ fn every_strategy_is_named_in_the_choices() {
         "one_at_a_time, cascade, broadcast or adaptive"
     );
 }
+
+/// A roster's decision is the decision over the same agents as candidates, whatever the
+/// agents, the request and the changes made to the roster since it was built.
+mod roster {
+    use super::{Candidate, Policy, Request, Responsiveness, SignedDuration, Timestamp, decide, tx, zip};
+    use crate::geo::UsState;
+    use crate::routing::{Languages, Member, Roster};
+    use proptest::prelude::{Strategy as _, prop_assert_eq, proptest};
+
+    const ZIPS: [&str; 8] = [
+        "77002", "77401", "77340", "79901", "75201", "78701", "77003", "77450",
+    ];
+    const LANGUAGES: [&str; 3] = ["en", "es", "vi"];
+
+    #[derive(Debug, Clone)]
+    struct Agent {
+        id: i64,
+        eligible: Option<bool>,
+        flags: [bool; 4],
+        speaks: [bool; 3],
+        open: u32,
+        zip: Option<usize>,
+        waited: Option<i64>,
+        rate: u8,
+        secs: u16,
+    }
+
+    fn agent() -> impl proptest::strategy::Strategy<Value = Agent> {
+        (
+            0i64..400,
+            proptest::option::of(proptest::bool::weighted(0.9)),
+            proptest::array::uniform4(proptest::bool::weighted(0.9)),
+            proptest::array::uniform3(proptest::bool::weighted(0.6)),
+            0u32..7,
+            proptest::option::weighted(0.95, 0..ZIPS.len()),
+            proptest::option::of(0i64..50),
+            0u8..=10,
+            0u16..900,
+        )
+            .prop_map(
+                |(id, eligible, flags, speaks, open, zip, waited, rate, secs)| Agent {
+                    id,
+                    eligible,
+                    flags,
+                    speaks,
+                    open,
+                    zip,
+                    waited,
+                    rate,
+                    secs,
+                },
+            )
+    }
+
+    fn t0() -> Timestamp {
+        "2026-11-26T12:00:00Z".parse().unwrap()
+    }
+
+    fn member<'a>(
+        a: &Agent,
+        texas: &'a [UsState],
+        elsewhere: &'a [UsState],
+    ) -> Member<'a, 'static> {
+        Member {
+            agent_id: a.id,
+            eligible_states: a.eligible.map(|here| if here { texas } else { elsewhere }),
+            registration_complete: a.flags[0],
+            prefers_state: a.flags[1],
+            suspended: !a.flags[2],
+            languages: Languages::of(
+                LANGUAGES
+                    .iter()
+                    .zip(a.speaks)
+                    .filter(|(_, s)| *s)
+                    .map(|(l, _)| *l),
+            ),
+            open_referrals: a.open,
+            location: a.zip.map(|z| zip(ZIPS[z])),
+            last_offered_at: a.waited.map(|m| t0() - SignedDuration::from_mins(m)),
+            responsiveness: Responsiveness {
+                accept_rate: f64::from(a.rate) / 10.0,
+                accept_secs: f64::from(a.secs),
+            },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn decides_as_the_candidates_do(
+            agents in proptest::collection::vec(agent(), 0..120),
+            changed in proptest::collection::vec(agent(), 0..20),
+            offered in proptest::collection::vec(0i64..400, 0..4),
+            at in 0..ZIPS.len(),
+            language in 0..LANGUAGES.len(),
+            capacity in 1u32..6,
+            top in 0usize..30,
+        ) {
+            let (texas, elsewhere) = (tx(), vec![UsState::parse("LA").unwrap()]);
+            let mut roster = Roster::new(texas[0]);
+            // Later facts of an agent replace earlier ones, as a refresh does.
+            let mut latest = std::collections::BTreeMap::new();
+            for a in agents.iter().chain(&changed) {
+                roster.set(&member(a, &texas, &elsewhere));
+                latest.insert(a.id, a.clone());
+            }
+            let available = |a: &Agent| a.flags[3];
+            let consumer = zip(ZIPS[at]);
+            let request = Request { zip: consumer.zip, state: texas[0], location: Some(consumer) };
+            let policy = Policy { capacity, ..Policy::default() };
+            let candidates = latest.values().map(|a| {
+                let m = member(a, &texas, &elsewhere);
+                Candidate {
+                    agent_id: m.agent_id,
+                    eligible_states: m.eligible_states,
+                    registration_complete: m.registration_complete,
+                    prefers_state: m.prefers_state,
+                    speaks_language: a.speaks[language],
+                    available: available(a),
+                    open_referrals: m.open_referrals,
+                    offered_before: offered.contains(&a.id),
+                    suspended: m.suspended,
+                    location: m.location,
+                    last_offered_at: m.last_offered_at,
+                    responsiveness: m.responsiveness,
+                }
+            });
+            let expected = decide(&request, candidates, &policy, top);
+            let by_position: Vec<&Agent> = latest.values().collect();
+            prop_assert_eq!(roster.len(), by_position.len());
+            let got = roster.decide(
+                &request,
+                Languages::of([LANGUAGES[language]]),
+                &offered,
+                |i| available(by_position[i]),
+                &policy,
+                top,
+            );
+            prop_assert_eq!(got, expected);
+        }
+    }
+}
+
+#[test]
+fn bands_are_those_of_the_great_circle_distance() {
+    let zips = ZipDirectory::bundled();
+    let exact = |consumer: &ZipInfo, agent: &ZipInfo| {
+        if consumer.zip == agent.zip {
+            return Band::SameZip;
+        }
+        match consumer.miles_to(agent) {
+            m if m <= 25.0 => Band::Within25Miles,
+            m if m <= 50.0 => Band::Within50Miles,
+            _ => Band::InState,
+        }
+    };
+    // From the Keys to Alaska's north, where a degree of longitude is shortest.
+    let mut compared = [0; 4];
+    for state in ["FL", "TX", "AK", "ME", "NY"] {
+        let state = UsState::parse(state).unwrap();
+        let places: Vec<&ZipInfo> = zips.iter().filter(|z| z.state == state).collect();
+        for consumer in places.iter().step_by(25) {
+            let request = Request {
+                zip: consumer.zip,
+                state,
+                location: Some(consumer),
+            };
+            let reach = Reach::around(Some(consumer));
+            for agent in &places {
+                let band = exact(consumer, agent);
+                assert_eq!(
+                    Band::of(&request, &reach, Some(agent)).0,
+                    band,
+                    "{:?} to {:?}",
+                    consumer.zip,
+                    agent.zip
+                );
+                compared[band as usize] += 1;
+            }
+        }
+    }
+    assert!(compared.iter().all(|&n| n > 100), "every band seen: {compared:?}");
+}
