@@ -57,21 +57,34 @@ impl Languages {
 pub struct Roster<'a> {
     state: UsState,
     ids: Vec<i64>,
-    /// The first reason not depending on the request that leaves each agent out, as
-    /// `Filter as u8 + 1`; 0 for none.
-    standing: Vec<u8>,
-    languages: Vec<Languages>,
-    open_referrals: Vec<u32>,
+    /// Read of every agent.
+    screens: Vec<Screen>,
+    /// Read of every agent who qualifies.
+    spots: Vec<Spot>,
+    /// Read of the few who make the ranking.
     locations: Vec<Option<&'a ZipInfo>>,
-    /// Each location's ZIP, kept beside it: most agents are told apart by ZIP alone.
-    zips: Vec<Option<Zip>>,
-    /// Each location's latitude and longitude in single precision (NaN when unknown): most
-    /// agents are told out of reach from these alone.
-    places: Vec<(f32, f32)>,
     last_offered: Vec<Option<Timestamp>>,
-    /// Each `last_offered` as a [`wait_key`], which compares faster.
-    waits: Vec<i64>,
     responsiveness: Vec<Responsiveness>,
+}
+
+/// What tells whether an agent qualifies, besides availability.
+#[derive(Debug, Clone, Copy)]
+struct Screen {
+    /// The first reason not depending on the request that leaves the agent out, as
+    /// `Filter as u8 + 1`; 0 for none.
+    standing: u8,
+    open_referrals: u32,
+    languages: Languages,
+}
+
+/// What tells most qualifying agents out of the ranking without working out a distance.
+#[derive(Debug, Clone, Copy)]
+struct Spot {
+    /// `last_offered_at` as a [`wait_key`].
+    wait: i64,
+    zip: Option<Zip>,
+    /// Latitude and longitude in single precision; NaN when the place is unknown.
+    place: (f32, f32),
 }
 
 impl<'a> Roster<'a> {
@@ -80,14 +93,10 @@ impl<'a> Roster<'a> {
         Self {
             state,
             ids: Vec::new(),
-            standing: Vec::new(),
-            languages: Vec::new(),
-            open_referrals: Vec::new(),
+            screens: Vec::new(),
+            spots: Vec::new(),
             locations: Vec::new(),
-            zips: Vec::new(),
-            places: Vec::new(),
             last_offered: Vec::new(),
-            waits: Vec::new(),
             responsiveness: Vec::new(),
         }
     }
@@ -112,30 +121,34 @@ impl<'a> Roster<'a> {
     /// Sets what is known of a member, adding them in agent order if new; returns their
     /// position.
     pub fn set(&mut self, m: &Member<'_, 'a>) -> usize {
-        let standing = self.standing_of(m);
+        let screen = Screen {
+            standing: self.standing_of(m),
+            open_referrals: m.open_referrals,
+            languages: m.languages,
+        };
+        #[expect(clippy::cast_possible_truncation, reason = "single precision on purpose")]
+        let spot = Spot {
+            wait: wait_key(m.last_offered_at),
+            zip: m.location.map(|l| l.zip),
+            place: m.location.map_or((f32::NAN, f32::NAN), |l| {
+                (l.latitude as f32, l.longitude as f32)
+            }),
+        };
         match self.position(m.agent_id) {
             Ok(i) => {
-                self.standing[i] = standing;
-                self.languages[i] = m.languages;
-                self.open_referrals[i] = m.open_referrals;
+                self.screens[i] = screen;
+                self.spots[i] = spot;
                 self.locations[i] = m.location;
-                self.zips[i] = m.location.map(|l| l.zip);
-                self.places[i] = single_precision(m.location);
                 self.last_offered[i] = m.last_offered_at;
-                self.waits[i] = wait_key(m.last_offered_at);
                 self.responsiveness[i] = m.responsiveness;
                 i
             }
             Err(i) => {
                 self.ids.insert(i, m.agent_id);
-                self.standing.insert(i, standing);
-                self.languages.insert(i, m.languages);
-                self.open_referrals.insert(i, m.open_referrals);
+                self.screens.insert(i, screen);
+                self.spots.insert(i, spot);
                 self.locations.insert(i, m.location);
-                self.zips.insert(i, m.location.map(|l| l.zip));
-                self.places.insert(i, single_precision(m.location));
                 self.last_offered.insert(i, m.last_offered_at);
-                self.waits.insert(i, wait_key(m.last_offered_at));
                 self.responsiveness.insert(i, m.responsiveness);
                 i
             }
@@ -185,19 +198,23 @@ impl<'a> Roster<'a> {
         let why = |i: usize| {
             // The rules in their order, with as few branches as can be: in a state's agents,
             // which rule leaves the next one out is anybody's guess.
-            let mut why = usize::from(self.standing[i]);
-            if why == 0 && !self.languages[i].shares(language) {
-                why = code(Filter::Language);
-            }
-            if why == 0 {
-                let full = self.open_referrals[i] >= policy.capacity;
-                why = if !available(i) {
-                    code(Filter::Unavailable)
-                } else if full {
-                    code(Filter::AtCapacity)
-                } else {
-                    0
-                };
+            let screen = self.screens[i];
+            let standing = usize::from(screen.standing);
+            let speaks = screen.languages.shares(language);
+            let full = screen.open_referrals >= policy.capacity;
+            // Selects rather than branches (availability is asked only when it matters).
+            let early = if standing != 0 {
+                standing
+            } else if speaks {
+                0
+            } else {
+                code(Filter::Language)
+            };
+            let mut why = early;
+            if early == 0 {
+                let available = available(i);
+                let late = if full { code(Filter::AtCapacity) } else { 0 };
+                why = if available { late } else { code(Filter::Unavailable) };
             }
             if offered.next_if_eq(&i).is_some() {
                 why = code(Filter::OfferedBefore);
@@ -217,10 +234,10 @@ impl<'z> Agents<'z> for Roster<'z> {
         self.locations[i]
     }
     fn zip(&self, i: usize) -> Option<Zip> {
-        self.zips[i]
+        self.spots[i].zip
     }
     fn may_be_within(&self, i: usize, reach: &Reach) -> bool {
-        let (latitude, longitude) = self.places[i];
+        let (latitude, longitude) = self.spots[i].place;
         // NaN (no place) compares false: within reach for all this look can tell.
         latitude.is_nan() || reach.may_hold(latitude, longitude)
     }
@@ -228,16 +245,9 @@ impl<'z> Agents<'z> for Roster<'z> {
         self.last_offered[i]
     }
     fn wait(&self, i: usize) -> i64 {
-        self.waits[i]
+        self.spots[i].wait
     }
     fn responsiveness(&self, i: usize) -> Responsiveness {
         self.responsiveness[i]
     }
-}
-
-#[expect(clippy::cast_possible_truncation, reason = "single precision on purpose")]
-fn single_precision(location: Option<&ZipInfo>) -> (f32, f32) {
-    location.map_or((f32::NAN, f32::NAN), |l| {
-        (l.latitude as f32, l.longitude as f32)
-    })
 }
