@@ -195,25 +195,27 @@ impl App {
         let now = self.now();
         self.write(async |tx| -> Result<_> {
             stored::put(tx, py.year, &changed, now).await?;
-            for (npn, eligible) in gained_or_lost {
-                let subject = format!("npn:{npn}");
-                audit::append(
-                    tx,
-                    &audit::Entry {
-                        actor: Actor::System,
-                        action: if eligible {
-                            "eligibility.gained"
-                        } else {
-                            "eligibility.lost"
-                        },
-                        subject: &subject,
-                        ip: None,
-                        detail: serde_json::json!({ "plan_year": py.year, "day": day.to_string() }),
+            let subjects: Vec<String> = gained_or_lost
+                .iter()
+                .map(|(npn, _)| format!("npn:{npn}"))
+                .collect();
+            let detail = serde_json::json!({ "plan_year": py.year, "day": day.to_string() });
+            let entries: Vec<audit::Entry<'_>> = gained_or_lost
+                .iter()
+                .zip(&subjects)
+                .map(|((_, eligible), subject)| audit::Entry {
+                    actor: Actor::System,
+                    action: if *eligible {
+                        "eligibility.gained"
+                    } else {
+                        "eligibility.lost"
                     },
-                    now,
-                )
-                .await?;
-            }
+                    subject,
+                    ip: None,
+                    detail: detail.clone(),
+                })
+                .collect();
+            audit::append_all(tx, &entries, now).await?;
             for agent in &due {
                 if self.send_invitation(tx, agent, py.year, None).await? {
                     summary.invitations_sent += 1;

@@ -6,6 +6,9 @@ use hod_domain::actor::Actor;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use sqlx::AssertSqlSafe;
+
+use crate::sql::{batch_rows, insert_values_sql};
 use crate::time::{from_row, instant};
 use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
 
@@ -76,8 +79,66 @@ fn chain_hash(
 
 #[tracing::instrument(skip_all, fields(action = entry.action))]
 pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Result<i64> {
-    // One link at a time: on PostgreSQL two transactions must not both extend the same last
-    // entry (SQLite has one writer anyway). The lock ends with the transaction.
+    let prev = last_link(tx).await?;
+    let row = Link::after(&prev, entry, now);
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, subject, ip, detail, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(row.at)
+    .bind(&row.actor)
+    .bind(entry.action)
+    .bind(entry.subject)
+    .bind(entry.ip)
+    .bind(&row.detail)
+    .bind(&row.hash)
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Appends `entries` in order, as [`append`] would one by one, in a few statements.
+#[tracing::instrument(skip_all, fields(entries = entries.len()))]
+pub async fn append_all(tx: &mut Tx, entries: &[Entry<'_>], now: jiff::Timestamp) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut prev = last_link(tx).await?;
+    for chunk in entries.chunks(batch_rows(tx.backend(), 7)) {
+        let sql = insert_values_sql(
+            "INSERT INTO audit_log (at, actor, action, subject, ip, detail, hash) VALUES ",
+            7,
+            chunk.len(),
+        );
+        let rows: Vec<Link> = chunk
+            .iter()
+            .map(|e| {
+                let row = Link::after(&prev, e, now);
+                prev.clone_from(&row.hash);
+                row
+            })
+            .collect();
+        on_tx!(&mut *tx, c => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (e, row) in chunk.iter().zip(&rows) {
+                q = q
+                    .bind(row.at)
+                    .bind(&row.actor)
+                    .bind(e.action)
+                    .bind(e.subject)
+                    .bind(e.ip)
+                    .bind(&row.detail)
+                    .bind(&row.hash);
+            }
+            q.execute(c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// The hash of the newest entry ("" for none), holding on PostgreSQL the lock that keeps
+/// two transactions from both extending it (SQLite has one writer anyway); the lock ends
+/// with the transaction.
+async fn last_link(tx: &mut Tx) -> Result<String> {
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock(7140001)")
             .execute(&mut **t)
@@ -88,33 +149,40 @@ pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Res
     )
     .fetch_optional(&mut *c)
     .await)?;
-    let (at, actor, detail) = (
-        to_millis(now),
-        entry.actor.to_string(),
-        entry.detail.to_string(),
-    );
-    let hash = chain_hash(
-        &prev.flatten().unwrap_or_default(),
-        at,
-        &actor,
-        entry.action,
-        entry.subject,
-        entry.ip,
-        &detail,
-    );
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor, action, subject, ip, detail, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(at)
-    .bind(&actor)
-    .bind(entry.action)
-    .bind(entry.subject)
-    .bind(entry.ip)
-    .bind(&detail)
-    .bind(&hash)
-    .fetch_one(c)
-    .await)?)
+    Ok(prev.flatten().unwrap_or_default())
+}
+
+/// An entry's columns worked out for the chain.
+struct Link {
+    at: i64,
+    actor: String,
+    detail: String,
+    hash: String,
+}
+
+impl Link {
+    fn after(prev: &str, entry: &Entry<'_>, now: jiff::Timestamp) -> Self {
+        let (at, actor, detail) = (
+            to_millis(now),
+            entry.actor.to_string(),
+            entry.detail.to_string(),
+        );
+        let hash = chain_hash(
+            prev,
+            at,
+            &actor,
+            entry.action,
+            entry.subject,
+            entry.ip,
+            &detail,
+        );
+        Self {
+            at,
+            actor,
+            detail,
+            hash,
+        }
+    }
 }
 
 /// The newest entries first.

@@ -39,26 +39,34 @@ pub async fn register(
     now: jiff::Timestamp,
 ) -> Result<()> {
     let now = to_millis(now);
-    on_tx!(&mut *tx, c => {
-        for a in accounts {
-            sqlx::query(
-                "UPDATE agents SET username = $2, username_key = $3, password_hash = $4, phone = $5,
-                     phone_confirmed_at = $6, contact_method = 'email_only', zip = $7, time_zone = $8,
-                     availability_mode = 'available', registered_at = $6, updated_at = $6
-                 WHERE id = $1",
-            )
-            .bind(a.agent_id)
-            .bind(&a.username)
-            .bind(a.username.to_lowercase())
-            .bind(password_hash)
-            .bind(&a.phone)
-            .bind(now)
-            .bind(&a.zip)
-            .bind(&a.time_zone)
-            .execute(&mut *c)
-            .await?;
-        }
-    });
+    const COLUMNS: usize = 6;
+    for chunk in accounts.chunks(batch_rows(tx.backend(), COLUMNS)) {
+        let (hash_at, now_at) = (chunk.len() * COLUMNS + 1, chunk.len() * COLUMNS + 2);
+        let sql = insert_values_sql(
+            &format!(
+                "UPDATE agents SET username = v.column2, username_key = v.column3, password_hash = ${hash_at},
+                     phone = v.column4, phone_confirmed_at = ${now_at}, contact_method = 'email_only',
+                     zip = v.column5, time_zone = v.column6, availability_mode = 'available',
+                     registered_at = ${now_at}, updated_at = ${now_at}
+                 FROM (VALUES "
+            ),
+            COLUMNS,
+            chunk.len(),
+        ) + ") AS v WHERE agents.id = v.column1";
+        on_tx!(&mut *tx, c => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for a in chunk {
+                q = q
+                    .bind(a.agent_id)
+                    .bind(&a.username)
+                    .bind(a.username.to_lowercase())
+                    .bind(&a.phone)
+                    .bind(&a.zip)
+                    .bind(&a.time_zone);
+            }
+            q.bind(password_hash).bind(now).execute(c).await?;
+        });
+    }
     let pairs = |f: fn(&GeneratedAccount) -> &[String]| -> Vec<(i64, &str)> {
         accounts
             .iter()

@@ -281,12 +281,15 @@ impl App {
                     cms::add_valid_loas(t, &rows).await?;
                 }
                 Batch::Licences(groups) => {
-                    for (npn, list) in groups {
-                        if replaced.insert(npn.clone()) {
-                            licences::delete_for(t, &npn).await?;
-                        }
-                        licences::add(t, &npn, &list).await?;
-                    }
+                    // The file replaces what was known of each NPN it lists: forgotten
+                    // once, when the NPN first comes.
+                    let first: Vec<&Npn> = groups
+                        .iter()
+                        .map(|(npn, _)| npn)
+                        .filter(|npn| replaced.insert((*npn).clone()))
+                        .collect();
+                    licences::delete_for(t, &first).await?;
+                    licences::add(t, &groups).await?;
                 }
             }
         }

@@ -45,11 +45,13 @@ db_tests!(
     outbox_claims_never_overlap,
     audit_log_is_append_only,
     audit_chain_holds_under_concurrent_appends,
+    audit_entries_appended_together_extend_the_chain,
     sessions_expire_when_idle_or_old,
     job_lease_is_exclusive_until_it_runs_out,
     operator_usernames_are_unique_ignoring_case,
     agents_register_with_unique_usernames,
     licences_replace_and_yield_health_states,
+    licences_added_together_merge_as_added_one_by_one,
     cms_batches_keep_the_last_row_of_a_repeated_key,
     automatic_invitation_is_stored_once_per_plan_year,
     daily_lease_is_taken_once_per_day,
@@ -340,6 +342,32 @@ async fn audit_chain_holds_under_concurrent_appends(t: TestDb) {
     }
     let v = audit::verify(&t.db).await.unwrap();
     assert_eq!((v.checked, v.first_broken), (24, None));
+}
+
+/// Many entries in one call (several statements) chain as if appended one by one, before
+/// and after single appends.
+async fn audit_entries_appended_together_extend_the_chain(t: TestDb) {
+    let subjects: Vec<String> = (0..100).map(|i| format!("npn:{i}")).collect();
+    let entry = |subject| audit::Entry {
+        actor: hod_domain::actor::Actor::System,
+        action: "eligibility.gained",
+        subject,
+        ip: None,
+        detail: serde_json::json!({ "plan_year": 2027 }),
+    };
+    t.db.write(async |tx| {
+        audit::append(tx, &entry("npn:first"), t0()).await?;
+        let many: Vec<audit::Entry<'_>> = subjects.iter().map(|s| entry(s)).collect();
+        audit::append_all(tx, &many, t0()).await?;
+        audit::append(tx, &entry("npn:last"), t0()).await
+    })
+    .await
+    .unwrap();
+    let v = audit::verify(&t.db).await.unwrap();
+    assert_eq!((v.checked, v.first_broken), (102, None));
+    let recent = audit::recent(&t.db, 3).await.unwrap();
+    let order: Vec<&str> = recent.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(order, ["npn:last", "npn:99", "npn:98"]);
 }
 
 async fn audit_log_is_append_only(t: TestDb) {
@@ -659,6 +687,57 @@ async fn licences_replace_and_yield_health_states(t: TestDb) {
         .await
         .unwrap();
     assert_eq!(codes(&stored[&npn]), vec!["FL"]);
+}
+
+/// A NIPR batch lists a licence twice, far apart (statements of a few dozen rows each): it
+/// is stored once, with the later values and both lists of lines of authority (the later
+/// winning on the same name).
+async fn licences_added_together_merge_as_added_one_by_one(t: TestDb) {
+    let loa = |name: &str, active| LineOfAuthority {
+        loa: name.into(),
+        loa_code: String::new(),
+        active,
+        status_date: None,
+    };
+    let lic = |state: &str, class: &str, loas| License {
+        state: UsState::parse(state).unwrap(),
+        license_number: format!("L-{state}"),
+        license_class: class.into(),
+        resident: true,
+        active: true,
+        expires_on: None,
+        loas,
+    };
+    let npn = |i: usize| Npn::parse(&format!("88{i:04}")).unwrap();
+    let mut groups: Vec<(Npn, Vec<License>)> = (0..120)
+        .map(|i| {
+            let loas = vec![loa("Dental", true), loa("Health", true)];
+            (npn(i), vec![lic("TX", "Producer", loas)])
+        })
+        .collect();
+    groups.push((
+        npn(3),
+        vec![lic(
+            "TX",
+            "Consultant",
+            vec![loa("Health", false), loa("Life", true)],
+        )],
+    ));
+    let mut tx = t.db.begin().await.unwrap();
+    licences::add(&mut tx, &groups).await.unwrap();
+    tx.commit().await.unwrap();
+    let npns: Vec<Npn> = (0..120).map(npn).collect();
+    let stored = licences::for_npns(&t.db, &npns).await.unwrap();
+    assert_eq!(stored.len(), 120);
+    assert_eq!(
+        stored[&npn(3)],
+        vec![lic(
+            "TX",
+            "Consultant",
+            vec![loa("Dental", true), loa("Health", false), loa("Life", true)]
+        )]
+    );
+    assert_eq!(stored[&npn(119)], groups[119].1);
 }
 
 async fn cms_batches_keep_the_last_row_of_a_repeated_key(t: TestDb) {
