@@ -151,7 +151,6 @@ impl App {
         npns.extend(before.keys().cloned());
         npns.sort();
         npns.dedup();
-        let judged = self.judge(&py, day, &npns).await?;
         let invited = invitations::invited_npns(&self.db, py.year).await?;
 
         let mut summary = EvaluationSummary {
@@ -166,29 +165,36 @@ impl App {
         let mut changed = Vec::new();
         let mut gained_or_lost = Vec::new();
         let mut due = Vec::new();
-        for (npn, (verdict, agent)) in npns.iter().zip(judged) {
-            let fresh = stored_verdict(npn, py.year, day, &verdict);
-            let was_eligible = before.get(npn).is_some_and(|b| b.eligible);
-            if fresh.eligible {
-                summary.eligible += 1;
-            }
-            if fresh.eligible != was_eligible {
-                gained_or_lost.push((npn, fresh.eligible));
+        // A few thousand at a time: what the files say of everyone at once would take
+        // hundreds of megabytes in a national program, and only the verdicts are kept.
+        for chunk in npns.chunks(JUDGED_AT_ONCE) {
+            let judged = self.judge(&py, day, chunk).await?;
+            for (npn, (verdict, agent)) in chunk.iter().zip(judged) {
+                let fresh = stored_verdict(npn, py.year, day, &verdict);
+                let was_eligible = before.get(npn).is_some_and(|b| b.eligible);
                 if fresh.eligible {
-                    summary.became_eligible += 1;
-                } else {
-                    summary.lost_eligibility += 1;
+                    summary.eligible += 1;
                 }
-            }
-            if verdict.eligible && !verdict.registration_complete && !invited.contains(npn.as_str())
-            {
-                match agent {
-                    Some(a) => due.push(a),
-                    None => tracing::warn!(%npn, "eligible but no MLMS profile to invite"),
+                if fresh.eligible != was_eligible {
+                    gained_or_lost.push((npn, fresh.eligible));
+                    if fresh.eligible {
+                        summary.became_eligible += 1;
+                    } else {
+                        summary.lost_eligibility += 1;
+                    }
                 }
-            }
-            if before.get(npn).is_none_or(|b| !b.same_outcome(&fresh)) {
-                changed.push((npn.clone(), fresh));
+                if verdict.eligible
+                    && !verdict.registration_complete
+                    && !invited.contains(npn.as_str())
+                {
+                    match agent {
+                        Some(a) => due.push(a),
+                        None => tracing::warn!(%npn, "eligible but no MLMS profile to invite"),
+                    }
+                }
+                if before.get(npn).is_none_or(|b| !b.same_outcome(&fresh)) {
+                    changed.push((npn.clone(), fresh));
+                }
             }
         }
 
@@ -228,6 +234,9 @@ impl App {
         Ok(Some(summary))
     }
 }
+
+/// How many NPNs an evaluation judges at a time.
+const JUDGED_AT_ONCE: usize = 5_000;
 
 /// The scheduled job that re-evaluates everyone once a day, on one node.
 pub const DAILY_JOB: &str = "eligibility.daily";

@@ -47,7 +47,10 @@ pub async fn add(tx: &mut Tx, groups: &[(Npn, Vec<License>)]) -> Result<()> {
                     *kept = License { loas, ..l.clone() };
                 }
                 None => {
-                    at.insert((npn.as_str(), l.state, l.license_number.as_str()), merged.len());
+                    at.insert(
+                        (npn.as_str(), l.state, l.license_number.as_str()),
+                        merged.len(),
+                    );
                     merged.push((npn, l.clone()));
                 }
             }

@@ -87,7 +87,8 @@ impl Kept {
         let row = &self.facts.row;
         Member {
             agent_id: row.agent_id,
-            eligible_states: (row.eligible == Some(true)).then_some(self.eligible_states.as_slice()),
+            eligible_states: (row.eligible == Some(true))
+                .then_some(self.eligible_states.as_slice()),
             registration_complete: row.registered
                 && usize::try_from(row.terms_accepted).unwrap_or(0) == terms,
             prefers_state: true,
@@ -96,8 +97,7 @@ impl Kept {
             // Offers held count too: an agent at capacity must not collect more offers than
             // they could accept. (Those held on the referral being decided do not matter: it
             // was offered to them before.)
-            open_referrals: u32::try_from(row.open_referrals + row.open_offers)
-                .unwrap_or(u32::MAX),
+            open_referrals: u32::try_from(row.open_referrals + row.open_offers).unwrap_or(u32::MAX),
             location: self.location,
             last_offered_at: row
                 .last_offered_at

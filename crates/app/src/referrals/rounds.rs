@@ -9,9 +9,7 @@ use hod_domain::actor::Actor;
 use hod_domain::availability::Mode;
 use hod_domain::referral::EventKind;
 use hod_domain::referral::Status;
-use hod_domain::routing::{
-    self, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness,
-};
+use hod_domain::routing::{self, Decision, Filter, MISSED_OFFERS_PAUSE, Policy, Responsiveness};
 use hod_domain::{UsState, Zip};
 use jiff::Timestamp;
 

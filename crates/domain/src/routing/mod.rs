@@ -356,7 +356,10 @@ impl Reach {
         let polar = consumer.map_or(89.0, |c| (c.latitude.abs() + lat_degrees).min(89.0));
         let lon_degrees = 50.0 / (MILES_PER_DEGREE * polar.to_radians().cos());
         let single = consumer.map(|c| {
-            #[expect(clippy::cast_possible_truncation, reason = "single precision on purpose")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "single precision on purpose"
+            )]
             [
                 c.latitude as f32,
                 c.longitude as f32,

@@ -5,9 +5,7 @@
 //! once, when a member is set.
 use jiff::Timestamp;
 
-use super::{
-    Agents, Decision, Filter, Policy, Reach, Request, Responsiveness, Tally, wait_key,
-};
+use super::{Agents, Decision, Filter, Policy, Reach, Request, Responsiveness, Tally, wait_key};
 use crate::geo::{UsState, Zip, ZipInfo};
 use crate::lang;
 
@@ -126,7 +124,10 @@ impl<'a> Roster<'a> {
             open_referrals: m.open_referrals,
             languages: m.languages,
         };
-        #[expect(clippy::cast_possible_truncation, reason = "single precision on purpose")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "single precision on purpose"
+        )]
         let spot = Spot {
             wait: wait_key(m.last_offered_at),
             zip: m.location.map(|l| l.zip),
@@ -214,7 +215,11 @@ impl<'a> Roster<'a> {
             if early == 0 {
                 let available = available(i);
                 let late = if full { code(Filter::AtCapacity) } else { 0 };
-                why = if available { late } else { code(Filter::Unavailable) };
+                why = if available {
+                    late
+                } else {
+                    code(Filter::Unavailable)
+                };
             }
             if offered.next_if_eq(&i).is_some() {
                 why = code(Filter::OfferedBefore);

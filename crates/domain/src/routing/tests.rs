@@ -308,7 +308,9 @@ fn every_strategy_is_named_in_the_choices() {
 /// A roster's decision is the decision over the same agents as candidates, whatever the
 /// agents, the request and the changes made to the roster since it was built.
 mod roster {
-    use super::{Candidate, Policy, Request, Responsiveness, SignedDuration, Timestamp, decide, tx, zip};
+    use super::{
+        Candidate, Policy, Request, Responsiveness, SignedDuration, Timestamp, decide, tx, zip,
+    };
     use crate::geo::UsState;
     use crate::routing::{Languages, Member, Roster};
     use proptest::prelude::{Strategy as _, prop_assert_eq, proptest};
@@ -484,5 +486,8 @@ fn bands_are_those_of_the_great_circle_distance() {
             }
         }
     }
-    assert!(compared.iter().all(|&n| n > 100), "every band seen: {compared:?}");
+    assert!(
+        compared.iter().all(|&n| n > 100),
+        "every band seen: {compared:?}"
+    );
 }
