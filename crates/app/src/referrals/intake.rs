@@ -13,6 +13,7 @@ use crate::{App, AppError, Result};
 
 use super::RoundOutcome;
 use super::messages::ConsumerMessage;
+use super::rounds::Fresh;
 use super::*;
 
 impl RequestForm {
@@ -202,16 +203,21 @@ impl App {
                     .await?;
                 // The first routing round in the same transaction: one turn at the database.
                 let round = self
-                    .round_in(tx, id, &program, &current_terms, now)
-                    .await?
-                    .unwrap_or_default();
+                    .round_in(tx, id, Fresh::Yes, &program, &current_terms, now)
+                    .await?;
                 Ok(Intake::New(id, round))
             })
             .await;
-        let id = match written {
+        let (id, status) = match written {
             Ok(Intake::New(id, round)) => {
-                super::rounds::count_round(&round);
-                id
+                let status = match &round {
+                    // Not due yet after all: the sweeper routes it.
+                    None => Status::Searching,
+                    Some(out) if out.unserved => Status::Unserved,
+                    Some(_) => Status::Offered,
+                };
+                super::rounds::count_round(&round.unwrap_or_default());
+                (id, status)
             }
             Ok(Intake::Replay(known)) => return self.replayed(&known, &fingerprint).await,
             Ok(Intake::Existing(id)) => return self.existing(id).await,
@@ -234,9 +240,12 @@ impl App {
         self.changed();
         metrics::counter!(crate::metrics::REFERRALS_SUBMITTED, "source" => if origin.partner.is_some() { "api" } else { "web" })
             .increment(1);
+        // As the transaction left it: no need to read it back.
         Ok(Submitted {
+            id,
+            status,
+            status_token: self.status_token(id),
             created: true,
-            ..self.existing(id).await?
         })
     }
 
@@ -394,7 +403,7 @@ impl App {
 /// How the intake transaction ended (committed).
 enum Intake {
     /// A new request, and its first routing round.
-    New(i64, RoundOutcome),
+    New(i64, Option<RoundOutcome>),
     /// A retry with a remembered `Idempotency-Key`.
     Replay(db::IdempotencyKey),
     /// The same partner asked again for a request it made.

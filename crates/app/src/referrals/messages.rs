@@ -139,16 +139,19 @@ impl App {
         what: ConsumerMessage<'_>,
         token: &str,
     ) -> Result<()> {
-        let c = db::consumer_address(tx, id).await?;
-        let r = db::contact_by_and_lang(tx, id).await?;
-        let lang = UiLang::parse(&r.1).unwrap_or(UiLang::En);
+        let db::ConsumerReach {
+            contact: c,
+            contact_by,
+            ui_lang,
+        } = db::consumer_reach(tx, id).await?;
+        let lang = UiLang::parse(&ui_lang).unwrap_or(UiLang::En);
         let letter = what
             .letter()
             .with("first_name", c.first_name.clone())
             .link(format!("{}/requests/{token}", self.settings.public_url));
         // As they chose: a text (by email instead when it cannot be texted), or an email.
         match &c.email {
-            Some(email) if r.0 != ContactBy::Text.id() => {
+            Some(email) if contact_by != ContactBy::Text.id() => {
                 let dedup = format!("consumer:{id}:{}:email", what.key());
                 self.send_email(tx, email, lang, &letter.email(lang), &dedup)
                     .await?;

@@ -23,6 +23,14 @@ use hod_domain::referral::OfferStatus;
 
 use super::*;
 
+/// Whether a round's referral was stored by the same transaction, so that it has no offers
+/// yet and nothing need be read to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fresh {
+    Yes,
+    No,
+}
+
 /// How many ranked agents the decision log keeps.
 const LOG_TOP: usize = 20;
 
@@ -47,7 +55,10 @@ impl App {
         let current_terms = self.current_terms_ids().await?;
         let now = self.now();
         let out = self
-            .write(async |tx| self.round_in(tx, id, &program, &current_terms, now).await)
+            .write(async |tx| {
+                self.round_in(tx, id, Fresh::No, &program, &current_terms, now)
+                    .await
+            })
             .await?;
         if out.is_some() {
             self.changed();
@@ -61,6 +72,7 @@ impl App {
         &self,
         tx: &mut Tx,
         id: i64,
+        fresh: Fresh,
         program: &ProgramSettings,
         current_terms: &[i64],
         now: Timestamp,
@@ -80,7 +92,13 @@ impl App {
             None => None,
         };
         let mut out = RoundOutcome::default();
-        for offer in db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await? {
+        let lapsed = match fresh {
+            Fresh::Yes => Vec::new(),
+            Fresh::No => {
+                db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await?
+            }
+        };
+        for offer in lapsed {
             out.expired.push(offer.agent_id);
             self.offer_lapsed(tx, &r, &offer).await?;
         }
@@ -88,7 +106,10 @@ impl App {
             facts.see_own_changes(self, tx).await?;
         }
         let created = r.routing_since.unwrap_or(r.created_at);
-        let offers = db::offers_of(tx, id).await?;
+        let offers = match fresh {
+            Fresh::Yes => Vec::new(),
+            Fresh::No => db::offers_of(tx, id).await?,
+        };
         let open: Vec<_> = offers
             .iter()
             .filter(|o| o.status == OfferStatus::Open)

@@ -162,15 +162,24 @@ pub async fn lock_person(tx: &mut Tx, person_key: &str) -> Result<()> {
     Ok(())
 }
 
-/// How the consumer wants to be reached and in which language: (contact_by, ui_lang).
+/// A message's way to the consumer: their contact details, how they want to be reached and
+/// the language of the pages they used.
+#[derive(Debug, Clone, FromRow)]
+pub struct ConsumerReach {
+    #[sqlx(flatten)]
+    pub contact: Contact,
+    pub contact_by: String,
+    pub ui_lang: String,
+}
+
 #[tracing::instrument(skip_all)]
-pub async fn contact_by_and_lang(tx: &mut Tx, id: i64) -> Result<(String, String)> {
-    Ok(
-        on_tx!(tx, c => sqlx::query_as("SELECT contact_by, ui_lang FROM referrals WHERE id = $1")
-        .bind(id)
-        .fetch_one(c)
-        .await)?,
-    )
+pub async fn consumer_reach(tx: &mut Tx, id: i64) -> Result<ConsumerReach> {
+    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONTACT}, r.contact_by, r.ui_lang FROM referrals r WHERE r.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Asks the router to look at a routing referral now (after a decline).
