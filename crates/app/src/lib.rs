@@ -7,6 +7,7 @@ use std::sync::Arc;
 pub mod audit_log;
 pub mod auth;
 pub mod clock;
+mod config;
 pub mod console;
 pub mod demo;
 pub mod dispatch;
@@ -74,6 +75,8 @@ pub struct App {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// Each state's candidate facts, kept between routing rounds.
     routing_facts: Arc<referrals::RoutingFacts>,
+    /// The program's configuration, kept while its version stands.
+    config: Arc<config::ConfigCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +128,7 @@ impl App {
             transports: Arc::default(),
             queued: Arc::default(),
             routing_facts: Arc::default(),
+            config: Arc::default(),
             outbox_wake: Arc::default(),
         })
     }

@@ -1,5 +1,4 @@
 //! The program calendar as of today.
-use hod_db::reference;
 use hod_domain::{MarketplaceType, PlanYear, UsState};
 use jiff::civil::Date;
 
@@ -23,13 +22,6 @@ impl App {
     }
 
     pub async fn program_today(&self) -> Result<ProgramToday> {
-        let day = self.today();
-        let years = reference::plan_years(&self.db).await?;
-        let states = reference::state_table(&self.db).await?.states_on(day);
-        Ok(ProgramToday {
-            day,
-            plan_year: PlanYear::find(&years, day).copied(),
-            states,
-        })
+        Ok(self.config().await?.on(self.today()))
     }
 }

@@ -68,7 +68,7 @@ fn number(key: &str, v: &str, min: i64, max: i64) -> Result<i64> {
     }
 }
 
-fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
+pub(crate) fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
     let get = |key: &str| -> &str {
         values
             .get(key)
@@ -175,7 +175,7 @@ fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings> {
 
 impl App {
     pub async fn program_settings(&self) -> Result<ProgramSettings> {
-        parse(&settings::all(&self.db).await?)
+        self.config().await?.program()
     }
 
     /// Every setting with its current value (the default where none was set).

@@ -26,7 +26,7 @@ impl TermsState {
 impl App {
     /// The terms of use in force, as anyone may read them.
     pub async fn current_terms(&self) -> Result<Vec<TermsDoc>> {
-        Ok(terms::current(&self.db).await?)
+        Ok(self.config().await?.terms.clone())
     }
 
     pub async fn terms_for(&self, agent_id: i64) -> Result<TermsState> {

@@ -114,6 +114,17 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
     tx.commit().await
 }
 
+/// The version of the program's configuration (settings, plan years, state table, terms):
+/// triggers move it on any change to them.
+#[tracing::instrument(skip_all)]
+pub async fn config_version(db: &Db) -> Result<i64> {
+    Ok(
+        on_pool!(db, p => sqlx::query_scalar("SELECT version FROM config_version WHERE id = 1")
+        .fetch_one(p)
+        .await)?,
+    )
+}
+
 /// All configured plan years, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn plan_years(db: &Db) -> Result<Vec<PlanYear>> {

@@ -67,17 +67,9 @@ pub async fn partner(target: Target, who: Partner, client: usize, bounds: Arc<Bo
                 Some(body.to_string()),
             )
             .await;
-        let samples = tally.kind("intake");
-        samples.record(started.elapsed());
-        match answer {
-            Ok(a) if a.status == StatusCode::CREATED => {}
-            Ok(a) => samples.error(format!(
-                "{}: {}",
-                a.status,
-                String::from_utf8_lossy(&a.body)
-            )),
-            Err(e) => samples.error(format!("{e:#}")),
-        }
+        tally
+            .kind("intake")
+            .answered(started.elapsed(), &answer, &[StatusCode::CREATED]);
     }
     tally
 }
@@ -138,21 +130,16 @@ pub async fn accepting_agent(
         let answer = conn
             .send(Method::GET, "/api/v1/agent/offers", &headers, None)
             .await;
-        tally.kind("offers (poll)").record(started.elapsed());
+        tally
+            .kind("offers (poll)")
+            .answered(started.elapsed(), &answer, &[StatusCode::OK]);
         let offers: Vec<i64> = match answer {
             Ok(a) if a.status == StatusCode::OK => {
                 let list: Vec<serde_json::Value> =
                     serde_json::from_slice(&a.body).unwrap_or_default();
                 list.iter().filter_map(|o| o["id"].as_i64()).collect()
             }
-            Ok(a) => {
-                tally.kind("offers (poll)").error(format!("{}", a.status));
-                Vec::new()
-            }
-            Err(e) => {
-                tally.kind("offers (poll)").error(format!("{e:#}"));
-                Vec::new()
-            }
+            _ => Vec::new(),
         };
         for id in offers {
             if !bounds.go() {
@@ -167,14 +154,12 @@ pub async fn accepting_agent(
                     None,
                 )
                 .await;
-            let samples = tally.kind("accept");
-            samples.record(started.elapsed());
-            match answer {
-                // 409: another agent was first, or this one is at capacity (both expected).
-                Ok(a) if a.status == StatusCode::OK || a.status == StatusCode::CONFLICT => {}
-                Ok(a) => samples.error(format!("{}", a.status)),
-                Err(e) => samples.error(format!("{e:#}")),
-            }
+            // 409: another agent was first, or this one is at capacity (both expected).
+            tally.kind("accept").answered(
+                started.elapsed(),
+                &answer,
+                &[StatusCode::OK, StatusCode::CONFLICT],
+            );
         }
         let rest = poll.saturating_sub(started.elapsed());
         tokio::time::sleep(rest.min(bounds.deadline.saturating_duration_since(Instant::now())))
@@ -226,13 +211,9 @@ pub async fn viewer(target: Target, cookie: String, bounds: Arc<Bounds>) -> Tall
         };
         let started = Instant::now();
         let answer = conn.send(Method::GET, path, &headers, None).await;
-        let samples = tally.kind(kind);
-        samples.record(started.elapsed());
-        match answer {
-            Ok(a) if a.status == StatusCode::OK => {}
-            Ok(a) => samples.error(format!("{}", a.status)),
-            Err(e) => samples.error(format!("{e:#}")),
-        }
+        tally
+            .kind(kind)
+            .answered(started.elapsed(), &answer, &[StatusCode::OK]);
     }
     tally
 }

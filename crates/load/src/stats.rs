@@ -26,6 +26,26 @@ impl Samples {
             self.examples.push(what);
         }
     }
+
+    /// Records a request that took `took`, an error unless it was answered with one of
+    /// `expected`.
+    pub fn answered(
+        &mut self,
+        took: Duration,
+        answer: &anyhow::Result<crate::http::Answer>,
+        expected: &[hyper::StatusCode],
+    ) {
+        self.record(took);
+        match answer {
+            Ok(a) if expected.contains(&a.status) => {}
+            Ok(a) => self.error(format!(
+                "{}: {}",
+                a.status,
+                String::from_utf8_lossy(&a.body)
+            )),
+            Err(e) => self.error(format!("{e:#}")),
+        }
+    }
 }
 
 /// Every client's samples, by kind of request.

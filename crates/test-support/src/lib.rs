@@ -307,6 +307,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A second node on the same database and clock, with the same settings (no server of
+    /// its own): what it changes must hold on this node's next request.
+    pub async fn other_node(&self) -> App {
+        App::new(
+            self.app.storage().clone(),
+            self.clock.clone(),
+            (*self.app.settings).clone(),
+        )
+        .await
+        .expect("a second node starts")
+    }
+
     /// The messages queued since the last call, oldest first. A test that makes the system
     /// send something takes it here; whatever is left unread fails the test when it ends.
     #[must_use = "check what was sent, or use expect_outbox"]

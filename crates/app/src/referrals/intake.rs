@@ -76,8 +76,10 @@ impl App {
         form: &RequestForm,
         origin: Origin<'_>,
     ) -> Result<Submitted, SubmitError> {
-        let program = self.program_settings().await?;
-        let today = self.program_today().await?;
+        // One look at the configuration for the whole request.
+        let config = self.config().await?;
+        let program = config.program()?;
+        let today = config.on(self.today());
         let Checked {
             first_name,
             last_name,
@@ -102,7 +104,7 @@ impl App {
         if program.intake_paused || program.closed_dates.contains(&today.day) {
             return Err(SubmitError::IntakeClosed);
         }
-        let current_terms = self.current_terms_ids().await?;
+        let current_terms = config.terms_ids();
         let now = self.now();
         let person = person_key(&first_name, &last_name, &phone, zip);
         let fingerprint = form.fingerprint();
@@ -392,8 +394,10 @@ impl App {
     /// Whether the request page takes requests today (a plan year, not paused, not a
     /// closed day).
     pub async fn intake_open(&self) -> Result<bool> {
-        let program = self.program_settings().await?;
-        let today = self.program_today().await?;
+        // One look at the configuration for the whole request.
+        let config = self.config().await?;
+        let program = config.program()?;
+        let today = config.on(self.today());
         Ok(today.plan_year.is_some()
             && !program.intake_paused
             && !program.closed_dates.contains(&today.day))

@@ -45,14 +45,9 @@ impl App {
         Ok(out)
     }
 
-    /// The ids of the terms agents must have accepted now.
-    pub(super) async fn current_terms_ids(&self) -> Result<Vec<i64>> {
-        Ok(self.current_terms().await?.iter().map(|d| d.id).collect())
-    }
-
     pub(super) async fn route_round(&self, id: i64) -> Result<RoundOutcome> {
-        let program = self.program_settings().await?;
-        let current_terms = self.current_terms_ids().await?;
+        let config = self.config().await?;
+        let (program, current_terms) = (config.program()?, config.terms_ids());
         let now = self.now();
         let out = self
             .write(async |tx| {

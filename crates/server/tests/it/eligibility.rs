@@ -820,14 +820,7 @@ async fn daily_run_happens_once_a_day_across_nodes(t: TestApp) {
         ("email", "gigi.garza@agency.test"),
     ])
     .await;
-    // A second node on the same database and clock.
-    let other = App::new(
-        t.app.storage().clone(),
-        t.clock.clone(),
-        (*t.app.settings).clone(),
-    )
-    .await
-    .unwrap();
+    let other = t.other_node().await;
     assert!(matches!(
         t.app.run_daily_eligibility("node-a").await.unwrap(),
         DailyRun::Ran(_)

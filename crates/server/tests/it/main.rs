@@ -12,6 +12,7 @@ mod openapi;
 mod passkeys;
 mod probes;
 mod profile;
+mod program_config;
 mod race;
 mod referrals;
 mod routing_facts;

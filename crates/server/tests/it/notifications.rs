@@ -555,14 +555,7 @@ async fn flaky_then_down_then_recovered_providers_lose_and_double_nothing(t: Tes
 
 async fn other_nodes_hear_of_messages_and_changes_at_once(t: TestApp) {
     crate::world::world(&t, &[crate::world::spec("5000031", "Ana", "77002")]).await;
-    // A second node on the same database and clock.
-    let other = App::new(
-        t.app.storage().clone(),
-        t.clock.clone(),
-        (*t.app.settings).clone(),
-    )
-    .await
-    .unwrap();
+    let other = t.other_node().await;
     let relay = {
         let other = other.clone();
         tokio::spawn(async move { other.relay_signals().await })

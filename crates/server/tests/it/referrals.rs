@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use hod_app::import::ImportKind;
 
 use crate::support::PASSWORD;
-use crate::world::{Spec, TestAgent, TestPartner, api, import_text, request, set, spec, world};
+use crate::world::{
+    Spec, TestAgent, TestPartner, api, decision, filtered_ids, import_text, request, set, spec,
+    world,
+};
 
 /// Who holds an open offer on referral `rid`, as agent ids.
 async fn offered(agents: &[TestAgent], rid: i64) -> Vec<i64> {
@@ -22,24 +25,6 @@ async fn offered(agents: &[TestAgent], rid: i64) -> Vec<i64> {
         }
     }
     out
-}
-
-/// The last decision log of a referral.
-async fn decision(t: &TestApp, rid: i64) -> Value {
-    let events = t.app.referral_timeline(rid).await.unwrap();
-    let last = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == EventKind::Decision)
-        .expect("a decision was logged");
-    last.detail.clone()
-}
-
-fn filtered_ids(log: &Value, reason: &str) -> Vec<i64> {
-    log["filtered"][reason]["agents"]
-        .as_array()
-        .map(|a| a.iter().map(|x| x["id"].as_i64().unwrap()).collect())
-        .unwrap_or_default()
 }
 
 async fn sweep_after(t: &TestApp, minutes: i64) -> hod_app::referrals::Sweep {

@@ -3,10 +3,38 @@
 //! so tests speak of offers and referrals, not of status codes and JSON paths.
 use hod_app::import::{ImportKind, ImportOptions, Source};
 use hod_domain::actor::Actor;
+use hod_domain::referral::EventKind;
 use hod_test_support::TestApp;
 use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, invitation_token};
+
+/// The last decision log of a referral.
+pub(crate) async fn decision(t: &TestApp, rid: i64) -> Value {
+    let events = t.app.referral_timeline(rid).await.unwrap();
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::Decision)
+        .expect("a decision was logged");
+    last.detail.clone()
+}
+
+/// Who a decision log ranked, best first.
+pub(crate) fn ranked_ids(log: &Value) -> Vec<i64> {
+    ids(&log["ranked"])
+}
+
+/// Whom a decision log names as left out for `reason`.
+pub(crate) fn filtered_ids(log: &Value, reason: &str) -> Vec<i64> {
+    ids(&log["filtered"][reason]["agents"])
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .map(|a| a.iter().map(|x| x["id"].as_i64().unwrap()).collect())
+        .unwrap_or_default()
+}
 
 /// An agent of the test world: licensed for health in `states`, living in `zip`.
 #[derive(Clone, Copy)]
