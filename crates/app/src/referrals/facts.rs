@@ -177,8 +177,7 @@ impl RoutingFacts {
             .or_default()
             .clone();
         let mut guard = slot.lock_owned().await;
-        let cursor = db::facts_cursor(tx).await?;
-        let layout = db::layout_version(tx, state.code()).await?;
+        let (cursor, layout) = db::facts_cursor(tx, state.code()).await?;
         let fresh = guard
             .as_ref()
             .is_some_and(|f| f.layout == layout && f.looked.elapsed() < FACTS_LOG_KEPT / 2);

@@ -67,34 +67,30 @@ struct CandidateSql {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactsCursor(i64);
 
-/// The cursor now, read before the facts it will stand for.
+/// The cursor now, read before the facts it will stand for, and how many times the set of
+/// agents preferring `state` has changed (0: never), in one statement.
 #[tracing::instrument(skip_all)]
-pub async fn facts_cursor(tx: &mut Tx) -> Result<FactsCursor> {
-    let at: i64 = match tx {
+pub async fn facts_cursor(tx: &mut Tx, state: &str) -> Result<(FactsCursor, i64)> {
+    const LAYOUT: &str = "COALESCE((SELECT version FROM routing_layouts WHERE state = $1), 0)";
+    let (at, layout): (i64, i64) = match tx {
         Tx::Sqlite(t) => {
-            sqlx::query_scalar("SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes")
-                .fetch_one(&mut *t.tx)
-                .await?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(MAX(xid), 0) + 1, {LAYOUT} FROM routing_changes"
+            )))
+            .bind(state)
+            .fetch_one(&mut *t.tx)
+            .await?
         }
         Tx::Postgres(t) => {
-            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                .fetch_one(&mut **t)
-                .await?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, {LAYOUT}"
+            )))
+            .bind(state)
+            .fetch_one(&mut **t)
+            .await?
         }
     };
-    Ok(FactsCursor(at))
-}
-
-/// How many times the set of agents preferring `state` has changed (0: never).
-#[tracing::instrument(skip_all)]
-pub async fn layout_version(tx: &mut Tx, state: &str) -> Result<i64> {
-    let v: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT version FROM routing_layouts WHERE state = $1",
-    )
-    .bind(state)
-    .fetch_optional(c)
-    .await)?;
-    Ok(v.unwrap_or(0))
+    Ok((FactsCursor(at), layout))
 }
 
 /// Forgets the log of changed agents older than `kept` by the database's clock (a node that
