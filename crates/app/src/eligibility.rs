@@ -1,7 +1,7 @@
 //! Working out eligibility (SPEC.md §2) for one NPN or for everyone, storing the verdicts
 //! routing reads, and inviting the newly eligible.
 use hod_db::eligibility::{self as stored, StoredVerdict};
-use hod_db::{agents, audit, cms, invitations, licences, reference, terms};
+use hod_db::{agents, audit, cms, invitations, licences, terms};
 use hod_domain::actor::Actor;
 use hod_domain::eligibility::{Facts, ProgramOn, Verdict, evaluate};
 use hod_domain::{Npn, PlanYear};
@@ -48,8 +48,7 @@ pub(crate) fn stored_verdict(npn: &Npn, py: i16, day: Date, v: &Verdict) -> Stor
 impl App {
     /// The configured plan year containing `day`.
     pub async fn plan_year_on(&self, day: Date) -> Result<Option<PlanYear>> {
-        let years = reference::plan_years(&self.db).await?;
-        Ok(PlanYear::find(&years, day).copied())
+        Ok(PlanYear::find(&self.config().await?.plan_years, day).copied())
     }
 
     async fn require_plan_year(&self, day: Date) -> Result<PlanYear> {
@@ -71,13 +70,10 @@ impl App {
         let facts = cms::year_facts(&self.db, py.year, npns).await?;
         let lic = licences::for_npns(&self.db, npns).await?;
         let mut known = agents::for_npns(&self.db, npns).await?;
-        let states = reference::state_table(&self.db).await?;
+        let config = self.config().await?;
+        let states = &config.states;
         let loas = cms::valid_loas(&self.db).await?;
-        let current_terms: Vec<i64> = terms::current(&self.db)
-            .await?
-            .iter()
-            .map(|d| d.id)
-            .collect();
+        let current_terms = config.terms_ids();
         let registered: Vec<i64> = known
             .values()
             .filter(|a| a.registered_at.is_some())
@@ -87,7 +83,7 @@ impl App {
         let program = ProgramOn {
             day,
             plan_year: py,
-            states: &states,
+            states,
             valid_loas: &loas,
         };
         Ok(npns

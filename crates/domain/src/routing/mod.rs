@@ -446,25 +446,45 @@ pub struct Decision {
 pub fn filter(request: &Request<'_>, c: &Candidate<'_>, policy: &Policy) -> Option<Filter> {
     Some(if c.offered_before {
         Filter::OfferedBefore
-    } else if c.suspended {
-        Filter::Suspended
-    } else if c.eligible_states.is_none() {
-        Filter::NotEligible
-    } else if !c
-        .eligible_states
-        .is_some_and(|s| s.contains(&request.state))
-    {
-        Filter::NotEligibleInState
-    } else if !c.registration_complete {
-        Filter::RegistrationIncomplete
-    } else if !c.prefers_state {
-        Filter::StateNotPreferred
+    } else if let Some(why) = standing(
+        request.state,
+        c.suspended,
+        c.eligible_states,
+        c.registration_complete,
+        c.prefers_state,
+    ) {
+        why
     } else if !c.speaks_language {
         Filter::Language
     } else if !c.available {
         Filter::Unavailable
     } else if c.open_referrals >= policy.capacity {
         Filter::AtCapacity
+    } else {
+        return None;
+    })
+}
+
+/// The reasons that leave an agent out whatever the request from `state` (in the order of
+/// [`Filter`]): what a [`Roster`] works out once per agent.
+#[inline]
+fn standing(
+    state: UsState,
+    suspended: bool,
+    eligible_states: Option<&[UsState]>,
+    registration_complete: bool,
+    prefers_state: bool,
+) -> Option<Filter> {
+    Some(if suspended {
+        Filter::Suspended
+    } else if eligible_states.is_none() {
+        Filter::NotEligible
+    } else if !eligible_states.is_some_and(|s| s.contains(&state)) {
+        Filter::NotEligibleInState
+    } else if !registration_complete {
+        Filter::RegistrationIncomplete
+    } else if !prefers_state {
+        Filter::StateNotPreferred
     } else {
         return None;
     })

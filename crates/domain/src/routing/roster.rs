@@ -5,7 +5,9 @@
 //! once, when a member is set.
 use jiff::Timestamp;
 
-use super::{Agents, Decision, Filter, Policy, Reach, Request, Responsiveness, Tally, wait_key};
+use super::{
+    Agents, Decision, Filter, Policy, Reach, Request, Responsiveness, Tally, standing, wait_key,
+};
 use crate::geo::{UsState, Zip, ZipInfo};
 use crate::lang;
 
@@ -112,10 +114,6 @@ impl<'a> Roster<'a> {
         self.ids.binary_search(&agent_id)
     }
 
-    pub fn agent_id(&self, i: usize) -> i64 {
-        self.ids[i]
-    }
-
     /// Sets what is known of a member, adding them in agent order if new; returns their
     /// position.
     pub fn set(&mut self, m: &Member<'_, 'a>) -> usize {
@@ -156,22 +154,16 @@ impl<'a> Roster<'a> {
         }
     }
 
-    /// In the order of [`Filter`], the reasons that hold whatever the request.
+    /// [`standing`] as kept: `Filter as u8 + 1`, 0 for none.
     fn standing_of(&self, m: &Member<'_, '_>) -> u8 {
-        let why = if m.suspended {
-            Some(Filter::Suspended)
-        } else if m.eligible_states.is_none() {
-            Some(Filter::NotEligible)
-        } else if !m.eligible_states.is_some_and(|s| s.contains(&self.state)) {
-            Some(Filter::NotEligibleInState)
-        } else if !m.registration_complete {
-            Some(Filter::RegistrationIncomplete)
-        } else if !m.prefers_state {
-            Some(Filter::StateNotPreferred)
-        } else {
-            None
-        };
-        why.map_or(0, |w| w as u8 + 1)
+        standing(
+            self.state,
+            m.suspended,
+            m.eligible_states,
+            m.registration_complete,
+            m.prefers_state,
+        )
+        .map_or(0, |w| w as u8 + 1)
     }
 
     /// The decision for a request from this roster's state, in `language`, already offered
