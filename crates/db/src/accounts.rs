@@ -1,5 +1,6 @@
 //! Account security: phone confirmation codes, password resets, failed logins and lockout.
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// Replaces the agent's open phone code.
 #[tracing::instrument(skip_all)]
@@ -11,16 +12,16 @@ pub async fn put_phone_code(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO phone_codes (agent_id, phone, code_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)
+    query("INSERT INTO phone_codes (agent_id, phone, code_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)
          ON CONFLICT (agent_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash,
-             created_at = excluded.created_at, expires_at = excluded.expires_at, attempts = 0",
-    )
-    .bind(agent_id)
-    .bind(phone)
-    .bind(code_hash)
-    .bind(to_millis(now))
-    .bind(to_millis(expires_at)))?;
+             created_at = excluded.created_at, expires_at = excluded.expires_at, attempts = 0")
+        .bind(agent_id)
+        .bind(phone)
+        .bind(code_hash)
+        .bind(to_millis(now))
+        .bind(to_millis(expires_at))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -38,21 +39,21 @@ pub async fn phone_code(db: &Db, agent_id: i64) -> Result<Option<(String, String
 /// Counts one more try at the phone code; returns the tries so far.
 #[tracing::instrument(skip_all)]
 pub async fn phone_code_tried(tx: &mut Tx, agent_id: i64) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    Ok(query(
         "UPDATE phone_codes SET attempts = attempts + 1 WHERE agent_id = $1 RETURNING attempts",
     )
     .bind(agent_id)
-    .fetch_optional(c)
-    .await)?
+    .scalar_optional(tx)
+    .await?
     .unwrap_or(0))
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn delete_phone_code(tx: &mut Tx, agent_id: i64) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("DELETE FROM phone_codes WHERE agent_id = $1").bind(agent_id)
-    )?;
+    query("DELETE FROM phone_codes WHERE agent_id = $1")
+        .bind(agent_id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -65,40 +66,45 @@ pub async fn record_login_failure(
     now: jiff::Timestamp,
     window_start: jiff::Timestamp,
 ) -> Result<i64> {
-    Ok(on_tx!(tx, c => {
-        sqlx::query("INSERT INTO login_failures (agent_id, at, ip) VALUES ($1, $2, $3)")
+    Ok({
+        query("INSERT INTO login_failures (agent_id, at, ip) VALUES ($1, $2, $3)")
             .bind(agent_id)
             .bind(to_millis(now))
             .bind(ip)
-            .execute(&mut *c)
+            .execute(tx)
             .await?;
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM login_failures WHERE agent_id = $1 AND at > $2")
+        query("SELECT COUNT(*) FROM login_failures WHERE agent_id = $1 AND at > $2")
             .bind(agent_id)
             .bind(to_millis(window_start))
-            .fetch_one(&mut *c)
+            .scalar::<i64>(tx)
             .await?
-    }))
+    })
 }
 
 /// Locks the account until `until`.
 #[tracing::instrument(skip_all)]
 pub async fn lock(tx: &mut Tx, agent_id: i64, until: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET locked_until = $2 WHERE id = $1")
-            .bind(agent_id)
-            .bind(to_millis(until))
-    )?;
+    query("UPDATE agents SET locked_until = $2 WHERE id = $1")
+        .bind(agent_id)
+        .bind(to_millis(until))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Forgets failed logins and any lock (after a successful login or a password reset).
 #[tracing::instrument(skip_all)]
 pub async fn clear_failures(tx: &mut Tx, agent_id: i64) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query("DELETE FROM login_failures WHERE agent_id = $1").bind(agent_id).execute(&mut *c).await?;
-        sqlx::query("UPDATE agents SET locked_until = NULL WHERE id = $1").bind(agent_id).execute(&mut *c).await?;
-    });
+    {
+        query("DELETE FROM login_failures WHERE agent_id = $1")
+            .bind(agent_id)
+            .execute(tx)
+            .await?;
+        query("UPDATE agents SET locked_until = NULL WHERE id = $1")
+            .bind(agent_id)
+            .execute(tx)
+            .await?;
+    };
     Ok(())
 }
 
@@ -110,13 +116,13 @@ pub async fn create_reset(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO password_resets (token_hash, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(agent_id)
-    .bind(to_millis(now))
-    .bind(to_millis(expires_at)))?;
+    query("INSERT INTO password_resets (token_hash, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(agent_id)
+        .bind(to_millis(now))
+        .bind(to_millis(expires_at))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -139,14 +145,12 @@ pub async fn redeem_reset(
     token_hash: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-         RETURNING agent_id",
-    )
-    .bind(token_hash)
-    .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?)
+    query("UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING agent_id")
+        .bind(token_hash)
+        .bind(to_millis(now))
+        .scalar_optional(tx)
+        .await
 }
 
 /// Until when the agent's log-in is locked, if it ever was.

@@ -1,8 +1,9 @@
 //! Agents (keyed by NPN), their languages, state preferences and state licences.
 use hod_domain::{Lang, Npn, UsState};
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, conflict_as, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, conflict_as, on_pool, to_millis};
 
 /// What we know of an agent before and after registration. Name and email come from MLMS.
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Registration<'_> {
     }
 }
 
-#[derive(Clone, FromRow)]
+#[derive(Clone)]
 pub struct AgentRow {
     pub id: i64,
     pub npn: String,
@@ -46,6 +47,20 @@ pub struct AgentRow {
     pub phone_confirmed_at: Option<i64>,
     pub registered_at: Option<i64>,
 }
+
+from_row!(AgentRow {
+    id,
+    npn,
+    first_name,
+    last_name,
+    email,
+    username,
+    phone,
+    contact_method,
+    zip,
+    phone_confirmed_at,
+    registered_at
+});
 
 impl std::fmt::Debug for AgentRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,19 +77,17 @@ const COLUMNS: &str = "id, npn, first_name, last_name, email, username, phone, c
 /// Adds the agent or refreshes the MLMS fields of the existing one. Returns the agent id.
 #[tracing::instrument(skip_all)]
 pub async fn upsert(tx: &mut Tx, a: &NewAgent<'_>, now: jiff::Timestamp) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO agents (npn, first_name, last_name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+    query("INSERT INTO agents (npn, first_name, last_name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
          ON CONFLICT (npn) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
              email = excluded.email, updated_at = excluded.updated_at
-         RETURNING id",
-    )
-    .bind(a.npn.as_str())
-    .bind(a.first_name)
-    .bind(a.last_name)
-    .bind(a.email)
-    .bind(to_millis(now))
-    .fetch_one(c)
-    .await)?)
+         RETURNING id")
+        .bind(a.npn.as_str())
+        .bind(a.first_name)
+        .bind(a.last_name)
+        .bind(a.email)
+        .bind(to_millis(now))
+        .scalar(tx)
+        .await
 }
 
 /// Sets the account fields; a username taken by another agent (ignoring case) is a conflict.
@@ -85,19 +98,19 @@ pub async fn register(
     r: &Registration<'_>,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "UPDATE agents SET username = $2, username_key = $3, password_hash = $4, phone = $5, contact_method = $6,
+    query("UPDATE agents SET username = $2, username_key = $3, password_hash = $4, phone = $5, contact_method = $6,
              zip = $7, registered_at = $8, updated_at = $8
-         WHERE id = $1",
-    )
-    .bind(agent_id)
-    .bind(r.username)
-    .bind(r.username.to_lowercase())
-    .bind(r.password_hash)
-    .bind(r.phone)
-    .bind(r.contact_method)
-    .bind(r.zip)
-    .bind(to_millis(now)))
+         WHERE id = $1")
+        .bind(agent_id)
+        .bind(r.username)
+        .bind(r.username.to_lowercase())
+        .bind(r.password_hash)
+        .bind(r.phone)
+        .bind(r.contact_method)
+        .bind(r.zip)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await
     .map_err(conflict_as(format!("username {:?}", r.username)))?;
     Ok(())
 }
@@ -125,14 +138,13 @@ async fn replace_set(
     let delete = format!("DELETE FROM {table} WHERE agent_id = $1");
     let insert =
         format!("INSERT INTO {table} (agent_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING");
-    execute!(tx, sqlx::query(sqlx::AssertSqlSafe(delete)).bind(agent_id))?;
+    query(delete).bind(agent_id).execute(tx).await?;
     for v in values {
-        execute!(
-            tx,
-            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-                .bind(agent_id)
-                .bind(*v)
-        )?;
+        query(insert.clone())
+            .bind(agent_id)
+            .bind(*v)
+            .execute(tx)
+            .await?;
     }
     Ok(())
 }
@@ -197,7 +209,7 @@ pub async fn username_taken(db: &Db, username_key: &str) -> Result<bool> {
 }
 
 /// What logging in needs of an account.
-#[derive(Clone, FromRow)]
+#[derive(Clone)]
 pub struct LoginRow {
     pub id: i64,
     pub username: String,
@@ -206,6 +218,15 @@ pub struct LoginRow {
     pub password_hash: String,
     pub locked_until: Option<i64>,
 }
+
+from_row!(LoginRow {
+    id,
+    username,
+    email,
+    first_name,
+    password_hash,
+    locked_until
+});
 
 impl std::fmt::Debug for LoginRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -262,23 +283,24 @@ pub async fn set_password(
     password_hash: &str,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
+    query(
         "UPDATE agents SET password_hash = $2, locked_until = NULL, updated_at = $3 WHERE id = $1",
     )
     .bind(id)
     .bind(password_hash)
-    .bind(to_millis(now)))?;
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn confirm_phone(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(to_millis(now))
-    )?;
+    query("UPDATE agents SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -303,20 +325,19 @@ pub async fn update_contact(
     phone_changed: bool,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query(
-            "UPDATE agents SET phone = $2, contact_method = $3, zip = $4, updated_at = $5,
+    query(
+        "UPDATE agents SET phone = $2, contact_method = $3, zip = $4, updated_at = $5,
              phone_confirmed_at = CASE WHEN $6 THEN NULL ELSE phone_confirmed_at END
          WHERE id = $1",
-        )
-        .bind(id)
-        .bind(phone)
-        .bind(contact_method)
-        .bind(zip)
-        .bind(to_millis(now))
-        .bind(phone_changed)
-    )?;
+    )
+    .bind(id)
+    .bind(phone)
+    .bind(contact_method)
+    .bind(zip)
+    .bind(to_millis(now))
+    .bind(phone_changed)
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -332,7 +353,7 @@ pub async fn find_for_login_by_id(db: &Db, id: i64) -> Result<Option<LoginRow>> 
 
 /// How to write to an agent: the name, the addresses, the contact method chosen, the
 /// language of the pages they use, and what decides their time zone.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Addressee {
     pub first_name: String,
     pub last_name: String,
@@ -345,27 +366,37 @@ pub struct Addressee {
     pub zip: Option<String>,
 }
 
+from_row!(Addressee {
+    first_name,
+    last_name,
+    email,
+    phone,
+    contact_method,
+    ui_lang,
+    time_zone,
+    zip
+});
+
 #[tracing::instrument(skip_all)]
 pub async fn addressee(tx: &mut Tx, id: i64) -> Result<Addressee> {
-    Ok(on_tx!(tx, c => sqlx::query_as(
+    query(
         "SELECT first_name, last_name, email, phone, contact_method, ui_lang, time_zone, zip
          FROM agents WHERE id = $1",
     )
     .bind(id)
-    .fetch_one(c)
-    .await)?)
+    .fetch_one(tx)
+    .await
 }
 
 /// The language the agent's letters are written in (`en` or `es`): the one of the pages
 /// they last logged in or registered on.
 #[tracing::instrument(skip_all)]
 pub async fn set_ui_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET ui_lang = $2 WHERE id = $1 AND ui_lang <> $2")
-            .bind(id)
-            .bind(lang)
-    )?;
+    query("UPDATE agents SET ui_lang = $2 WHERE id = $1 AND ui_lang <> $2")
+        .bind(id)
+        .bind(lang)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -376,11 +407,13 @@ pub async fn set_suspended(
     id: i64,
     suspended: Option<(jiff::Timestamp, &str)>,
 ) -> Result<bool> {
-    Ok(execute!(
-        tx,
-        sqlx::query("UPDATE agents SET suspended_at = $2, suspended_reason = $3 WHERE id = $1")
+    Ok(
+        query("UPDATE agents SET suspended_at = $2, suspended_reason = $3 WHERE id = $1")
             .bind(id)
             .bind(suspended.map(|(at, _)| to_millis(at)))
             .bind(suspended.map(|(_, why)| why))
-    )? > 0)
+            .execute(tx)
+            .await?
+            > 0,
+    )
 }

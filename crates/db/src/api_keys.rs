@@ -1,16 +1,15 @@
 //! Partner API keys: only the SHA-256 of a key is stored; the key is shown once.
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut Tx, name: &str, key_hash: &str, now: jiff::Timestamp) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(name)
-    .bind(key_hash)
-    .bind(to_millis(now))
-    .fetch_one(c)
-    .await)?)
+    query("INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(name)
+        .bind(key_hash)
+        .bind(to_millis(now))
+        .scalar(tx)
+        .await
 }
 
 /// The live key with this hash: (id, name).

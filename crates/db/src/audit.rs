@@ -6,11 +6,10 @@ use hod_domain::actor::Actor;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use sqlx::AssertSqlSafe;
-
+use crate::query::query;
 use crate::sql::{batch_rows, insert_values_sql};
 use crate::time::{from_row, instant};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
@@ -81,7 +80,7 @@ fn chain_hash(
 pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Result<i64> {
     let prev = last_link(tx).await?;
     let row = Link::after(&prev, entry, now);
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    query(
         "INSERT INTO audit_log (at, actor, action, subject, ip, detail, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -92,8 +91,8 @@ pub async fn append(tx: &mut Tx, entry: &Entry<'_>, now: jiff::Timestamp) -> Res
     .bind(entry.ip)
     .bind(&row.detail)
     .bind(&row.hash)
-    .fetch_one(c)
-    .await)?)
+    .scalar(tx)
+    .await
 }
 
 /// Appends `entries` in order, as [`append`] would one by one, in a few statements.
@@ -117,8 +116,8 @@ pub async fn append_all(tx: &mut Tx, entries: &[Entry<'_>], now: jiff::Timestamp
                 row
             })
             .collect();
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (e, row) in chunk.iter().zip(&rows) {
                 q = q
                     .bind(row.at)
@@ -129,8 +128,8 @@ pub async fn append_all(tx: &mut Tx, entries: &[Entry<'_>], now: jiff::Timestamp
                     .bind(&row.detail)
                     .bind(&row.hash);
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -144,11 +143,9 @@ async fn last_link(tx: &mut Tx) -> Result<String> {
             .execute(&mut **t)
             .await?;
     }
-    let prev: Option<Option<String>> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *c)
-    .await)?;
+    let prev: Option<Option<String>> = query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .scalar_optional(tx)
+        .await?;
     Ok(prev.flatten().unwrap_or_default())
 }
 
@@ -246,7 +243,6 @@ pub struct Verified {
 }
 
 /// An entry as stored, for recomputing its hash.
-#[derive(sqlx::FromRow)]
 struct ChainRow {
     id: i64,
     at: i64,
@@ -257,6 +253,17 @@ struct ChainRow {
     detail: String,
     hash: Option<String>,
 }
+
+from_row!(ChainRow {
+    id,
+    at,
+    actor,
+    action,
+    subject,
+    ip,
+    detail,
+    hash
+});
 
 /// Walks the whole log in order and recomputes every hash.
 #[tracing::instrument(skip_all)]

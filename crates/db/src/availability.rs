@@ -2,8 +2,9 @@
 use hod_domain::availability::{Absence, Mode, Period, WeeklyHours, parse_time, weekday_index};
 use jiff::civil::Weekday;
 
+use crate::query::query;
 use crate::sql::parse_opt_date;
-use crate::{Db, DbError, Result, Tx, execute, on_pool, on_tx};
+use crate::{Db, DbError, Result, Tx, on_pool};
 
 /// Everything that decides when an agent takes referrals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,42 +97,47 @@ pub async fn set_hours(
     hours: &WeeklyHours,
     time_zone: Option<&str>,
 ) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query("DELETE FROM agent_hours WHERE agent_id = $1").bind(agent_id).execute(&mut *c).await?;
+    {
+        query("DELETE FROM agent_hours WHERE agent_id = $1")
+            .bind(agent_id)
+            .execute(tx)
+            .await?;
         for (day, p) in hours.periods() {
-            sqlx::query("INSERT INTO agent_hours (agent_id, weekday, starts_at, ends_at) VALUES ($1, $2, $3, $4)")
+            query("INSERT INTO agent_hours (agent_id, weekday, starts_at, ends_at) VALUES ($1, $2, $3, $4)")
                 .bind(agent_id)
                 .bind(i64::try_from(weekday_index(day)).unwrap_or(0))
                 .bind(hhmm(p.start))
                 .bind(hhmm(p.end))
-                .execute(&mut *c)
+                .execute(tx)
                 .await?;
         }
-        sqlx::query("UPDATE agents SET time_zone = $2 WHERE id = $1").bind(agent_id).bind(time_zone).execute(&mut *c).await?;
-    });
+        query("UPDATE agents SET time_zone = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(time_zone)
+            .execute(tx)
+            .await?;
+    };
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_mode(tx: &mut Tx, agent_id: i64, mode: Mode) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET availability_mode = $2 WHERE id = $1")
-            .bind(agent_id)
-            .bind(mode.id())
-    )?;
+    query("UPDATE agents SET availability_mode = $2 WHERE id = $1")
+        .bind(agent_id)
+        .bind(mode.id())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Sets or (with `None`) ends the Extended Absence.
 #[tracing::instrument(skip_all)]
 pub async fn set_absence(tx: &mut Tx, agent_id: i64, absence: Option<&Absence>) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET absence_from = $2, absence_until = $3 WHERE id = $1")
-            .bind(agent_id)
-            .bind(absence.map(|a| a.from.to_string()))
-            .bind(absence.and_then(|a| a.until).map(|d| d.to_string()))
-    )?;
+    query("UPDATE agents SET absence_from = $2, absence_until = $3 WHERE id = $1")
+        .bind(agent_id)
+        .bind(absence.map(|a| a.from.to_string()))
+        .bind(absence.and_then(|a| a.until).map(|d| d.to_string()))
+        .execute(tx)
+        .await?;
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! made for the measurement and dropped after it, so the program's data is not touched.
 use std::time::{Duration, Instant};
 
-use crate::{Backend, Db, Result, execute, on_tx};
+use crate::query::query;
+use crate::{Backend, Db, Result};
 
 const TABLES: [&str; 3] = ["ceiling_messages", "ceiling_events", "ceiling_requests"];
 
@@ -58,8 +59,7 @@ async fn write_one(db: &Db, n: u64) -> Result<()> {
     let now = i64::try_from(n).unwrap_or(i64::MAX);
     let person = format!("{n:064x}");
     db.write(async |tx| {
-        let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
-            "INSERT INTO ceiling_requests (plan_year, status, zip, city, state, language, reason,
+        let id: i64 = query("INSERT INTO ceiling_requests (plan_year, status, zip, city, state, language, reason,
                 first_name, last_name, phone, email, contact_by, best_time, ui_lang,
                 consent_version, consent_at, consent_ip, source, person_key, created_at,
                 updated_at, due_at)
@@ -69,27 +69,21 @@ async fn write_one(db: &Db, n: u64) -> Result<()> {
              RETURNING id")
             .bind(now)
             .bind(&person)
-            .fetch_one(c)
-            .await)?;
-        execute!(
-            tx,
-            sqlx::query(
-                "INSERT INTO ceiling_events (referral_id, at, actor, kind, status, detail)
-                 VALUES ($1, $2, 'partner', 'submitted', 'searching', '{\"consent_version\":\"2026-11\"}')"
-            )
+            .scalar(tx)
+            .await?;
+        query("INSERT INTO ceiling_events (referral_id, at, actor, kind, status, detail)
+                 VALUES ($1, $2, 'partner', 'submitted', 'searching', '{\"consent_version\":\"2026-11\"}')")
             .bind(id)
             .bind(now)
-        )?;
+            .execute(tx)
+            .await?;
         for channel in ["email", "sms"] {
-            execute!(
-                tx,
-                sqlx::query(
-                    "INSERT INTO ceiling_messages (channel, recipient, subject, body, created_at, due_at)
-                     VALUES ($1, '+17135550100', 'Your request', 'We received your request and are finding an agent near you. Follow it here: https://hod.example/requests/0123456789abcdef', $2, $2)"
-                )
+            query("INSERT INTO ceiling_messages (channel, recipient, subject, body, created_at, due_at)
+                     VALUES ($1, '+17135550100', 'Your request', 'We received your request and are finding an agent near you. Follow it here: https://hod.example/requests/0123456789abcdef', $2, $2)")
                 .bind(channel)
                 .bind(now)
-            )?;
+                .execute(tx)
+                .await?;
         }
         Ok(())
     })
@@ -132,7 +126,7 @@ async fn create_tables(db: &Db) -> Result<()> {
     ];
     db.write(async |tx| {
         for sql in &statements {
-            execute!(tx, sqlx::query(sqlx::AssertSqlSafe(sql.as_str())))?;
+            query(sql.clone()).execute(tx).await?;
         }
         Ok(())
     })
@@ -142,10 +136,9 @@ async fn create_tables(db: &Db) -> Result<()> {
 async fn drop_tables(db: &Db) -> Result<()> {
     db.write(async |tx| {
         for table in TABLES {
-            execute!(
-                tx,
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
-            )?;
+            query(format!("DROP TABLE IF EXISTS {table}"))
+                .execute(tx)
+                .await?;
         }
         Ok(())
     })

@@ -10,10 +10,11 @@ use hod_domain::licence::loa_key;
 use hod_domain::{Npn, UsState, ValidLoas};
 use sqlx::AssertSqlSafe;
 
+use crate::query::query;
 use crate::sql::{
     batch_rows, date_text, insert_values_sql, parse_date, parse_opt_date, placeholder_list,
 };
-use crate::{Db, DbError, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Result, Tx, on_pool, to_millis};
 
 /// Keeps the last of the items sharing a key, in their original order.
 fn last_per_key<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
@@ -38,8 +39,8 @@ pub async fn upsert_rcl(tx: &mut Tx, rows: &[RclEntry]) -> Result<()> {
         ) + " ON CONFLICT (plan_year, npn) DO UPDATE SET individual_completed_on = excluded.individual_completed_on,
               individual_end_on = excluded.individual_end_on, shop_completed_on = excluded.shop_completed_on,
               shop_end_on = excluded.shop_end_on, npn_valid = excluded.npn_valid";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in &chunk {
                 q = q
                     .bind(i64::from(r.plan_year))
@@ -50,8 +51,8 @@ pub async fn upsert_rcl(tx: &mut Tx, rows: &[RclEntry]) -> Result<()> {
                     .bind(date_text(r.shop_end_on))
                     .bind(r.npn_valid.as_str());
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -68,8 +69,8 @@ pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) 
             entries.len(),
         ) + " ON CONFLICT (plan_year, npn) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
               email = excluded.email, course_completed_on = excluded.course_completed_on";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in &entries {
                 q = q
                     .bind(i64::from(r.plan_year))
@@ -79,8 +80,8 @@ pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) 
                     .bind(&r.email)
                     .bind(date_text(r.course_completed_on));
             }
-            q.execute(&mut *c).await?;
-        });
+            q.execute(tx).await?;
+        };
 
         let mut latest: HashMap<&Npn, &MlmsEntry> = HashMap::new();
         for r in &entries {
@@ -102,8 +103,8 @@ pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) 
               email = excluded.email, profile_plan_year = excluded.profile_plan_year, updated_at = excluded.updated_at
               WHERE agents.profile_plan_year IS NULL OR agents.profile_plan_year <= excluded.profile_plan_year";
         let now_ms = to_millis(now);
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in &profiles {
                 q = q
                     .bind(r.npn.as_str())
@@ -114,8 +115,8 @@ pub async fn upsert_mlms(tx: &mut Tx, rows: &[MlmsEntry], now: jiff::Timestamp) 
                     .bind(now_ms)
                     .bind(now_ms);
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -130,8 +131,8 @@ pub async fn insert_status_events(tx: &mut Tx, rows: &[StatusEvent]) -> Result<(
             6,
             chunk.len(),
         ) + " ON CONFLICT DO NOTHING";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in chunk {
                 q = q
                     .bind(r.npn.as_str())
@@ -141,8 +142,8 @@ pub async fn insert_status_events(tx: &mut Tx, rows: &[StatusEvent]) -> Result<(
                     .bind(date_text(r.registration_completed_on))
                     .bind(r.effective_on.to_string());
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -157,7 +158,7 @@ pub struct ValidLoaRow {
 /// Empties the valid-LOA table (an imported table replaces the whole of it).
 #[tracing::instrument(skip_all)]
 pub async fn clear_valid_loas(tx: &mut Tx) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("DELETE FROM valid_loas").execute(c).await.map(|r| r.rows_affected()))?;
+    query("DELETE FROM valid_loas").execute(tx).await?;
     Ok(())
 }
 
@@ -171,16 +172,16 @@ pub async fn add_valid_loas(tx: &mut Tx, rows: &[ValidLoaRow]) -> Result<()> {
             3,
             chunk.len(),
         ) + " ON CONFLICT (state, loa_key) DO UPDATE SET loa = excluded.loa";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in &chunk {
                 q = q
                     .bind(r.state.map_or("*", |s| s.code()))
                     .bind(r.loa.trim())
                     .bind(loa_key(&r.loa));
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }

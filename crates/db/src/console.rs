@@ -2,9 +2,8 @@
 //! routing facts of many agents at once (who could take a referral now, and why not).
 use std::collections::HashMap;
 
-use sqlx::FromRow;
-
 use crate::availability::{Availability, HoursRow, assemble};
+use crate::time::from_row;
 use crate::{Db, Result, on_pool, to_millis};
 
 /// Referrals by status: how many are in each now, and how many of those made since `since`.
@@ -20,7 +19,7 @@ pub async fn referral_counts(db: &Db, since: jiff::Timestamp) -> Result<Vec<(Str
 }
 
 /// One agent as a search lists them.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AgentHit {
     pub id: i64,
     pub npn: String,
@@ -34,6 +33,20 @@ pub struct AgentHit {
     pub eligible: Option<bool>,
     pub eligible_states: Option<String>,
 }
+
+from_row!(AgentHit {
+    id,
+    npn,
+    first_name,
+    last_name,
+    email,
+    username,
+    registered_at,
+    suspended_at,
+    locked_until,
+    eligible,
+    eligible_states
+});
 
 /// What an operator searches agents by; empty fields match everyone.
 #[derive(Debug, Clone, Default)]
@@ -105,7 +118,6 @@ pub struct AgentFacts {
     pub availability: Availability,
 }
 
-#[derive(FromRow)]
 struct FactsSql {
     agent_id: i64,
     npn: String,
@@ -126,6 +138,27 @@ struct FactsSql {
     absence_from: Option<String>,
     absence_until: Option<String>,
 }
+
+from_row!(FactsSql {
+    agent_id,
+    npn,
+    first_name,
+    last_name,
+    zip,
+    registered,
+    suspended_at,
+    suspended_reason,
+    eligible,
+    eligible_states,
+    terms_accepted,
+    held,
+    missed_offers,
+    last_offered_at,
+    availability_mode,
+    time_zone,
+    absence_from,
+    absence_until
+});
 
 /// The routing facts of one agent (`Some(id)`) or of every registered agent (`None`), for
 /// `plan_year`; `current_terms` are the ids of the terms in force.
@@ -296,7 +329,7 @@ pub async fn offer_outcomes(db: &Db, agent_id: i64) -> Result<Vec<(String, i64)>
 }
 
 /// One import as the console lists it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ImportSummary {
     pub kind: String,
     pub file_name: String,
@@ -306,6 +339,15 @@ pub struct ImportSummary {
     /// JSON array of `{"line":…,"reason":…}`.
     pub rejected: String,
 }
+
+from_row!(ImportSummary {
+    kind,
+    file_name,
+    imported_at,
+    rows_read,
+    rows_applied,
+    rejected
+});
 
 /// The last import of each kind.
 #[tracing::instrument(skip_all)]
@@ -422,7 +464,7 @@ pub async fn messages_of_referral(
 }
 
 /// What the dashboards count of one referral made in a period.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ReferralFact {
     pub created_at: i64,
     pub accepted_at: Option<i64>,
@@ -431,6 +473,15 @@ pub struct ReferralFact {
     pub zip: String,
     pub status: String,
 }
+
+from_row!(ReferralFact {
+    created_at,
+    accepted_at,
+    state,
+    language,
+    zip,
+    status
+});
 
 /// The referrals made in `[from, until)`, oldest first.
 #[tracing::instrument(skip_all)]
@@ -450,7 +501,7 @@ pub async fn referral_facts(
 }
 
 /// Offers made in `[from, until)` per agent, with how they ended.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AgentOffers {
     pub first_name: String,
     pub last_name: String,
@@ -460,6 +511,16 @@ pub struct AgentOffers {
     pub declined: i64,
     pub expired: i64,
 }
+
+from_row!(AgentOffers {
+    first_name,
+    last_name,
+    npn,
+    offered,
+    accepted,
+    declined,
+    expired
+});
 
 #[tracing::instrument(skip_all)]
 pub async fn offers_per_agent(

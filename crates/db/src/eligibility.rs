@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use hod_domain::{Npn, UsState};
 use jiff::civil::Date;
-use sqlx::AssertSqlSafe;
 
+use crate::query::query;
 use crate::sql::{batch_rows, insert_values_sql, parse_date};
-use crate::{Db, DbError, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Result, Tx, on_pool, to_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVerdict {
@@ -79,8 +79,8 @@ pub async fn put(
             chunk.len(),
         ) + " ON CONFLICT (plan_year, npn) DO UPDATE SET eligible = excluded.eligible, states = excluded.states,
               reasons = excluded.reasons, evaluated_on = excluded.evaluated_on, changed_at = excluded.changed_at";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (npn, v) in chunk {
                 let states: Vec<&str> = v.states.iter().map(|s| s.code()).collect();
                 q = q
@@ -92,8 +92,8 @@ pub async fn put(
                     .bind(v.evaluated_on.to_string())
                     .bind(to_millis(now));
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }

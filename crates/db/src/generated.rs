@@ -1,9 +1,9 @@
 //! Synthetic programs (`hod generate`): many accounts written in a few statements, where
 //! registration, the profile pages and the terms page would write them one by one.
-use sqlx::AssertSqlSafe;
 
+use crate::query::query;
 use crate::sql::{batch_rows, insert_values_sql};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// A generated agent's account, as registration and their profile would leave it.
 #[derive(Debug, Clone)]
@@ -53,8 +53,8 @@ pub async fn register(
             COLUMNS,
             chunk.len(),
         ) + ") AS v WHERE agents.id = v.column1";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for a in chunk {
                 q = q
                     .bind(a.agent_id)
@@ -64,8 +64,8 @@ pub async fn register(
                     .bind(&a.zip)
                     .bind(&a.time_zone);
             }
-            q.bind(password_hash).bind(now).execute(c).await?;
-        });
+            q.bind(password_hash).bind(now).execute(tx).await?;
+        };
     }
     let pairs = |f: fn(&GeneratedAccount) -> &[String]| -> Vec<(i64, &str)> {
         accounts
@@ -95,13 +95,13 @@ pub async fn register(
             4,
             chunk.len(),
         );
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (id, (day, from, to)) in chunk {
                 q = q.bind(*id).bind(*day).bind(from.as_str()).bind(to.as_str());
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     let accepted: Vec<(i64, i64)> = accounts
         .iter()
@@ -113,13 +113,13 @@ pub async fn register(
             3,
             chunk.len(),
         );
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (agent, doc) in chunk {
                 q = q.bind(*agent).bind(*doc).bind(now);
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -128,13 +128,13 @@ pub async fn register(
 async fn insert_pairs(tx: &mut Tx, table: &str, rows: &[(i64, &str)]) -> Result<()> {
     for chunk in rows.chunks(batch_rows(tx.backend(), 2)) {
         let sql = insert_values_sql(&format!("INSERT INTO {table} VALUES "), 2, chunk.len());
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (id, v) in chunk {
                 q = q.bind(*id).bind(*v);
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -172,8 +172,8 @@ pub async fn insert_referrals(tx: &mut Tx, rows: &[GeneratedReferral]) -> Result
             COLUMNS,
             chunk.len(),
         ) + ") AS v";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for r in chunk {
                 q = q
                     .bind(i64::from(r.plan_year))
@@ -192,8 +192,8 @@ pub async fn insert_referrals(tx: &mut Tx, rows: &[GeneratedReferral]) -> Result
                     .bind(r.accepted.map(|(_, at)| to_millis(at)))
                     .bind((r.status == "unserved").then_some("no_agent"));
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }

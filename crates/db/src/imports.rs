@@ -1,7 +1,8 @@
 //! The record of each file that landed, with its rejected-row report.
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct ImportRecord<'a> {
@@ -20,25 +21,23 @@ pub struct ImportRecord<'a> {
 #[tracing::instrument(skip_all, fields(kind = r.kind))]
 pub async fn record(tx: &mut Tx, r: &ImportRecord<'_>, now: jiff::Timestamp) -> Result<i64> {
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO imports (kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor, dry_run)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(r.kind)
-    .bind(r.file_name)
-    .bind(r.sha256)
-    .bind(count(r.rows))
-    .bind(count(r.applied))
-    .bind(r.rejected_json)
-    .bind(to_millis(now))
-    .bind(r.actor)
-    .bind(r.dry_run)
-    .fetch_one(c)
-    .await)?)
+    query("INSERT INTO imports (kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor, dry_run)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
+        .bind(r.kind)
+        .bind(r.file_name)
+        .bind(r.sha256)
+        .bind(count(r.rows))
+        .bind(count(r.applied))
+        .bind(r.rejected_json)
+        .bind(to_millis(now))
+        .bind(r.actor)
+        .bind(r.dry_run)
+        .scalar(tx)
+        .await
 }
 
 /// One import as its history lists it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ImportRow {
     pub id: i64,
     pub kind: String,
@@ -52,6 +51,19 @@ pub struct ImportRow {
     pub actor: String,
     pub dry_run: bool,
 }
+
+from_row!(ImportRow {
+    id,
+    kind,
+    file_name,
+    sha256,
+    rows_read,
+    rows_applied,
+    rejected,
+    imported_at,
+    actor,
+    dry_run
+});
 
 const COLUMNS: &str =
     "id, kind, file_name, sha256, rows_read, rows_applied, rejected, imported_at, actor, dry_run";

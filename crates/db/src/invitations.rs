@@ -1,7 +1,8 @@
 //! Invitation links. The token itself is only ever in the email; the table keeps its SHA-256.
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[derive(Debug, Clone)]
 pub struct NewInvitation<'a> {
@@ -14,7 +15,7 @@ pub struct NewInvitation<'a> {
     pub sent_by: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvitationRow {
     pub id: i64,
     pub npn: String,
@@ -27,6 +28,18 @@ pub struct InvitationRow {
     pub sent_by: Option<String>,
 }
 
+from_row!(InvitationRow {
+    id,
+    npn,
+    plan_year,
+    email,
+    created_at,
+    expires_at,
+    used_at,
+    revoked_at,
+    sent_by
+});
+
 const COLUMNS: &str =
     "id, npn, plan_year, email, created_at, expires_at, used_at, revoked_at, sent_by";
 
@@ -38,29 +51,27 @@ pub async fn create(
     inv: &NewInvitation<'_>,
     now: jiff::Timestamp,
 ) -> Result<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO invitations (npn, plan_year, email, token_hash, created_at, expires_at, sent_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(inv.npn)
-    .bind(i64::from(inv.plan_year))
-    .bind(inv.email)
-    .bind(inv.token_hash)
-    .bind(to_millis(now))
-    .bind(to_millis(inv.expires_at))
-    .bind(inv.sent_by)
-    .fetch_optional(c)
-    .await)?)
+    query("INSERT INTO invitations (npn, plan_year, email, token_hash, created_at, expires_at, sent_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id")
+        .bind(inv.npn)
+        .bind(i64::from(inv.plan_year))
+        .bind(inv.email)
+        .bind(inv.token_hash)
+        .bind(to_millis(now))
+        .bind(to_millis(inv.expires_at))
+        .bind(inv.sent_by)
+        .scalar_optional(tx)
+        .await
 }
 
 /// Makes every unused link of `npn` stop working. Returns how many were open.
 #[tracing::instrument(skip_all)]
 pub async fn revoke_open(tx: &mut Tx, npn: &str, now: jiff::Timestamp) -> Result<u64> {
-    Ok(execute!(tx, sqlx::query(
-        "UPDATE invitations SET revoked_at = $2 WHERE npn = $1 AND used_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(npn)
-    .bind(to_millis(now)))?)
+    query("UPDATE invitations SET revoked_at = $2 WHERE npn = $1 AND used_at IS NULL AND revoked_at IS NULL")
+        .bind(npn)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -105,13 +116,13 @@ pub async fn redeem(
     token_hash: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<InvitationRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "UPDATE invitations SET used_at = $2
          WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
          RETURNING {COLUMNS}"
-    )))
+    ))
     .bind(token_hash)
     .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }

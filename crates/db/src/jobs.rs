@@ -1,5 +1,6 @@
 //! Leases for jobs that must run on one node at a time (the daily eligibility run, …).
-use crate::{Result, Tx, execute, on_tx, to_millis};
+use crate::query::query;
+use crate::{Result, Tx, to_millis};
 
 /// Takes or renews the lease on `name` for `owner` until `until`. Returns whether `owner`
 /// now holds it: false while another owner's lease has not run out.
@@ -16,12 +17,14 @@ pub async fn try_lease(
 /// Records a finished run and gives the lease up.
 #[tracing::instrument(skip_all, fields(job = name))]
 pub async fn finish(tx: &mut Tx, name: &str, owner: &str, now: jiff::Timestamp) -> Result<()> {
-    execute!(tx, sqlx::query(
+    query(
         "UPDATE job_leases SET lease_until = $3, last_run_at = $3 WHERE name = $1 AND owner = $2",
     )
     .bind(name)
     .bind(owner)
-    .bind(to_millis(now)))?;
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -47,7 +50,7 @@ async fn lease(
     until: jiff::Timestamp,
     not_run_since: Option<jiff::Timestamp>,
 ) -> Result<bool> {
-    let holder: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+    let holder: Option<String> = query(
         "INSERT INTO job_leases (name, owner, lease_until) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
          WHERE (job_leases.lease_until <= $4 OR job_leases.owner = excluded.owner)
@@ -59,7 +62,7 @@ async fn lease(
     .bind(to_millis(until))
     .bind(to_millis(now))
     .bind(not_run_since.map(to_millis))
-    .fetch_optional(c)
-    .await)?;
+    .scalar_optional(tx)
+    .await?;
     Ok(holder.is_some())
 }

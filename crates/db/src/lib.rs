@@ -3,7 +3,7 @@
 //! One SQL dialect serves both: `$1` placeholders, epoch-millisecond integers for instants,
 //! ISO text for calendar dates. The backend is chosen from the database URL. Each aggregate
 //! has its own module; every statement is written once and run on either pool through
-//! [`on_pool!`] or [`on_tx!`].
+//! [`on_pool!`], or in a write transaction as a [`query::Query`].
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +36,7 @@ pub mod operators;
 pub mod outbox;
 pub mod passkeys;
 pub mod push;
+mod query;
 pub mod reference;
 pub mod referrals;
 pub mod scratch;
@@ -60,28 +61,7 @@ macro_rules! on_pool {
     };
 }
 
-/// Runs `$body` with `$c` bound to the transaction's concrete connection.
-macro_rules! on_tx {
-    ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
-                let $c: &mut sqlx::SqliteConnection = &mut *t.tx;
-                $body
-            }
-            $crate::Tx::Postgres(t) => {
-                let $c: &mut sqlx::PgConnection = &mut **t;
-                $body
-            }
-        }
-    };
-}
-/// Executes a statement in the transaction; how many rows it changed.
-macro_rules! execute {
-    ($tx:expr, $query:expr) => {
-        on_tx!($tx, c => $query.execute(c).await.map(|r| r.rows_affected()))
-    };
-}
-pub(crate) use {execute, on_pool, on_tx};
+pub(crate) use on_pool;
 
 #[derive(Debug, Clone)]
 pub enum Pool {
@@ -187,6 +167,9 @@ pub enum DbError {
     Corrupt(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// From SQLite's writer connection.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -541,9 +524,21 @@ impl Db {
 }
 
 /// Turns a unique-constraint violation into [`DbError::Conflict`] naming `what`.
-pub(crate) fn conflict_as(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DbError {
-    move |e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(what.into()),
-        _ => DbError::Sql(e),
+pub(crate) fn conflict_as(what: impl Into<String>) -> impl FnOnce(DbError) -> DbError {
+    move |e| {
+        let unique = match &e {
+            DbError::Sql(sqlx::Error::Database(d)) => d.is_unique_violation(),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        };
+        if unique {
+            DbError::Conflict(what.into())
+        } else {
+            e
+        }
     }
 }

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use hod_domain::{License, LineOfAuthority, Npn, UsState};
 use sqlx::AssertSqlSafe;
 
+use crate::query::query;
 use crate::sql::{batch_rows, date_text, insert_values_sql, parse_opt_date, placeholder_list};
-use crate::{Db, DbError, Result, Tx, on_pool, on_tx};
+use crate::{Db, DbError, Result, Tx, on_pool};
 
 /// Forgets every licence of `npns` (a NIPR import replaces what was known for its NPNs).
 #[tracing::instrument(skip_all, fields(npns = npns.len()))]
@@ -15,13 +16,13 @@ pub async fn delete_for(tx: &mut Tx, npns: &[&Npn]) -> Result<()> {
             "DELETE FROM agent_licenses WHERE npn IN ({})",
             placeholder_list(1, chunk.len())
         );
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for npn in chunk {
                 q = q.bind(npn.as_str());
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }
@@ -65,20 +66,24 @@ pub async fn add(tx: &mut Tx, groups: &[(Npn, Vec<License>)]) -> Result<()> {
         ) + " ON CONFLICT (npn, state, license_number) DO UPDATE SET license_class = excluded.license_class,
               residency = excluded.residency, active = excluded.active, expires_on = excluded.expires_on
               RETURNING id, npn, state, license_number";
-        let ids: Vec<(i64, String, String, String)> = on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        let ids: Vec<(i64, String, String, String)> = {
+            let mut q = query(sql);
             for (npn, l) in chunk {
                 q = q
                     .bind(npn.as_str())
                     .bind(l.state.code())
                     .bind(&l.license_number)
                     .bind(&l.license_class)
-                    .bind(if l.resident { "resident" } else { "non_resident" })
+                    .bind(if l.resident {
+                        "resident"
+                    } else {
+                        "non_resident"
+                    })
                     .bind(l.active)
                     .bind(date_text(l.expires_on));
             }
-            q.fetch_all(c).await?
-        });
+            q.fetch_all(tx).await?
+        };
         // RETURNING's order is not promised: each row is matched by its key.
         let id_of: HashMap<(&str, &str, &str), i64> = ids
             .iter()
@@ -103,8 +108,8 @@ pub async fn add(tx: &mut Tx, groups: &[(Npn, Vec<License>)]) -> Result<()> {
             chunk.len(),
         ) + " ON CONFLICT (license_id, loa) DO UPDATE SET loa_code = excluded.loa_code, active = excluded.active,
               status_date = excluded.status_date";
-        on_tx!(&mut *tx, c => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        {
+            let mut q = query(sql);
             for (id, loa) in chunk {
                 q = q
                     .bind(*id)
@@ -113,8 +118,8 @@ pub async fn add(tx: &mut Tx, groups: &[(Npn, Vec<License>)]) -> Result<()> {
                     .bind(loa.active)
                     .bind(date_text(loa.status_date));
             }
-            q.execute(c).await?;
-        });
+            q.execute(tx).await?;
+        };
     }
     Ok(())
 }

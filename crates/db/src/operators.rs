@@ -1,8 +1,9 @@
 //! Operator accounts (help desk and administrators).
 use serde::Serialize;
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, conflict_as, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, conflict_as, on_pool, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,7 +37,7 @@ pub struct NewOperator<'a> {
     pub role: Role,
 }
 
-#[derive(Clone, FromRow)]
+#[derive(Clone)]
 pub struct OperatorRow {
     pub id: i64,
     pub username: String,
@@ -50,6 +51,20 @@ pub struct OperatorRow {
     pub locked_until: Option<i64>,
     pub ui_lang: String,
 }
+
+from_row!(OperatorRow {
+    id,
+    username,
+    email,
+    password_hash,
+    role,
+    created_at,
+    disabled_at,
+    failed_logins,
+    first_failed_at,
+    locked_until,
+    ui_lang
+});
 
 impl OperatorRow {
     pub fn role(&self) -> Role {
@@ -74,7 +89,7 @@ impl std::fmt::Debug for OperatorRow {
 /// Creates an operator; a username taken (ignoring case) is a [`crate::DbError::Conflict`].
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut Tx, new: &NewOperator<'_>, now: jiff::Timestamp) -> Result<i64> {
-    let id = on_tx!(tx, c => sqlx::query_scalar(
+    let id = query(
         "INSERT INTO operators (username, username_key, email, password_hash, role, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -84,8 +99,8 @@ pub async fn create(tx: &mut Tx, new: &NewOperator<'_>, now: jiff::Timestamp) ->
     .bind(new.password_hash)
     .bind(new.role.as_str())
     .bind(to_millis(now))
-    .fetch_one(c)
-    .await)
+    .scalar(tx)
+    .await
     .map_err(conflict_as(format!("operator username {:?}", new.username)))?;
     Ok(id)
 }
@@ -137,84 +152,78 @@ pub async fn record_failure(
     lock_after: i64,
     lock_until: jiff::Timestamp,
 ) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "UPDATE operators SET
+    query("UPDATE operators SET
             failed_logins = CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN 1 ELSE failed_logins + 1 END,
             first_failed_at = CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN $2 ELSE first_failed_at END,
             locked_until = CASE WHEN (CASE WHEN first_failed_at IS NULL OR first_failed_at < $3 THEN 1 ELSE failed_logins + 1 END) >= $4
                 THEN $5 ELSE locked_until END
-         WHERE id = $1 RETURNING failed_logins",
-    )
-    .bind(id)
-    .bind(to_millis(now))
-    .bind(to_millis(window_start))
-    .bind(lock_after)
-    .bind(to_millis(lock_until))
-    .fetch_one(c)
-    .await)?)
+         WHERE id = $1 RETURNING failed_logins")
+        .bind(id)
+        .bind(to_millis(now))
+        .bind(to_millis(window_start))
+        .bind(lock_after)
+        .bind(to_millis(lock_until))
+        .scalar(tx)
+        .await
 }
 
 /// Forgets failures and lifts a lock (a successful log-in, or an administrator's unlock).
 #[tracing::instrument(skip_all)]
 pub async fn clear_failures(tx: &mut Tx, id: i64) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "UPDATE operators SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL WHERE id = $1",
-    )
-    .bind(id))?;
+    query("UPDATE operators SET failed_logins = 0, first_failed_at = NULL, locked_until = NULL WHERE id = $1")
+        .bind(id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_ui_lang(tx: &mut Tx, id: i64, lang: &str) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE operators SET ui_lang = $2 WHERE id = $1")
-            .bind(id)
-            .bind(lang)
-    )?;
+    query("UPDATE operators SET ui_lang = $2 WHERE id = $1")
+        .bind(id)
+        .bind(lang)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> Result<bool> {
-    Ok(execute!(
-        tx,
-        sqlx::query("UPDATE operators SET role = $2 WHERE id = $1")
-            .bind(id)
-            .bind(role.as_str())
-    )? > 0)
+    Ok(query("UPDATE operators SET role = $2 WHERE id = $1")
+        .bind(id)
+        .bind(role.as_str())
+        .execute(tx)
+        .await?
+        > 0)
 }
 
 /// Disables (`Some(now)`) or re-enables (`None`) an account.
 #[tracing::instrument(skip_all)]
 pub async fn set_disabled(tx: &mut Tx, id: i64, at: Option<jiff::Timestamp>) -> Result<bool> {
-    Ok(execute!(
-        tx,
-        sqlx::query("UPDATE operators SET disabled_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(at.map(to_millis))
-    )? > 0)
+    Ok(query("UPDATE operators SET disabled_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at.map(to_millis))
+        .execute(tx)
+        .await?
+        > 0)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn set_password(tx: &mut Tx, id: i64, hash: &str) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE operators SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-    )?;
+    query("UPDATE operators SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// How many enabled administrators there are (the last one may not be disabled or demoted).
 #[tracing::instrument(skip_all)]
 pub async fn enabled_admins(tx: &mut Tx) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM operators WHERE role = 'admin' AND disabled_at IS NULL",
-    )
-    .fetch_one(c)
-    .await)?)
+    query("SELECT COUNT(*) FROM operators WHERE role = 'admin' AND disabled_at IS NULL")
+        .scalar(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -225,13 +234,13 @@ pub async fn create_token(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO operator_tokens (token_hash, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(operator_id)
-    .bind(to_millis(now))
-    .bind(to_millis(expires_at)))?;
+    query("INSERT INTO operator_tokens (token_hash, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(operator_id)
+        .bind(to_millis(now))
+        .bind(to_millis(expires_at))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -254,12 +263,10 @@ pub async fn redeem_token(
     token_hash: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "UPDATE operator_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-         RETURNING operator_id",
-    )
-    .bind(token_hash)
-    .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?)
+    query("UPDATE operator_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING operator_id")
+        .bind(token_hash)
+        .bind(to_millis(now))
+        .scalar_optional(tx)
+        .await
 }

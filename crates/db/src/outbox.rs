@@ -3,8 +3,9 @@
 //! claims come back, and two nodes never send the same row at once).
 use serde::Serialize;
 
+use crate::query::query;
 use crate::time::{from_row, instant, maybe_instant, parsed};
-use crate::{Db, DbError, Result, Tx, execute, from_millis, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Result, Tx, from_millis, on_pool, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,26 +146,24 @@ pub async fn enqueue(
     now: jiff::Timestamp,
 ) -> Result<Option<i64>> {
     let now_ms = to_millis(now);
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender,
+    query("INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender,
              html, lang, fallback_to, urgent, subscription_id)
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-    )
-    .bind(msg.channel.as_str())
-    .bind(msg.recipient)
-    .bind(msg.subject)
-    .bind(msg.body)
-    .bind(msg.dedup_key)
-    .bind(now_ms)
-    .bind(msg.sender)
-    .bind(msg.html)
-    .bind(msg.lang)
-    .bind(msg.fallback_to)
-    .bind(msg.urgent)
-    .bind(msg.subscription_id)
-    .fetch_optional(c)
-    .await)?)
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id")
+        .bind(msg.channel.as_str())
+        .bind(msg.recipient)
+        .bind(msg.subject)
+        .bind(msg.body)
+        .bind(msg.dedup_key)
+        .bind(now_ms)
+        .bind(msg.sender)
+        .bind(msg.html)
+        .bind(msg.lang)
+        .bind(msg.fallback_to)
+        .bind(msg.urgent)
+        .bind(msg.subscription_id)
+        .scalar_optional(tx)
+        .await
 }
 
 /// Messages, oldest first; optionally only those to one recipient, or in one status.
@@ -207,16 +206,16 @@ pub async fn newest(
 /// Gives a message given up on another try, now. False when it was not failed.
 #[tracing::instrument(skip_all)]
 pub async fn retry(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<bool> {
-    Ok(execute!(
-        tx,
-        sqlx::query(
-            "UPDATE outbox SET status = 'pending', due_at = $2, attempts = 0, finished_at = NULL,
+    Ok(query(
+        "UPDATE outbox SET status = 'pending', due_at = $2, attempts = 0, finished_at = NULL,
                 lease_owner = NULL, lease_until = NULL
          WHERE id = $1 AND status = 'failed'",
-        )
-        .bind(id)
-        .bind(to_millis(now))
-    )? > 0)
+    )
+    .bind(id)
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?
+        > 0)
 }
 
 /// Claims up to `limit` due messages for `owner` until `lease_until`. Rows claimed by a node
@@ -239,13 +238,13 @@ pub async fn claim_due(
         "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
          WHERE id IN ({DUE}{lock}) RETURNING {COLUMNS}"
     );
-    let mut rows: Vec<MessageRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut rows: Vec<MessageRow> = query(sql)
         .bind(owner)
         .bind(to_millis(lease_until))
         .bind(to_millis(now))
         .bind(limit)
-        .fetch_all(c)
-        .await)?;
+        .fetch_all(tx)
+        .await?;
     rows.sort_by_key(|r| r.id);
     Ok(rows)
 }
@@ -290,10 +289,8 @@ pub async fn finish_many(
              WHERE id IN ({}) AND lease_owner = $1 AND status = 'pending'",
             ids.join(", ")
         );
-        marked += on_tx!(tx, c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(owner)
-                .bind(to_millis(now));
+        marked += {
+            let mut q = query(sql).bind(owner).bind(to_millis(now));
             for (id, outcome) in chunk {
                 let (status, provider_id) = match outcome {
                     Outcome::Sent { provider_id } => (DeliveryStatus::Sent, *provider_id),
@@ -301,8 +298,8 @@ pub async fn finish_many(
                 };
                 q = q.bind(*id).bind(status.as_str()).bind(provider_id);
             }
-            q.execute(c).await.map(|r| r.rows_affected())
-        })?;
+            q.execute(tx).await
+        }?;
     }
     Ok(marked)
 }
@@ -317,21 +314,20 @@ pub async fn attempt_failed(
     retry_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = execute!(
-        tx,
-        sqlx::query(
-            "UPDATE outbox SET last_error = $3, lease_owner = NULL, lease_until = NULL,
+    let done = query(
+        "UPDATE outbox SET last_error = $3, lease_owner = NULL, lease_until = NULL,
              due_at = COALESCE($4, due_at),
              status = CASE WHEN $4 IS NULL THEN 'failed' ELSE 'pending' END,
              finished_at = CASE WHEN $4 IS NULL THEN $5 ELSE NULL END
          WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(error)
-        .bind(retry_at.map(to_millis))
-        .bind(to_millis(now))
-    )?;
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(error)
+    .bind(retry_at.map(to_millis))
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(done == 1)
 }
 

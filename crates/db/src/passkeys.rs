@@ -1,11 +1,12 @@
 //! Passkeys and WebAuthn ceremony state (stored, so that any node can finish a ceremony). A
 //! passkey belongs to a principal: an agent or an operator, as a session does.
-use sqlx::FromRow;
 
+use crate::query::query;
 use crate::sessions::PrincipalKind;
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::time::from_row;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct PasskeyRow {
     pub id: i64,
     pub principal_id: i64,
@@ -16,6 +17,16 @@ pub struct PasskeyRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
 }
+
+from_row!(PasskeyRow {
+    id,
+    principal_id,
+    credential_id,
+    name,
+    passkey,
+    created_at,
+    last_used_at
+});
 
 const COLUMNS: &str = "id, principal_id, credential_id, name, passkey, created_at, last_used_at";
 
@@ -37,18 +48,16 @@ pub async fn add(
     passkey: &str,
     now: jiff::Timestamp,
 ) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO passkeys (principal_kind, principal_id, credential_id, name, passkey, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(kind.as_str())
-    .bind(principal_id)
-    .bind(credential_id)
-    .bind(name)
-    .bind(passkey)
-    .bind(to_millis(now))
-    .fetch_one(c)
-    .await)?)
+    query("INSERT INTO passkeys (principal_kind, principal_id, credential_id, name, passkey, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(kind.as_str())
+        .bind(principal_id)
+        .bind(credential_id)
+        .bind(name)
+        .bind(passkey)
+        .bind(to_millis(now))
+        .scalar(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -67,28 +76,25 @@ pub async fn of(db: &Db, kind: PrincipalKind, principal_id: i64) -> Result<Vec<P
 /// Stores the credential's new state (its counter) after a login.
 #[tracing::instrument(skip_all)]
 pub async fn used(tx: &mut Tx, id: i64, passkey: &str, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE passkeys SET passkey = $2, last_used_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(passkey)
-            .bind(to_millis(now))
-    )?;
+    query("UPDATE passkeys SET passkey = $2, last_used_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(passkey)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Removes one of the principal's passkeys; false when it is not theirs.
 #[tracing::instrument(skip_all)]
 pub async fn remove(tx: &mut Tx, kind: PrincipalKind, principal_id: i64, id: i64) -> Result<bool> {
-    let n = execute!(
-        tx,
-        sqlx::query(
-            "DELETE FROM passkeys WHERE id = $1 AND principal_kind = $2 AND principal_id = $3"
-        )
-        .bind(id)
-        .bind(kind.as_str())
-        .bind(principal_id)
-    )?;
+    let n =
+        query("DELETE FROM passkeys WHERE id = $1 AND principal_kind = $2 AND principal_id = $3")
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .execute(tx)
+            .await?;
     Ok(n > 0)
 }
 
@@ -106,16 +112,16 @@ pub struct Ceremony<'a> {
 
 #[tracing::instrument(skip_all)]
 pub async fn put_ceremony(tx: &mut Tx, c: &Ceremony<'_>) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO webauthn_ceremonies (id, principal_kind, principal_id, kind, state, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(c.id)
-    .bind(c.kind.as_str())
-    .bind(c.principal_id)
-    .bind(c.purpose)
-    .bind(c.state)
-    .bind(to_millis(c.expires_at)))?;
+    query("INSERT INTO webauthn_ceremonies (id, principal_kind, principal_id, kind, state, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(c.id)
+        .bind(c.kind.as_str())
+        .bind(c.principal_id)
+        .bind(c.purpose)
+        .bind(c.state)
+        .bind(to_millis(c.expires_at))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -129,7 +135,7 @@ pub async fn take_ceremony(
     purpose: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<(Option<i64>, String)>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(
+    query(
         "DELETE FROM webauthn_ceremonies
          WHERE id = $1 AND principal_kind = $2 AND kind = $3 AND expires_at > $4
          RETURNING principal_id, state",
@@ -138,8 +144,8 @@ pub async fn take_ceremony(
     .bind(kind.as_str())
     .bind(purpose)
     .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }
 
 /// Gives the principal a user handle if they have none; returns the one they have.
@@ -151,19 +157,17 @@ pub async fn ensure_webauthn_id(
     candidate: &str,
 ) -> Result<String> {
     let table = accounts(kind);
-    Ok(on_tx!(tx, c => {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+    Ok({
+        query(format!(
             "UPDATE {table} SET webauthn_id = $2 WHERE id = $1 AND webauthn_id IS NULL"
-        )))
+        ))
         .bind(principal_id)
         .bind(candidate)
-        .execute(&mut *c)
+        .execute(tx)
         .await?;
-        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
-            "SELECT webauthn_id FROM {table} WHERE id = $1"
-        )))
-        .bind(principal_id)
-        .fetch_one(&mut *c)
-        .await?
-    }))
+        query(format!("SELECT webauthn_id FROM {table} WHERE id = $1"))
+            .bind(principal_id)
+            .scalar::<String>(tx)
+            .await?
+    })
 }

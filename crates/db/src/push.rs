@@ -1,9 +1,10 @@
 //! Web Push subscriptions: the browsers and apps an agent asked to be notified on.
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionRow {
     pub id: i64,
     pub agent_id: i64,
@@ -11,6 +12,14 @@ pub struct SubscriptionRow {
     pub p256dh: String,
     pub auth: String,
 }
+
+from_row!(SubscriptionRow {
+    id,
+    agent_id,
+    endpoint,
+    p256dh,
+    auth
+});
 
 /// Adds a subscription, or gives an endpoint already known new keys and owner (a browser
 /// re-subscribing, or a shared device now used by another agent).
@@ -24,52 +33,49 @@ pub async fn subscribe(
     user_agent: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO push_subscriptions (agent_id, endpoint, p256dh, auth, user_agent, created_at)
+    query("INSERT INTO push_subscriptions (agent_id, endpoint, p256dh, auth, user_agent, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (endpoint) DO UPDATE SET agent_id = excluded.agent_id, p256dh = excluded.p256dh,
-             auth = excluded.auth, user_agent = excluded.user_agent, created_at = excluded.created_at",
-    )
-    .bind(agent_id)
-    .bind(endpoint)
-    .bind(p256dh)
-    .bind(auth)
-    .bind(user_agent)
-    .bind(to_millis(now)))?;
+             auth = excluded.auth, user_agent = excluded.user_agent, created_at = excluded.created_at")
+        .bind(agent_id)
+        .bind(endpoint)
+        .bind(p256dh)
+        .bind(auth)
+        .bind(user_agent)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Removes the agent's subscription at `endpoint`; false when they had none there.
 #[tracing::instrument(skip_all)]
 pub async fn unsubscribe(tx: &mut Tx, agent_id: i64, endpoint: &str) -> Result<bool> {
-    let n = execute!(
-        tx,
-        sqlx::query("DELETE FROM push_subscriptions WHERE agent_id = $1 AND endpoint = $2",)
-            .bind(agent_id)
-            .bind(endpoint)
-    )?;
+    let n = query("DELETE FROM push_subscriptions WHERE agent_id = $1 AND endpoint = $2")
+        .bind(agent_id)
+        .bind(endpoint)
+        .execute(tx)
+        .await?;
     Ok(n > 0)
 }
 
 /// Forgets a subscription its push service says is gone.
 #[tracing::instrument(skip_all)]
 pub async fn forget(tx: &mut Tx, id: i64) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("DELETE FROM push_subscriptions WHERE id = $1").bind(id)
-    )?;
+    query("DELETE FROM push_subscriptions WHERE id = $1")
+        .bind(id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// The agent's subscriptions, read in the transaction that queues a push for each.
 #[tracing::instrument(skip_all)]
 pub async fn of_agent(tx: &mut Tx, agent_id: i64) -> Result<Vec<SubscriptionRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, agent_id, endpoint, p256dh, auth FROM push_subscriptions WHERE agent_id = $1 ORDER BY id",
-    )
-    .bind(agent_id)
-    .fetch_all(c)
-    .await)?)
+    query("SELECT id, agent_id, endpoint, p256dh, auth FROM push_subscriptions WHERE agent_id = $1 ORDER BY id")
+        .bind(agent_id)
+        .fetch_all(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]

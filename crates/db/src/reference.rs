@@ -5,10 +5,11 @@
 use hod_domain::geo::ZIP_DIRECTORY_CSV;
 use hod_domain::{MarketplaceType, PlanYear, StatePeriod, StateTable, UsState, Zip, ZipDirectory};
 use sha2::{Digest, Sha256};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
+use crate::query::query;
 use crate::sql::{batch_rows, insert_values_sql, parse_date};
-use crate::{Db, DbError, Pool, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::{Db, DbError, Result, Tx, on_pool, to_millis};
 
 /// First plan year and last plan year of the shipped seed.
 const SEED_PLAN_YEARS: std::ops::RangeInclusive<i16> = 2025..=2027;
@@ -20,18 +21,20 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
     let dir = ZipDirectory::bundled();
     let now_ms = to_millis(now);
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, c => {
-        if matches!(db.pool, Pool::Postgres(_)) {
+    {
+        if let Tx::Postgres(c) = &mut tx {
             // Nodes starting together: one seeds, the others wait and then find it done.
-            sqlx::query("SELECT pg_advisory_xact_lock(7270001)").execute(&mut *c).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7270001)")
+                .execute(&mut **c)
+                .await?;
         }
         let loaded: Option<String> =
-            sqlx::query_scalar("SELECT checksum FROM reference_data WHERE name = 'zip_codes'")
-                .fetch_optional(&mut *c)
+            query("SELECT checksum FROM reference_data WHERE name = 'zip_codes'")
+                .scalar_optional(&mut tx)
                 .await?;
         if loaded.as_deref() != Some(checksum.as_str()) {
             tracing::info!(zips = dir.len(), "loading the bundled ZIP directory");
-            sqlx::query("DELETE FROM zip_codes").execute(&mut *c).await?;
+            query("DELETE FROM zip_codes").execute(&mut tx).await?;
             let entries: Vec<_> = dir.iter().collect();
             for chunk in entries.chunks(batch_rows(db.backend(), 7)) {
                 let sql = insert_values_sql(
@@ -39,7 +42,7 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
                     7,
                     chunk.len(),
                 );
-                let mut q = sqlx::query(AssertSqlSafe(sql));
+                let mut q = query(sql);
                 for z in chunk {
                     q = q
                         .bind(z.zip.to_string())
@@ -50,53 +53,57 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
                         .bind(z.longitude)
                         .bind(z.time_zone);
                 }
-                q.execute(&mut *c).await?;
+                q.execute(&mut tx).await?;
             }
-            sqlx::query(
+            query(
                 "INSERT INTO reference_data (name, checksum, row_count, loaded_at) VALUES ('zip_codes', $1, $2, $3)
                  ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, row_count = excluded.row_count, loaded_at = excluded.loaded_at",
             )
             .bind(&checksum)
             .bind(i64::try_from(entries.len()).expect("row count fits"))
             .bind(now_ms)
-            .execute(&mut *c)
+            .execute(&mut tx)
             .await?;
         }
 
-        let has_years: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_years").fetch_one(&mut *c).await?;
+        let has_years: i64 = query("SELECT COUNT(*) FROM plan_years")
+            .scalar(&mut tx)
+            .await?;
         if has_years == 0 {
             for year in SEED_PLAN_YEARS {
                 let py = PlanYear::standard(year);
-                sqlx::query("INSERT INTO plan_years (year, starts_on, ends_on) VALUES ($1, $2, $3)")
+                query("INSERT INTO plan_years (year, starts_on, ends_on) VALUES ($1, $2, $3)")
                     .bind(i64::from(py.year))
                     .bind(py.starts_on.to_string())
                     .bind(py.ends_on.to_string())
-                    .execute(&mut *c)
+                    .execute(&mut tx)
                     .await?;
             }
         }
-        let has_states: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM marketplace_states").fetch_one(&mut *c).await?;
+        let has_states: i64 = query("SELECT COUNT(*) FROM marketplace_states")
+            .scalar(&mut tx)
+            .await?;
         if has_states == 0 {
             for p in StateTable::seed().periods() {
-                sqlx::query(
+                query(
                     "INSERT INTO marketplace_states (state, marketplace, effective_from, effective_to) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(p.state.code())
                 .bind(p.marketplace.as_str())
                 .bind(p.effective_from.to_string())
                 .bind(p.effective_to.map(|d| d.to_string()))
-                .execute(&mut *c)
+                .execute(&mut tx)
                 .await?;
             }
         }
-        let has_terms: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM terms_documents").fetch_one(&mut *c).await?;
+        let has_terms: i64 = query("SELECT COUNT(*) FROM terms_documents")
+            .scalar(&mut tx)
+            .await?;
         if has_terms == 0 {
             for (kind, en, es) in crate::terms::SEED {
                 let (title_en, body_en) = en.split_once('\n').expect("a title line, then the text");
                 let (title_es, body_es) = es.split_once('\n').expect("a title line, then the text");
-                sqlx::query(
+                query(
                     "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
                      VALUES ($1, '1', $2, $3, $4, $5, $6)",
                 )
@@ -106,11 +113,11 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
                 .bind(body_en.trim())
                 .bind(body_es.trim())
                 .bind(now_ms)
-                .execute(&mut *c)
+                .execute(&mut tx)
                 .await?;
             }
         }
-    });
+    }
     tx.commit().await
 }
 
@@ -145,13 +152,13 @@ pub async fn plan_years(db: &Db) -> Result<Vec<PlanYear>> {
 /// Adds a plan year, or changes its dates.
 #[tracing::instrument(skip_all, fields(year = py.year))]
 pub async fn put_plan_year(tx: &mut Tx, py: &PlanYear) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO plan_years (year, starts_on, ends_on) VALUES ($1, $2, $3)
-         ON CONFLICT (year) DO UPDATE SET starts_on = excluded.starts_on, ends_on = excluded.ends_on",
-    )
-    .bind(i64::from(py.year))
-    .bind(py.starts_on.to_string())
-    .bind(py.ends_on.to_string()))?;
+    query("INSERT INTO plan_years (year, starts_on, ends_on) VALUES ($1, $2, $3)
+         ON CONFLICT (year) DO UPDATE SET starts_on = excluded.starts_on, ends_on = excluded.ends_on")
+        .bind(i64::from(py.year))
+        .bind(py.starts_on.to_string())
+        .bind(py.ends_on.to_string())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -218,11 +225,13 @@ pub async fn zip_count(db: &Db) -> Result<i64> {
 /// Ends `state`'s open period on the platform at `on` (exclusive). Returns whether one was open.
 #[tracing::instrument(skip_all)]
 pub async fn end_state_period(tx: &mut Tx, state: UsState, on: jiff::civil::Date) -> Result<bool> {
-    Ok(execute!(tx, sqlx::query(
+    Ok(query(
         "UPDATE marketplace_states SET effective_to = $2 WHERE state = $1 AND effective_to IS NULL",
     )
     .bind(state.code())
-    .bind(on.to_string()))?
+    .bind(on.to_string())
+    .execute(tx)
+    .await?
         > 0)
 }
 
@@ -234,11 +243,11 @@ pub async fn start_state_period(
     marketplace: MarketplaceType,
     from: jiff::civil::Date,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO marketplace_states (state, marketplace, effective_from, effective_to) VALUES ($1, $2, $3, NULL)",
-    )
-    .bind(state.code())
-    .bind(marketplace.as_str())
-    .bind(from.to_string()))?;
+    query("INSERT INTO marketplace_states (state, marketplace, effective_from, effective_to) VALUES ($1, $2, $3, NULL)")
+        .bind(state.code())
+        .bind(marketplace.as_str())
+        .bind(from.to_string())
+        .execute(tx)
+        .await?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Login sessions, stored in the database so that logout and expiry hold on every node.
 //! Only the SHA-256 of the cookie token is stored.
-use sqlx::FromRow;
 
-use crate::{Db, Result, Tx, execute, from_millis, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Db, Result, Tx, from_millis, on_pool, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
@@ -48,7 +49,7 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub principal_kind: String,
     pub principal_id: i64,
@@ -57,20 +58,28 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
+from_row!(SessionRow {
+    principal_kind,
+    principal_id,
+    created_at,
+    last_seen_at,
+    expires_at
+});
+
 #[tracing::instrument(skip_all)]
 pub async fn create(tx: &mut Tx, s: &NewSession<'_>, now: jiff::Timestamp) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent, client)
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
-    )
-    .bind(s.token_hash)
-    .bind(s.kind.as_str())
-    .bind(s.principal_id)
-    .bind(to_millis(now))
-    .bind(to_millis(s.expires_at))
-    .bind(s.ip)
-    .bind(s.user_agent)
-    .bind(s.client.as_str()))?;
+    query("INSERT INTO sessions (token_hash, principal_kind, principal_id, created_at, last_seen_at, expires_at, ip, user_agent, client)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)")
+        .bind(s.token_hash)
+        .bind(s.kind.as_str())
+        .bind(s.principal_id)
+        .bind(to_millis(now))
+        .bind(to_millis(s.expires_at))
+        .bind(s.ip)
+        .bind(s.user_agent)
+        .bind(s.client.as_str())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -88,7 +97,7 @@ pub async fn touch(
 ) -> Result<Option<SessionRow>> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    Ok(on_tx!(tx, c => sqlx::query_as(
+    query(
         "UPDATE sessions SET last_seen_at = $2
          WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3 AND client = $4
            AND principal_kind = $5
@@ -99,28 +108,27 @@ pub async fn touch(
     .bind(idle_ms)
     .bind(client.as_str())
     .bind(kind.as_str())
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn delete(tx: &mut Tx, token_hash: &str) -> Result<bool> {
-    let done = execute!(
-        tx,
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash)
-    )?;
+    let done = query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(tx)
+        .await?;
     Ok(done > 0)
 }
 
 /// Ends every session of one principal ("log out everywhere"). Returns how many ended.
 #[tracing::instrument(skip_all)]
 pub async fn delete_all_for(tx: &mut Tx, kind: PrincipalKind, principal_id: i64) -> Result<u64> {
-    let done = execute!(
-        tx,
-        sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
-            .bind(kind.as_str())
-            .bind(principal_id)
-    )?;
+    let done = query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2")
+        .bind(kind.as_str())
+        .bind(principal_id)
+        .execute(tx)
+        .await?;
     Ok(done)
 }
 
@@ -133,12 +141,11 @@ pub async fn purge_expired(
 ) -> Result<u64> {
     let now_ms = to_millis(now);
     let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    let done = execute!(
-        tx,
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")
-            .bind(now_ms)
-            .bind(idle_ms)
-    )?;
+    let done = query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $1 - $2")
+        .bind(now_ms)
+        .bind(idle_ms)
+        .execute(tx)
+        .await?;
     Ok(done)
 }
 
@@ -156,17 +163,19 @@ pub async fn delete_others(
     principal_id: i64,
     keep: &str,
 ) -> Result<u64> {
-    let done = execute!(tx, sqlx::query(
+    let done = query(
         "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND token_hash <> $3",
     )
     .bind(kind.as_str())
     .bind(principal_id)
-    .bind(keep))?;
+    .bind(keep)
+    .execute(tx)
+    .await?;
     Ok(done)
 }
 
 /// A live session as "active sessions" lists it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct LiveSession {
     pub token_hash: String,
     pub created_at: i64,
@@ -174,6 +183,14 @@ pub struct LiveSession {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+from_row!(LiveSession {
+    token_hash,
+    created_at,
+    last_seen_at,
+    ip,
+    user_agent
+});
 
 /// The live sessions of one principal, newest first.
 #[tracing::instrument(skip_all)]

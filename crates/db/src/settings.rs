@@ -2,7 +2,8 @@
 //! key/value text, read by the application, which owns their meaning and defaults.
 use std::collections::HashMap;
 
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[tracing::instrument(skip_all)]
 pub async fn all(db: &Db) -> Result<HashMap<String, String>> {
@@ -12,16 +13,15 @@ pub async fn all(db: &Db) -> Result<HashMap<String, String>> {
 
 #[tracing::instrument(skip_all, fields(key))]
 pub async fn put(tx: &mut Tx, key: &str, value: &str, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query(
-            "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3)
+    query(
+        "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(to_millis(now))
-    )?;
+    )
+    .bind(key)
+    .bind(value)
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -34,16 +34,14 @@ pub async fn get_or_put(
     value: &str,
     now: jiff::Timestamp,
 ) -> Result<String> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(value)
-    .bind(to_millis(now)))?;
-    Ok(
-        on_tx!(tx, c => sqlx::query_scalar("SELECT value FROM program_settings WHERE key = $1")
+    query("INSERT INTO program_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
         .bind(key)
-        .fetch_one(c)
-        .await)?,
-    )
+        .bind(value)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
+    query("SELECT value FROM program_settings WHERE key = $1")
+        .bind(key)
+        .scalar(tx)
+        .await
 }

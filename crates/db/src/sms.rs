@@ -1,27 +1,27 @@
 //! Numbers that asked for no more texts (STOP), and the delivery reports of texts.
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::query::query;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// Records that `phone` wants no texts. `true` when it was not already so.
 #[tracing::instrument(skip_all)]
 pub async fn opt_out(tx: &mut Tx, phone: &str, now: jiff::Timestamp) -> Result<bool> {
-    let added = execute!(
-        tx,
-        sqlx::query(
-            "INSERT INTO sms_opt_outs (phone, opted_out_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        )
-        .bind(phone)
-        .bind(to_millis(now))
-    )?;
+    let added = query(
+        "INSERT INTO sms_opt_outs (phone, opted_out_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(phone)
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(added == 1)
 }
 
 /// Lets texts go to `phone` again. `true` when it had opted out.
 #[tracing::instrument(skip_all)]
 pub async fn opt_in(tx: &mut Tx, phone: &str) -> Result<bool> {
-    let removed = execute!(
-        tx,
-        sqlx::query("DELETE FROM sms_opt_outs WHERE phone = $1").bind(phone)
-    )?;
+    let removed = query("DELETE FROM sms_opt_outs WHERE phone = $1")
+        .bind(phone)
+        .execute(tx)
+        .await?;
     Ok(removed == 1)
 }
 
@@ -40,13 +40,11 @@ pub async fn opted_out(db: &Db, phone: &str) -> Result<bool> {
 /// `delivered`, `undelivered`, `failed`). `false` when no text has that id.
 #[tracing::instrument(skip_all)]
 pub async fn record_status(tx: &mut Tx, provider_id: &str, status: &str) -> Result<bool> {
-    let n = execute!(
-        tx,
-        sqlx::query(
-            "UPDATE outbox SET provider_status = $2 WHERE provider_id = $1 AND channel = 'sms'"
-        )
-        .bind(provider_id)
-        .bind(status)
-    )?;
+    let n =
+        query("UPDATE outbox SET provider_status = $2 WHERE provider_id = $1 AND channel = 'sms'")
+            .bind(provider_id)
+            .bind(status)
+            .execute(tx)
+            .await?;
     Ok(n > 0)
 }

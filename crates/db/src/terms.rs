@@ -1,10 +1,10 @@
 //! Terms of Use: versioned documents and each agent's acceptances (SPEC.md §3).
 use std::collections::HashSet;
 
-use sqlx::FromRow;
-
+use crate::query::query;
 use crate::sql::{batch_rows, placeholder_list};
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::time::from_row;
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// The first versions, loaded once into an empty table: (kind, English, Spanish), each text
 /// a title line and then the body.
@@ -21,7 +21,7 @@ pub(crate) const SEED: [(&str, &str, &str); 2] = [
     ),
 ];
 
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermsDoc {
     pub id: i64,
     /// `agent_broker` or `hod`.
@@ -33,6 +33,17 @@ pub struct TermsDoc {
     pub body_es: String,
     pub published_at: i64,
 }
+
+from_row!(TermsDoc {
+    id,
+    kind,
+    version,
+    title_en,
+    title_es,
+    body_en,
+    body_es,
+    published_at
+});
 
 impl TermsDoc {
     /// How the API names this version: `agent_broker:1`.
@@ -108,30 +119,32 @@ pub async fn accept(
     document_ids: &[i64],
     now: jiff::Timestamp,
 ) -> Result<()> {
-    on_tx!(tx, c => {
+    {
         for d in document_ids {
-            sqlx::query(
+            query(
                 "INSERT INTO terms_acceptances (agent_id, document_id, accepted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(agent_id)
             .bind(*d)
             .bind(to_millis(now))
-            .execute(&mut *c)
+            .execute(tx)
             .await?;
         }
-        sqlx::query("UPDATE agents SET terms_declined_at = NULL WHERE id = $1").bind(agent_id).execute(&mut *c).await?;
-    });
+        query("UPDATE agents SET terms_declined_at = NULL WHERE id = $1")
+            .bind(agent_id)
+            .execute(tx)
+            .await?;
+    };
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn decline(tx: &mut Tx, agent_id: i64, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET terms_declined_at = $2 WHERE id = $1")
-            .bind(agent_id)
-            .bind(to_millis(now))
-    )?;
+    query("UPDATE agents SET terms_declined_at = $2 WHERE id = $1")
+        .bind(agent_id)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -161,18 +174,16 @@ pub struct NewTerms<'a> {
 /// Publishes `t`; a version already published for its kind is a [`crate::DbError::Conflict`].
 #[tracing::instrument(skip_all)]
 pub async fn publish(tx: &mut Tx, t: &NewTerms<'_>, now: jiff::Timestamp) -> Result<i64> {
-    on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(t.kind)
-    .bind(t.version)
-    .bind(t.title_en)
-    .bind(t.title_es)
-    .bind(t.body_en)
-    .bind(t.body_es)
-    .bind(crate::to_millis(now))
-    .fetch_one(c)
-    .await)
+    query("INSERT INTO terms_documents (kind, version, title_en, title_es, body_en, body_es, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+        .bind(t.kind)
+        .bind(t.version)
+        .bind(t.title_en)
+        .bind(t.title_es)
+        .bind(t.body_en)
+        .bind(t.body_es)
+        .bind(crate::to_millis(now))
+        .scalar(tx)
+        .await
     .map_err(crate::conflict_as(format!("version {:?} of the {} terms", t.version, t.kind)))
 }

@@ -1,7 +1,8 @@
 //! Instants are stored as epoch milliseconds (`i64`), from the application's clock; rows are
 //! decoded into `jiff` instants and domain types here, once, so nothing above sees the storage form.
 use jiff::Timestamp;
-use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::query::Cols;
 
 use crate::DbError;
 
@@ -21,78 +22,75 @@ fn corrupt(col: &str, e: impl std::fmt::Display) -> sqlx::Error {
 }
 
 /// An epoch-millisecond column as an instant.
-pub(crate) fn instant<'r, R: Row>(row: &'r R, col: &str) -> sqlx::Result<Timestamp>
-where
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub(crate) fn instant(row: &impl Cols, col: &str) -> sqlx::Result<Timestamp> {
     let ms: i64 = row.try_get(col)?;
     Timestamp::from_millisecond(ms).map_err(|e| corrupt(col, e))
 }
 
 /// A nullable epoch-millisecond column as an instant.
-pub(crate) fn maybe_instant<'r, R: Row>(row: &'r R, col: &str) -> sqlx::Result<Option<Timestamp>>
-where
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub(crate) fn maybe_instant(row: &impl Cols, col: &str) -> sqlx::Result<Option<Timestamp>> {
     let ms: Option<i64> = row.try_get(col)?;
     ms.map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt(col, e)))
         .transpose()
 }
 
 /// A text column as a domain type that parses its stored name (statuses, kinds, actors).
-pub(crate) fn parsed<'r, R: Row, T>(row: &'r R, col: &str) -> sqlx::Result<T>
+pub(crate) fn parsed<T>(row: &impl Cols, col: &str) -> sqlx::Result<T>
 where
-    String: Decode<'r, R::Database> + Type<R::Database>,
     T: TryFrom<String, Error = String>,
-    for<'c> &'c str: ColumnIndex<R>,
 {
-    T::try_from(row.try_get::<String, _>(col)?).map_err(|e| corrupt(col, e))
+    T::try_from(row.try_get::<String>(col)?).map_err(|e| corrupt(col, e))
 }
 
 /// A text column as a domain type with `FromStr` (actors).
-pub(crate) fn parsed_str<'r, R: Row, T>(row: &'r R, col: &str) -> sqlx::Result<T>
+pub(crate) fn parsed_str<T>(row: &impl Cols, col: &str) -> sqlx::Result<T>
 where
-    String: Decode<'r, R::Database> + Type<R::Database>,
     T: std::str::FromStr<Err = String>,
-    for<'c> &'c str: ColumnIndex<R>,
 {
-    row.try_get::<String, _>(col)?
+    row.try_get::<String>(col)?
         .parse()
         .map_err(|e: String| corrupt(col, e))
 }
 
 /// A nullable text column as a domain type.
-pub(crate) fn maybe_parsed<'r, R: Row, T>(row: &'r R, col: &str) -> sqlx::Result<Option<T>>
+pub(crate) fn maybe_parsed<T>(row: &impl Cols, col: &str) -> sqlx::Result<Option<T>>
 where
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     T: TryFrom<String, Error = String>,
-    for<'c> &'c str: ColumnIndex<R>,
 {
-    row.try_get::<Option<String>, _>(col)?
+    row.try_get::<Option<String>>(col)?
         .map(|s| T::try_from(s).map_err(|e| corrupt(col, e)))
         .transpose()
 }
 
-/// `FromRow` for both backends' rows from one body, for rows whose columns need decoding
-/// into domain types (`derive(FromRow)` covers the rest).
+/// Decoding of a row type for every backend from one body ([`FromCols`], and sqlx's
+/// `FromRow` for the statements run on a pool). `from_row!(T { a, b })` reads each field from
+/// the column of its name.
+///
+/// [`FromCols`]: crate::query::FromCols
 macro_rules! from_row {
     ($ty:ty, |$row:ident| $body:expr) => {
-        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $ty {
-            fn from_row($row: &'r sqlx::sqlite::SqliteRow) -> sqlx::Result<Self> {
+        impl $crate::query::FromCols for $ty {
+            fn from_cols($row: &impl $crate::query::Cols) -> sqlx::Result<Self> {
                 #[allow(unused_imports)]
-                use sqlx::Row as _;
+                use $crate::query::Cols as _;
                 $body
+            }
+        }
+        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $ty {
+            fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> sqlx::Result<Self> {
+                <$ty as $crate::query::FromCols>::from_cols(row)
             }
         }
         impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $ty {
-            fn from_row($row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
-                #[allow(unused_imports)]
-                use sqlx::Row as _;
-                $body
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+                <$ty as $crate::query::FromCols>::from_cols(row)
             }
         }
+    };
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        $crate::time::from_row!($ty, |r| Ok($ty {
+            $($field: r.try_get(stringify!($field))?),*
+        }));
     };
 }
 pub(crate) use from_row;

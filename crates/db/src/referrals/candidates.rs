@@ -2,10 +2,10 @@
 //! on each agent (last offered, missed offers, responsiveness).
 use std::collections::HashMap;
 
-use sqlx::FromRow;
-
 use crate::availability::{Availability, HoursRow, assemble};
-use crate::{Backend, Db, DbError, Result, Tx, execute, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Backend, Db, DbError, Result, Tx, to_millis};
 
 /// What routing needs to know about one agent who prefers the request's state.
 #[derive(Debug, Clone)]
@@ -34,7 +34,6 @@ pub struct CandidateRow {
     pub availability: Availability,
 }
 
-#[derive(FromRow)]
 struct CandidateSql {
     agent_id: i64,
     npn: String,
@@ -60,6 +59,31 @@ struct CandidateSql {
     absence_until: Option<String>,
 }
 
+from_row!(CandidateSql {
+    agent_id,
+    npn,
+    first_name,
+    last_name,
+    email,
+    phone,
+    contact_method,
+    zip,
+    eligible,
+    eligible_states,
+    registered,
+    terms_accepted,
+    open_referrals,
+    open_offers,
+    suspended,
+    last_offered_at,
+    accept_rate,
+    accept_secs,
+    availability_mode,
+    time_zone,
+    absence_from,
+    absence_until
+});
+
 /// Where a node's copy of the routing facts stands: changes logged at or after it are not in
 /// the copy yet. SQLite: the log's next sequence number (one writer at a time, so the log's
 /// order is the order of commits). PostgreSQL: the snapshot xmin of the copy's last look
@@ -72,24 +96,14 @@ pub struct FactsCursor(i64);
 #[tracing::instrument(skip_all)]
 pub async fn facts_cursor(tx: &mut Tx, state: &str) -> Result<(FactsCursor, i64)> {
     const LAYOUT: &str = "COALESCE((SELECT version FROM routing_layouts WHERE state = $1), 0)";
-    let (at, layout): (i64, i64) = match tx {
-        Tx::Sqlite(t) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COALESCE(MAX(xid), 0) + 1, {LAYOUT} FROM routing_changes"
-            )))
-            .bind(state)
-            .fetch_one(&mut *t.tx)
-            .await?
-        }
-        Tx::Postgres(t) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, {LAYOUT}"
-            )))
-            .bind(state)
-            .fetch_one(&mut **t)
-            .await?
-        }
+    let at = match tx {
+        Tx::Sqlite(_) => "COALESCE(MAX(xid), 0) + 1",
+        Tx::Postgres(_) => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     };
+    let (at, layout): (i64, i64) = query(format!("SELECT {at}, {LAYOUT} FROM routing_changes"))
+        .bind(state)
+        .fetch_one(tx)
+        .await?;
     Ok((FactsCursor(at), layout))
 }
 
@@ -109,7 +123,7 @@ pub async fn prune_facts_log(db: &Db, kept: std::time::Duration) -> Result<u64> 
         }
     };
     let kept = i64::try_from(kept.as_millis()).unwrap_or(i64::MAX);
-    db.write(async |tx| Ok(execute!(tx, sqlx::query(sql).bind(kept))?))
+    db.write(async |tx| Ok(query(sql).bind(kept).execute(tx).await?))
         .await
 }
 
@@ -164,12 +178,12 @@ pub async fn state_facts(
          WHERE sp.state = $2 {only_changed}
          ORDER BY a.id"
     );
-    let rows: Vec<CandidateSql> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<CandidateSql> = query(sql)
         .bind(i64::from(plan_year))
         .bind(state)
         .bind(since)
-        .fetch_all(&mut *c)
-        .await)?;
+        .fetch_all(tx)
+        .await?;
     let hours_sql = format!(
         "SELECT h.agent_id, h.weekday, h.starts_at, h.ends_at FROM agent_hours h
          JOIN agent_state_preferences sp ON sp.agent_id = h.agent_id AND sp.state = $1
@@ -178,12 +192,11 @@ pub async fn state_facts(
          ORDER BY h.agent_id, h.weekday, h.starts_at",
         only = only_changed.replace("$3", "$2")
     );
-    let hours: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
-        sqlx::AssertSqlSafe(hours_sql))
-    .bind(state)
-    .bind(since)
-    .fetch_all(&mut *c)
-    .await)?;
+    let hours: Vec<(i64, i64, String, String)> = query(hours_sql)
+        .bind(state)
+        .bind(since)
+        .fetch_all(tx)
+        .await?;
     let languages_sql = format!(
         "SELECT l.agent_id, l.lang FROM agent_languages l
          JOIN agent_state_preferences sp ON sp.agent_id = l.agent_id AND sp.state = $1
@@ -192,12 +205,11 @@ pub async fn state_facts(
          ORDER BY l.agent_id, l.lang",
         only = only_changed.replace("$3", "$2")
     );
-    let spoken: Vec<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
-        sqlx::AssertSqlSafe(languages_sql))
-    .bind(state)
-    .bind(since)
-    .fetch_all(c)
-    .await)?;
+    let spoken: Vec<(i64, String)> = query(languages_sql)
+        .bind(state)
+        .bind(since)
+        .fetch_all(tx)
+        .await?;
     let mut by_agent: HashMap<i64, Vec<HoursRow>> = HashMap::new();
     for (agent, day, start, end) in hours {
         by_agent.entry(agent).or_default().push((day, start, end));
@@ -249,33 +261,30 @@ pub async fn state_facts(
 /// (first name, last name, email, availability mode).
 #[tracing::instrument(skip_all)]
 pub async fn agent_brief(tx: &mut Tx, agent_id: i64) -> Result<(String, String, String, String)> {
-    Ok(on_tx!(tx, c => sqlx::query_as(
-        "SELECT first_name, last_name, email, availability_mode FROM agents WHERE id = $1",
-    )
-    .bind(agent_id)
-    .fetch_one(c)
-    .await)?)
+    query("SELECT first_name, last_name, email, availability_mode FROM agents WHERE id = $1")
+        .bind(agent_id)
+        .fetch_one(tx)
+        .await
 }
 
 /// Starts a new streak of missed offers (after an automatic switch to red).
 #[tracing::instrument(skip_all)]
 pub async fn reset_missed(tx: &mut Tx, agent_id: i64) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET missed_offers = 0 WHERE id = $1").bind(agent_id)
-    )?;
+    query("UPDATE agents SET missed_offers = 0 WHERE id = $1")
+        .bind(agent_id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Routing's memory of an agent after an offer went out.
 #[tracing::instrument(skip_all)]
 pub async fn note_offered(tx: &mut Tx, agent_id: i64, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query("UPDATE agents SET last_offered_at = $2 WHERE id = $1")
-            .bind(agent_id)
-            .bind(to_millis(now))
-    )?;
+    query("UPDATE agents SET last_offered_at = $2 WHERE id = $1")
+        .bind(agent_id)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -289,7 +298,7 @@ pub async fn note_answer(
     accept_rate: f64,
     accept_secs: f64,
 ) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    query(
         "UPDATE agents SET missed_offers = CASE WHEN $2 THEN missed_offers + 1 ELSE 0 END,
             accept_rate = $3, accept_secs = $4
          WHERE id = $1 RETURNING missed_offers",
@@ -298,17 +307,15 @@ pub async fn note_answer(
     .bind(missed)
     .bind(accept_rate)
     .bind(accept_secs)
-    .fetch_one(c)
-    .await)?)
+    .scalar(tx)
+    .await
 }
 
 /// An agent's responsiveness as stored: (accept_rate, accept_secs).
 #[tracing::instrument(skip_all)]
 pub async fn responsiveness(tx: &mut Tx, agent_id: i64) -> Result<(f64, f64)> {
-    Ok(
-        on_tx!(tx, c => sqlx::query_as("SELECT accept_rate, accept_secs FROM agents WHERE id = $1")
+    query("SELECT accept_rate, accept_secs FROM agents WHERE id = $1")
         .bind(agent_id)
-        .fetch_one(c)
-        .await)?,
-    )
+        .fetch_one(tx)
+        .await
 }

@@ -1,8 +1,9 @@
 //! Consumers' consent records (the CMS model form's terms), kept 10 years.
 
+use crate::query::query;
 use crate::time::{from_row, instant};
 
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// The consumer's consent as the agent records it (CMS model consent form).
 #[derive(Debug, Clone)]
@@ -21,7 +22,7 @@ pub struct NewConsent<'a> {
 
 #[tracing::instrument(skip_all)]
 pub async fn add_consent(tx: &mut Tx, c: &NewConsent<'_>, now: jiff::Timestamp) -> Result<i64> {
-    Ok(on_tx!(tx, x => sqlx::query_scalar(
+    query(
         "INSERT INTO referral_consents (referral_id, agent_id, consumer_name, agent_name, scope, duration,
             consented_on, withdraw_how, method, recorded_at, keep_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -37,8 +38,8 @@ pub async fn add_consent(tx: &mut Tx, c: &NewConsent<'_>, now: jiff::Timestamp) 
     .bind(c.method)
     .bind(to_millis(now))
     .bind(to_millis(c.keep_until))
-    .fetch_one(x)
-    .await)?)
+    .scalar(tx)
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,9 @@
 use hod_domain::actor::Actor;
 use hod_domain::referral::{EventKind, Status};
 
+use crate::query::query;
 use crate::time::{from_row, instant, maybe_parsed, parsed, parsed_str};
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// An entry of the timeline.
 #[derive(Debug, Clone)]
@@ -20,18 +21,18 @@ pub struct NewEvent<'a> {
 
 #[tracing::instrument(skip_all)]
 pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO referral_events (referral_id, at, actor, kind, status, note, account_number, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.referral_id)
-    .bind(to_millis(now))
-    .bind(e.actor.to_string())
-    .bind(e.kind.as_str())
-    .bind(e.status.map(Status::id))
-    .bind(e.note)
-    .bind(e.account_number)
-    .bind(e.detail.to_string()))?;
+    query("INSERT INTO referral_events (referral_id, at, actor, kind, status, note, account_number, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(e.referral_id)
+        .bind(to_millis(now))
+        .bind(e.actor.to_string())
+        .bind(e.kind.as_str())
+        .bind(e.status.map(Status::id))
+        .bind(e.note)
+        .bind(e.account_number)
+        .bind(e.detail.to_string())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -55,7 +56,7 @@ from_row!(EventRow, |r| Ok(EventRow {
     status: maybe_parsed(r, "status")?,
     note: r.try_get("note")?,
     account_number: r.try_get("account_number")?,
-    detail: serde_json::from_str(&r.try_get::<String, _>("detail")?)
+    detail: serde_json::from_str(&r.try_get::<String>("detail")?)
         .map_err(|e| sqlx::Error::Decode(e.into()))?,
 }));
 

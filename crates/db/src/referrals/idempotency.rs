@@ -1,17 +1,22 @@
 //! Partners' `Idempotency-Key`s: remembered per API key with a fingerprint of the request,
 //! forgotten after their expiry.
 
-use sqlx::FromRow;
-
-use crate::{Result, Tx, execute, on_tx, to_millis};
+use crate::query::query;
+use crate::time::from_row;
+use crate::{Result, Tx, to_millis};
 
 /// A partner's `Idempotency-Key` still remembered: the referral it made and the fingerprint
 /// of the request that made it.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {
     pub referral_id: i64,
     pub fingerprint: String,
 }
+
+from_row!(IdempotencyKey {
+    referral_id,
+    fingerprint
+});
 
 /// The referral a partner made with this `Idempotency-Key`, unless the key has expired (an
 /// expired key is forgotten here, so it can be used again).
@@ -22,22 +27,19 @@ pub async fn idempotency_key(
     key: &str,
     now: jiff::Timestamp,
 ) -> Result<Option<IdempotencyKey>> {
-    execute!(
-        tx,
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND expires_at <= $3",
-        )
+    query("DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND expires_at <= $3")
         .bind(api_key_id)
         .bind(key)
         .bind(to_millis(now))
-    )?;
-    Ok(on_tx!(tx, c => sqlx::query_as(
+        .execute(tx)
+        .await?;
+    query(
         "SELECT referral_id, fingerprint FROM idempotency_keys WHERE api_key_id = $1 AND key = $2",
     )
     .bind(api_key_id)
     .bind(key)
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }
 
 /// Remembers a partner's `Idempotency-Key` until `expires_at`; [`DbError::Conflict`] when the
@@ -52,16 +54,16 @@ pub async fn remember_idempotency_key(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, referral_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(api_key_id)
-    .bind(key)
-    .bind(fingerprint)
-    .bind(referral_id)
-    .bind(to_millis(now))
-    .bind(to_millis(expires_at)))
+    query("INSERT INTO idempotency_keys (api_key_id, key, fingerprint, referral_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(api_key_id)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(referral_id)
+        .bind(to_millis(now))
+        .bind(to_millis(expires_at))
+        .execute(tx)
+        .await
     .map_err(crate::conflict_as("this Idempotency-Key"))?;
     Ok(())
 }
@@ -69,8 +71,8 @@ pub async fn remember_idempotency_key(
 /// Forgets the `Idempotency-Key`s that expired before `now`; how many.
 #[tracing::instrument(skip_all)]
 pub async fn purge_idempotency_keys(tx: &mut Tx, now: jiff::Timestamp) -> Result<u64> {
-    Ok(execute!(
-        tx,
-        sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1").bind(to_millis(now))
-    )?)
+    query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+        .bind(to_millis(now))
+        .execute(tx)
+        .await
 }

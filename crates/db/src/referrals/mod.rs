@@ -7,10 +7,10 @@
 
 use hod_domain::referral::Status;
 use jiff::Timestamp;
-use sqlx::FromRow;
 
+use crate::query::query;
 use crate::time::{from_row, instant, maybe_instant, parsed};
-use crate::{Db, Result, Tx, execute, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 mod candidates;
 mod consents;
@@ -102,7 +102,7 @@ pub(super) const COLUMNS: &str = "r.id, r.plan_year, r.status, r.zip, r.city, r.
     r.last_offer_at, r.unserved_reason, r.routing_since";
 
 /// What only the accepting agent (and messages to the consumer) may see.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub first_name: String,
     pub last_name: String,
@@ -111,42 +111,47 @@ pub struct Contact {
     pub best_time: String,
 }
 
+from_row!(Contact {
+    first_name,
+    last_name,
+    phone,
+    email,
+    best_time
+});
+
 pub(super) const CONTACT: &str = "r.first_name, r.last_name, r.phone, r.email, r.best_time";
 
 #[tracing::instrument(skip_all)]
 pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> Result<i64> {
     let now = to_millis(now);
-    on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
+    query("INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
             phone, email, contact_by, best_time, ui_lang, consent_version, consent_at, consent_ip,
             consent_user_agent, source, api_key_id, person_key, created_at, updated_at, due_at)
          VALUES ($1, 'searching', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
             $19, $20, $15, $15, $15)
-         RETURNING id",
-    )
-    .bind(i64::from(r.plan_year))
-    .bind(r.zip)
-    .bind(r.city)
-    .bind(r.state)
-    .bind(r.language)
-    .bind(r.reason)
-    .bind(r.first_name)
-    .bind(r.last_name)
-    .bind(r.phone)
-    .bind(r.email)
-    .bind(r.contact_by)
-    .bind(r.best_time)
-    .bind(r.ui_lang)
-    .bind(r.consent_version)
-    .bind(now)
-    .bind(r.consent_ip)
-    .bind(r.consent_user_agent)
-    .bind(r.source)
-    .bind(r.api_key_id)
-    .bind(r.person_key)
-    .fetch_one(c)
-    .await)
-    .map_err(Into::into)
+         RETURNING id")
+        .bind(i64::from(r.plan_year))
+        .bind(r.zip)
+        .bind(r.city)
+        .bind(r.state)
+        .bind(r.language)
+        .bind(r.reason)
+        .bind(r.first_name)
+        .bind(r.last_name)
+        .bind(r.phone)
+        .bind(r.email)
+        .bind(r.contact_by)
+        .bind(r.best_time)
+        .bind(r.ui_lang)
+        .bind(r.consent_version)
+        .bind(now)
+        .bind(r.consent_ip)
+        .bind(r.consent_user_agent)
+        .bind(r.source)
+        .bind(r.api_key_id)
+        .bind(r.person_key)
+        .scalar(tx)
+        .await
 }
 
 /// Serialises submissions of the same person on PostgreSQL (SQLite's writer lock already
@@ -164,35 +169,37 @@ pub async fn lock_person(tx: &mut Tx, person_key: &str) -> Result<()> {
 
 /// A message's way to the consumer: their contact details, how they want to be reached and
 /// the language of the pages they used.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ConsumerReach {
-    #[sqlx(flatten)]
     pub contact: Contact,
     pub contact_by: String,
     pub ui_lang: String,
 }
 
+from_row!(ConsumerReach, |r| Ok(ConsumerReach {
+    contact: crate::query::FromCols::from_cols(r)?,
+    contact_by: r.try_get("contact_by")?,
+    ui_lang: r.try_get("ui_lang")?,
+}));
+
 #[tracing::instrument(skip_all)]
 pub async fn consumer_reach(tx: &mut Tx, id: i64) -> Result<ConsumerReach> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "SELECT {CONTACT}, r.contact_by, r.ui_lang FROM referrals r WHERE r.id = $1"
-    )))
+    ))
     .bind(id)
-    .fetch_one(c)
-    .await)?)
+    .fetch_one(tx)
+    .await
 }
 
 /// Asks the router to look at a routing referral now (after a decline).
 #[tracing::instrument(skip_all)]
 pub async fn make_due(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<()> {
-    execute!(
-        tx,
-        sqlx::query(
-            "UPDATE referrals SET due_at = $2 WHERE id = $1 AND status IN ('searching', 'offered')",
-        )
+    query("UPDATE referrals SET due_at = $2 WHERE id = $1 AND status IN ('searching', 'offered')")
         .bind(id)
         .bind(to_millis(now))
-    )?;
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -204,13 +211,11 @@ pub async fn same_person_since(
     person_key: &str,
     since: jiff::Timestamp,
 ) -> Result<Option<(i64, Option<i64>)>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, api_key_id FROM referrals WHERE person_key = $1 AND created_at >= $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(person_key)
-    .bind(to_millis(since))
-    .fetch_optional(c)
-    .await)?)
+    query("SELECT id, api_key_id FROM referrals WHERE person_key = $1 AND created_at >= $2 ORDER BY id DESC LIMIT 1")
+        .bind(person_key)
+        .bind(to_millis(since))
+        .fetch_optional(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -228,12 +233,10 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<ReferralRow>> {
 /// A referral, read in the caller's transaction.
 #[tracing::instrument(skip_all)]
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<ReferralRow> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM referrals r WHERE r.id = $1"
-    )))
-    .bind(id)
-    .fetch_one(c)
-    .await)?)
+    query(format!("SELECT {COLUMNS} FROM referrals r WHERE r.id = $1"))
+        .bind(id)
+        .fetch_one(tx)
+        .await
 }
 
 /// The referral with its contact details, only when `agent_id` accepted it.
@@ -250,7 +253,7 @@ pub async fn contact_for_agent(
     .bind(agent_id)
     .fetch_optional(p)
     .await?
-    .map(|row| Ok::<_, sqlx::Error>((ReferralRow::from_row(&row)?, Contact::from_row(&row)?)))
+    .map(|row| Ok::<_, sqlx::Error>((crate::query::FromCols::from_cols(&row)?, crate::query::FromCols::from_cols(&row)?)))
     .transpose()?);
     Ok(row)
 }
@@ -265,7 +268,7 @@ pub async fn accepted_by(db: &Db, agent_id: i64) -> Result<Vec<(ReferralRow, Con
     .fetch_all(p)
     .await?
     .iter()
-    .map(|row| Ok::<_, sqlx::Error>((ReferralRow::from_row(row)?, Contact::from_row(row)?)))
+    .map(|row| Ok::<_, sqlx::Error>((crate::query::FromCols::from_cols(row)?, crate::query::FromCols::from_cols(row)?)))
     .collect::<Result<Vec<_>, _>>()?);
     Ok(rows)
 }
@@ -273,12 +276,10 @@ pub async fn accepted_by(db: &Db, agent_id: i64) -> Result<Vec<(ReferralRow, Con
 /// How to reach the consumer, for the messages sent to them (never shown to agents).
 #[tracing::instrument(skip_all)]
 pub async fn consumer_address(tx: &mut Tx, id: i64) -> Result<Contact> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {CONTACT} FROM referrals r WHERE r.id = $1"
-    )))
-    .bind(id)
-    .fetch_one(c)
-    .await)?)
+    query(format!("SELECT {CONTACT} FROM referrals r WHERE r.id = $1"))
+        .bind(id)
+        .fetch_one(tx)
+        .await
 }
 
 /// Locks a referral that is still routing and due at `now` (PostgreSQL skips one another
@@ -286,14 +287,14 @@ pub async fn consumer_address(tx: &mut Tx, id: i64) -> Result<Contact> {
 #[tracing::instrument(skip_all)]
 pub async fn lock_due(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<Option<ReferralRow>> {
     let lock = lock_clause(tx);
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "SELECT {COLUMNS} FROM referrals r WHERE r.id = $1 AND r.status IN ('searching', 'offered')
          AND r.due_at <= $2{lock}"
-    )))
+    ))
     .bind(id)
     .bind(to_millis(now))
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }
 
 pub(super) fn lock_clause(tx: &Tx) -> &'static str {
@@ -326,28 +327,28 @@ pub async fn set_routing(
     last_offer_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "UPDATE referrals SET status = $2, due_at = $3, last_offer_at = COALESCE($4, last_offer_at), updated_at = $5
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(status.id())
-    .bind(to_millis(due_at))
-    .bind(last_offer_at.map(to_millis))
-    .bind(to_millis(now)))?;
+    query("UPDATE referrals SET status = $2, due_at = $3, last_offer_at = COALESCE($4, last_offer_at), updated_at = $5
+         WHERE id = $1")
+        .bind(id)
+        .bind(status.id())
+        .bind(to_millis(due_at))
+        .bind(last_offer_at.map(to_millis))
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Gives up on a routing referral.
 #[tracing::instrument(skip_all)]
 pub async fn mark_unserved(tx: &mut Tx, id: i64, reason: &str, now: jiff::Timestamp) -> Result<()> {
-    execute!(tx, sqlx::query(
-        "UPDATE referrals SET status = 'unserved', unserved_reason = $2, due_at = NULL, updated_at = $3
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(reason)
-    .bind(to_millis(now)))?;
+    query("UPDATE referrals SET status = 'unserved', unserved_reason = $2, due_at = NULL, updated_at = $3
+         WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -361,15 +362,15 @@ pub async fn assign(
     now: jiff::Timestamp,
     reminder_at: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = execute!(tx, sqlx::query(
-        "UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
+    let done = query("UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
             due_at = NULL, reminder_due_at = $4
-         WHERE id = $1 AND status = 'offered' AND agent_id IS NULL",
-    )
-    .bind(id)
-    .bind(agent_id)
-    .bind(to_millis(now))
-    .bind(to_millis(reminder_at)))?;
+         WHERE id = $1 AND status = 'offered' AND agent_id IS NULL")
+        .bind(id)
+        .bind(agent_id)
+        .bind(to_millis(now))
+        .bind(to_millis(reminder_at))
+        .execute(tx)
+        .await?;
     Ok(done == 1)
 }
 
@@ -384,19 +385,18 @@ pub async fn set_status(
     to: Status,
     now: jiff::Timestamp,
 ) -> Result<bool> {
-    let done = execute!(
-        tx,
-        sqlx::query(
-            "UPDATE referrals SET status = $4, updated_at = $5,
+    let done = query(
+        "UPDATE referrals SET status = $4, updated_at = $5,
             reminder_due_at = CASE WHEN $4 = 'accepted' THEN reminder_due_at ELSE NULL END
          WHERE id = $1 AND agent_id = $2 AND status = $3",
-        )
-        .bind(id)
-        .bind(agent_id)
-        .bind(from.id())
-        .bind(to.id())
-        .bind(to_millis(now))
-    )?;
+    )
+    .bind(id)
+    .bind(agent_id)
+    .bind(from.id())
+    .bind(to.id())
+    .bind(to_millis(now))
+    .execute(tx)
+    .await?;
     Ok(done == 1)
 }
 
@@ -409,16 +409,16 @@ pub async fn take_due_reminders(
     limit: i64,
 ) -> Result<Vec<(i64, i64)>> {
     let lock = lock_clause(tx);
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "UPDATE referrals SET reminder_due_at = NULL
          WHERE id IN (SELECT id FROM referrals WHERE reminder_due_at <= $1 ORDER BY reminder_due_at LIMIT $2{lock})
            AND status = 'accepted'
          RETURNING id, agent_id"
-    )))
-    .bind(to_millis(now))
-    .bind(limit)
-    .fetch_all(c)
-    .await)?)
+    ))
+        .bind(to_millis(now))
+        .bind(limit)
+        .fetch_all(tx)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -442,12 +442,12 @@ pub async fn unserved(db: &Db, limit: i64) -> Result<Vec<ReferralRow>> {
 /// Routes an unserved referral again, its wait starting now. False when it is not unserved.
 #[tracing::instrument(skip_all)]
 pub async fn reopen(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<bool> {
-    Ok(execute!(tx, sqlx::query(
-        "UPDATE referrals SET status = 'searching', unserved_reason = NULL, due_at = $2, routing_since = $2, updated_at = $2
-         WHERE id = $1 AND status = 'unserved'",
-    )
-    .bind(id)
-    .bind(to_millis(now)))? == 1)
+    Ok(query("UPDATE referrals SET status = 'searching', unserved_reason = NULL, due_at = $2, routing_since = $2, updated_at = $2
+         WHERE id = $1 AND status = 'unserved'")
+        .bind(id)
+        .bind(to_millis(now))
+        .execute(tx)
+        .await? == 1)
 }
 
 /// An operator gives the referral to `agent_id` (open, unserved, or accepted by someone who
@@ -460,14 +460,14 @@ pub async fn reassign(
     now: jiff::Timestamp,
     reminder_at: jiff::Timestamp,
 ) -> Result<bool> {
-    Ok(execute!(tx, sqlx::query(
-        "UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
+    Ok(query("UPDATE referrals SET status = 'accepted', agent_id = $2, accepted_at = $3, updated_at = $3,
             due_at = NULL, unserved_reason = NULL, reminder_due_at = $4
-         WHERE id = $1 AND status IN ('searching', 'offered', 'unserved', 'accepted')",
-    )
-    .bind(id)
-    .bind(agent_id)
-    .bind(to_millis(now))
-    .bind(to_millis(reminder_at)))?
+         WHERE id = $1 AND status IN ('searching', 'offered', 'unserved', 'accepted')")
+        .bind(id)
+        .bind(agent_id)
+        .bind(to_millis(now))
+        .bind(to_millis(reminder_at))
+        .execute(tx)
+        .await?
         == 1)
 }

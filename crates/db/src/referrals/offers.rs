@@ -4,8 +4,9 @@
 use hod_domain::referral::OfferStatus;
 use jiff::Timestamp;
 
+use crate::query::query;
 use crate::time::{from_row, instant, maybe_instant, parsed};
-use crate::{Db, Result, Tx, on_pool, on_tx, to_millis};
+use crate::{Db, Result, Tx, on_pool, to_millis};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferRow {
@@ -39,12 +40,12 @@ const OFFER_RETURNING: &str =
 /// Every offer of a referral, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn offers_of(tx: &mut Tx, referral_id: i64) -> Result<Vec<OfferRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "SELECT {OFFER} FROM referral_offers o WHERE o.referral_id = $1 ORDER BY o.id"
-    )))
+    ))
     .bind(referral_id)
-    .fetch_all(c)
-    .await)?)
+    .fetch_all(tx)
+    .await
 }
 
 /// Closes the open offers of a referral that `when` selects: lapsed ones (`expired`), or
@@ -57,17 +58,17 @@ pub async fn close_open_offers(
     lapsed_by: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<Vec<OfferRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "UPDATE referral_offers SET status = $2, decided_at = $3
          WHERE referral_id = $1 AND status = 'open' AND ($4 IS NULL OR expires_at <= $4)
          RETURNING {OFFER_RETURNING}"
-    )))
+    ))
     .bind(referral_id)
     .bind(to.as_str())
     .bind(to_millis(now))
     .bind(lapsed_by.map(to_millis))
-    .fetch_all(c)
-    .await)?)
+    .fetch_all(tx)
+    .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -78,7 +79,7 @@ pub async fn insert_offer(
     now: jiff::Timestamp,
     expires_at: jiff::Timestamp,
 ) -> Result<i64> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    query(
         "INSERT INTO referral_offers (referral_id, agent_id, status, offered_at, expires_at)
          VALUES ($1, $2, 'open', $3, $4) RETURNING id",
     )
@@ -86,8 +87,8 @@ pub async fn insert_offer(
     .bind(agent_id)
     .bind(to_millis(now))
     .bind(to_millis(expires_at))
-    .fetch_one(c)
-    .await)?)
+    .scalar(tx)
+    .await
 }
 
 /// Locks the referral an offer of `agent_id` belongs to (before its offers are touched, so
@@ -98,16 +99,14 @@ pub async fn lock_for_offer(tx: &mut Tx, offer_id: i64, agent_id: i64) -> Result
         Tx::Sqlite(_) => "",
         Tx::Postgres(_) => " FOR UPDATE",
     };
-    Ok(
-        on_tx!(tx, c => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "SELECT r.id FROM referrals r WHERE r.id = (SELECT referral_id FROM referral_offers
          WHERE id = $1 AND agent_id = $2){lock}"
-    )))
+    ))
     .bind(offer_id)
     .bind(agent_id)
-    .fetch_optional(c)
-    .await)?,
-    )
+    .scalar_optional(tx)
+    .await
 }
 
 /// How many accepted referrals `agent_id` has not yet followed up, with the agent's row
@@ -121,12 +120,10 @@ pub async fn lock_agent_open_referrals(tx: &mut Tx, agent_id: i64) -> Result<i64
             .execute(&mut **t)
             .await?;
     }
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM referrals WHERE agent_id = $1 AND status = 'accepted'",
-    )
-    .bind(agent_id)
-    .fetch_one(c)
-    .await)?)
+    query("SELECT COUNT(*) FROM referrals WHERE agent_id = $1 AND status = 'accepted'")
+        .bind(agent_id)
+        .scalar(tx)
+        .await
 }
 
 /// Decides an open, unexpired offer of `agent_id` (`accepted` or `declined`). `None` when the
@@ -140,18 +137,18 @@ pub async fn decide_offer(
     reason: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Option<OfferRow>> {
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "UPDATE referral_offers SET status = $3, decided_at = $4, decline_reason = $5
          WHERE id = $1 AND agent_id = $2 AND status = 'open' AND expires_at > $4
          RETURNING {OFFER_RETURNING}"
-    )))
+    ))
     .bind(offer_id)
     .bind(agent_id)
     .bind(to.as_str())
     .bind(to_millis(now))
     .bind(reason)
-    .fetch_optional(c)
-    .await)?)
+    .fetch_optional(tx)
+    .await
 }
 
 /// An open offer as its agent sees it: where and what, never who.
@@ -208,18 +205,18 @@ pub async fn take_due_offer_reminders(
     limit: i64,
 ) -> Result<Vec<OfferRow>> {
     let lock = super::lock_clause(tx);
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "UPDATE referral_offers SET reminded_at = $1
          WHERE id IN (SELECT id FROM referral_offers
                       WHERE status = 'open' AND reminded_at IS NULL
                         AND offered_at + (expires_at - offered_at) / 2 <= $1
                       ORDER BY expires_at LIMIT $2{lock})
          RETURNING {OFFER_RETURNING}"
-    )))
+    ))
     .bind(to_millis(now))
     .bind(limit)
-    .fetch_all(c)
-    .await)?)
+    .fetch_all(tx)
+    .await
 }
 
 /// Withdraws every open offer of an agent (suspended: no more offers, at once). Returns the
@@ -230,12 +227,12 @@ pub async fn withdraw_offers_of(
     agent_id: i64,
     now: jiff::Timestamp,
 ) -> Result<Vec<i64>> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    query(
         "UPDATE referral_offers SET status = 'withdrawn', decided_at = $2
          WHERE agent_id = $1 AND status = 'open' RETURNING referral_id",
     )
     .bind(agent_id)
     .bind(to_millis(now))
-    .fetch_all(c)
-    .await)?)
+    .scalars(tx)
+    .await
 }
