@@ -45,6 +45,7 @@ pub mod settings;
 pub mod signal;
 pub mod sms;
 mod sql;
+mod sqlite_writer;
 pub mod terms;
 mod time;
 
@@ -73,17 +74,8 @@ pub enum Pool {
 /// its outbox messages and its audit entries in one atomic unit. Dropping it rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(SqliteTx),
+    Sqlite(sqlite_writer::SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-/// A SQLite write transaction and this process's turn to write. SQLite has one writer at a
-/// time; waiting for the turn in a queue here, rather than in SQLite's busy handler (which
-/// sleeps and retries), keeps writers in order and their waits short under load.
-#[derive(Debug)]
-pub struct SqliteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Tx {
@@ -98,7 +90,7 @@ impl Tx {
     /// when the connection is next used, so its row locks would linger until then).
     pub async fn rollback(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.tx.rollback().await?,
+            Tx::Sqlite(t) => t.rollback()?,
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
@@ -106,7 +98,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.tx.commit().await?,
+            Tx::Sqlite(t) => t.commit()?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -142,11 +134,8 @@ pub const WAIT_METRIC: &str = "hod_db_begin_wait_seconds";
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: Pool,
-    /// SQLite: whose turn it is to write (see [`SqliteTx`]).
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// SQLite: the one connection writes go through. Apart from the readers' pool, so that a
-    /// writer whose turn has come never waits for a reader to give a connection back.
-    sqlite_writes: Option<SqlitePool>,
+    /// SQLite: the one connection writes go through, apart from the readers' pool.
+    sqlite_writer: Option<sqlite_writer::Writer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -268,7 +257,7 @@ impl Db {
             url: url.to_string(),
             source,
         };
-        let (pool, sqlite_writes) = match url.backend()? {
+        let (pool, sqlite_writer) = match url.backend()? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
                     .map_err(|e| DbError::BadUrl {
@@ -297,16 +286,15 @@ impl Db {
                     .connect_with(options.clone())
                     .await
                     .map_err(connect_err)?;
-                let writes = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(opts.connect_timeout)
-                    // 16 MB for the writer, so a large import does not spill the same dirty
-                    // pages to the WAL over and over (1,000,000-row RCL: 20 s with 2 MB,
-                    // 11.4 s with 16 MB, no faster with 64 MB).
-                    .connect_with(options.pragma("cache_size", "-16384"))
-                    .await
-                    .map_err(connect_err)?;
-                (Pool::Sqlite(pool), Some(writes))
+                let file = options.get_filename();
+                if file.as_os_str() == ":memory:" {
+                    return Err(DbError::BadUrl {
+                        url: url.to_string(),
+                        reason: "an in-memory database cannot be shared by the writer and the readers; give a file".into(),
+                    });
+                }
+                let writer = sqlite_writer::Writer::open(file, Duration::from_secs(10))?;
+                (Pool::Sqlite(pool), Some(writer))
             }
             Backend::Postgres => {
                 let options =
@@ -325,8 +313,7 @@ impl Db {
         };
         Ok(Self {
             pool,
-            writer: std::sync::Arc::default(),
-            sqlite_writes,
+            sqlite_writer,
         })
     }
 
@@ -335,14 +322,13 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         let asked = std::time::Instant::now();
         let tx = match &self.pool {
-            Pool::Sqlite(p) => {
-                let p = self.sqlite_writes.as_ref().unwrap_or(p);
-                let turn = self.writer.clone().lock_owned().await;
-                Tx::Sqlite(SqliteTx {
-                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
-                    _turn: turn,
-                })
-            }
+            Pool::Sqlite(_) => Tx::Sqlite(
+                self.sqlite_writer
+                    .as_ref()
+                    .expect("a SQLite database has its writer")
+                    .begin()
+                    .await?,
+            ),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         };
         metrics::histogram!(WAIT_METRIC).record(asked.elapsed().as_secs_f64());

@@ -1,8 +1,8 @@
 //! Statements run in a write transaction, written once for both backends.
 //!
 //! A [`Query`] holds the SQL text (`$1` placeholders) and its arguments as plain values, so
-//! that one statement can be run by sqlx on PostgreSQL and on SQLite's writer connection
-//! without compiling the call site twice. Rows are decoded through [`Cols`], which every
+//! that one statement can be run by sqlx on PostgreSQL and by SQLite's writer connection
+//! (`sqlite_writer`) without compiling the call site twice. Rows are decoded through [`Cols`], which every
 //! backend's row type implements, into types that implement [`FromCols`].
 use std::borrow::Cow;
 
@@ -171,35 +171,23 @@ pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     }
 }
 
-macro_rules! sqlx_query {
-    ($name:ident, $db:ty) => {
-        fn $name(
-            sql: &str,
-            args: Vec<Arg>,
-        ) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments> {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for arg in args {
-                q = match arg {
-                    Arg::I64(v) => q.bind(v),
-                    Arg::I32(v) => q.bind(v),
-                    Arg::I16(v) => q.bind(v),
-                    Arg::F64(v) => q.bind(v),
-                    Arg::Bool(v) => q.bind(v),
-                    Arg::Text(v) => q.bind(v),
-                    Arg::Blob(v) => q.bind(v),
-                };
-            }
-            q
-        }
-    };
-}
-sqlx_query!(sqlite_query, sqlx::Sqlite);
-sqlx_query!(pg_query, sqlx::Postgres);
-
-fn decoded<T: FromCols>(rows: &[impl Cols]) -> Result<Vec<T>> {
-    rows.iter()
-        .map(|r| T::from_cols(r).map_err(DbError::from))
-        .collect()
+fn pg_query(
+    sql: &str,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for arg in args {
+        q = match arg {
+            Arg::I64(v) => q.bind(v),
+            Arg::I32(v) => q.bind(v),
+            Arg::I16(v) => q.bind(v),
+            Arg::F64(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Blob(v) => q.bind(v),
+        };
+    }
+    q
 }
 
 impl Query {
@@ -211,10 +199,7 @@ impl Query {
     /// Runs the statement; how many rows it changed.
     pub async fn execute(self, tx: &mut Tx) -> Result<u64> {
         Ok(match tx {
-            Tx::Sqlite(t) => sqlite_query(&self.sql, self.args)
-                .execute(&mut *t.tx)
-                .await?
-                .rows_affected(),
+            Tx::Sqlite(t) => t.run(&self.sql, &self.args, |_| Ok(())).await?,
             Tx::Postgres(t) => pg_query(&self.sql, self.args)
                 .execute(&mut **t)
                 .await?
@@ -225,22 +210,38 @@ impl Query {
     /// Every row the statement returns.
     pub async fn fetch_all<T: FromCols>(self, tx: &mut Tx) -> Result<Vec<T>> {
         match tx {
-            Tx::Sqlite(t) => decoded(
-                &sqlite_query(&self.sql, self.args)
-                    .fetch_all(&mut *t.tx)
-                    .await?,
-            ),
-            Tx::Postgres(t) => decoded(&pg_query(&self.sql, self.args).fetch_all(&mut **t).await?),
+            Tx::Sqlite(t) => {
+                let mut rows = Vec::new();
+                t.run(&self.sql, &self.args, |r| {
+                    rows.push(T::from_cols(r)?);
+                    Ok(())
+                })
+                .await?;
+                Ok(rows)
+            }
+            Tx::Postgres(t) => pg_query(&self.sql, self.args)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(|r| T::from_cols(r).map_err(DbError::from))
+                .collect(),
         }
     }
 
     /// The first row the statement returns, if any.
     pub async fn fetch_optional<T: FromCols>(self, tx: &mut Tx) -> Result<Option<T>> {
         let row = match tx {
-            Tx::Sqlite(t) => sqlite_query(&self.sql, self.args)
-                .fetch_optional(&mut *t.tx)
-                .await?
-                .map(|r| T::from_cols(&r)),
+            Tx::Sqlite(t) => {
+                let mut first = None;
+                t.run(&self.sql, &self.args, |r| {
+                    if first.is_none() {
+                        first = Some(T::from_cols(r));
+                    }
+                    Ok(())
+                })
+                .await?;
+                first
+            }
             Tx::Postgres(t) => pg_query(&self.sql, self.args)
                 .fetch_optional(&mut **t)
                 .await?
