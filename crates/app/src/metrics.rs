@@ -56,6 +56,11 @@ pub fn describe() {
         Unit::Seconds,
         "Time a write transaction waited for its turn and a connection before it began."
     );
+    describe_histogram!(
+        hod_db::HELD_METRIC,
+        Unit::Seconds,
+        "Time a write transaction was open, from its start to its commit or rollback (on SQLite, how long it held the one writer)."
+    );
     describe_gauge!(
         OUTBOX_MESSAGES,
         "Messages in the outbox, by status (pending, sent, stored, failed)."

@@ -129,6 +129,8 @@ pub struct TableOutline {
 
 /// The histogram of how long [`Db::begin`] waited (described in `hod_app::metrics`).
 pub const WAIT_METRIC: &str = "hod_db_begin_wait_seconds";
+/// The histogram of how long each [`Db::write`] held its transaction open.
+pub const HELD_METRIC: &str = "hod_db_write_held_seconds";
 
 /// The database handle the rest of the system holds. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -156,6 +158,10 @@ pub enum DbError {
     Corrupt(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// A write whose changes were committed together with others' (SQLite) did not land,
+    /// because their shared transaction failed.
+    #[error("the write was not saved: {0}")]
+    Lost(String),
     /// From SQLite's writer connection.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
@@ -345,19 +351,22 @@ impl Db {
     where
         E: From<DbError>,
     {
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.write(work).await;
+        }
         let mut tx = self.begin().await?;
-        match work(&mut tx).await {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
+        let began = std::time::Instant::now();
+        let done = match work(&mut tx).await {
+            Ok(value) => tx.commit().await.map(|()| value).map_err(E::from),
             Err(e) => {
                 if let Err(rollback) = tx.rollback().await {
                     tracing::warn!(error = %rollback, "rolling back after a failed write");
                 }
                 Err(e)
             }
-        }
+        };
+        metrics::histogram!(HELD_METRIC).record(began.elapsed().as_secs_f64());
+        done
     }
 
     /// The connection pool now: (connections in use, idle connections, the most it opens).
