@@ -155,13 +155,22 @@ impl Writer {
         let ended = tx.state.end_write(done.is_ok());
         metrics::histogram!(crate::HELD_METRIC).record(began.elapsed().as_secs_f64());
         // Whoever ends the shared transaction tells its outcome.
-        let outcome = tx.state.shared.as_mut().filter(|s| s.id == shared).map(|open| {
-            open.writes += 1;
-            open.outcome.subscribe()
-        });
+        let outcome = tx
+            .state
+            .shared
+            .as_mut()
+            .filter(|s| s.id == shared)
+            .map(|open| {
+                open.writes += 1;
+                open.outcome.subscribe()
+            });
         if self.queued.load(Ordering::SeqCst) == 0
             || outcome.is_none()
-            || tx.state.shared.as_ref().is_some_and(|s| s.writes >= WRITES_PER_COMMIT)
+            || tx
+                .state
+                .shared
+                .as_ref()
+                .is_some_and(|s| s.writes >= WRITES_PER_COMMIT)
         {
             tx.state.end_shared();
         }
@@ -215,8 +224,7 @@ impl State {
         } else if ok {
             self.conn.execute_batch("RELEASE write")
         } else {
-            self.conn
-                .execute_batch("ROLLBACK TO write; RELEASE write")
+            self.conn.execute_batch("ROLLBACK TO write; RELEASE write")
         };
         if self.conn.is_autocommit()
             && let Some(lost) = self.shared.take()
@@ -294,14 +302,22 @@ impl SqliteTx {
     }
 
     pub(crate) fn commit(mut self) -> Result<()> {
-        debug_assert_eq!(self.kind, Kind::Own, "a shared write is committed by its writer");
+        debug_assert_eq!(
+            self.kind,
+            Kind::Own,
+            "a shared write is committed by its writer"
+        );
         self.open = false;
         self.state.conn.execute_batch("COMMIT")?;
         Ok(())
     }
 
     pub(crate) fn rollback(mut self) -> Result<()> {
-        debug_assert_eq!(self.kind, Kind::Own, "a shared write is undone by its writer");
+        debug_assert_eq!(
+            self.kind,
+            Kind::Own,
+            "a shared write is undone by its writer"
+        );
         self.open = false;
         self.state.conn.execute_batch("ROLLBACK")?;
         Ok(())
@@ -323,7 +339,10 @@ impl Drop for SqliteTx {
             Kind::Own => Ok(()),
             // The writes it shared the transaction with are committed now: the writes queued
             // behind may not come.
-            Kind::Write => self.state.end_write(false).map(|()| self.state.end_shared()),
+            Kind::Write => self
+                .state
+                .end_write(false)
+                .map(|()| self.state.end_shared()),
         };
         if let Err(e) = undone {
             tracing::warn!(error = %e, "undoing an abandoned write");

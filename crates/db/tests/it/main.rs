@@ -55,6 +55,8 @@ db_tests!(
     cms_batches_keep_the_last_row_of_a_repeated_key,
     automatic_invitation_is_stored_once_per_plan_year,
     daily_lease_is_taken_once_per_day,
+    concurrent_writes_land_or_fail_alone,
+    an_abandoned_write_leaves_nothing_behind,
 );
 
 async fn migrations_are_idempotent_and_load_reference_data(t: TestDb) {
@@ -901,4 +903,105 @@ async fn sqlite_and_postgres_migrations_define_the_same_schema() {
         assert_eq!(outline.columns, pg[table].columns, "columns of {table}");
         assert_eq!(outline.indexes, pg[table].indexes, "indexes of {table}");
     }
+}
+
+/// A session row, as a write's visible mark.
+async fn mark(tx: &mut hod_db::Tx, name: &str) -> hod_db::Result<()> {
+    let s = NewSession {
+        client: SessionClient::Web,
+        token_hash: name,
+        kind: PrincipalKind::Agent,
+        principal_id: 1,
+        expires_at: t0() + SignedDuration::from_hours(12),
+        ip: None,
+        user_agent: None,
+    };
+    sessions::create(tx, &s, t0()).await
+}
+
+async fn marked(db: &hod_db::Db, name: &str) -> bool {
+    db.count_for_tests(&format!(
+        "SELECT COUNT(*) FROM sessions WHERE token_hash = '{name}'"
+    ))
+    .await
+    .unwrap()
+        == 1
+}
+
+/// Writes racing for the database: each that succeeds is visible to every reader as soon as
+/// it is answered; each that fails (by its own decision, or on a statement SQLite refuses)
+/// leaves none of its changes, and takes none of the others' with it. (SQLite commits
+/// queued writes together, each in a savepoint.)
+async fn concurrent_writes_land_or_fail_alone(t: TestDb) {
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("write-{i}");
+            let written = db
+                .write(async |tx| {
+                    mark(tx, &name).await?;
+                    match i % 4 {
+                        // Changes its mind after writing.
+                        1 => Err(DbError::Corrupt("given up".into())),
+                        // A statement the database refuses (the same token twice).
+                        2 => mark(tx, &name).await,
+                        _ => mark(tx, &format!("{name}-second")).await,
+                    }
+                })
+                .await;
+            assert_eq!(
+                written.is_ok(),
+                i % 4 == 0 || i % 4 == 3,
+                "{i}: {written:?}"
+            );
+            // Answered: a reader sees all of it or none of it.
+            let seen = (
+                marked(&db, &name).await,
+                marked(&db, &format!("{name}-second")).await,
+            );
+            let expected = written.is_ok();
+            assert_eq!(seen, (expected, expected), "{i}");
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rows =
+        t.db.count_for_tests("SELECT COUNT(*) FROM sessions WHERE token_hash LIKE 'write-%'")
+            .await
+            .unwrap();
+    assert_eq!(rows, 60);
+}
+
+/// A write whose task is cancelled while it holds the database keeps none of its changes
+/// and does not hold up the next one, on this node or another.
+async fn an_abandoned_write_leaves_nothing_behind(t: TestDb) {
+    let (inserted, wait_for_insert) = tokio::sync::oneshot::channel();
+    let db = t.db.clone();
+    let abandoned = tokio::spawn(async move {
+        db.write(async |tx| {
+            mark(tx, "abandoned").await?;
+            inserted.send(()).unwrap();
+            std::future::pending::<()>().await;
+            Ok::<_, DbError>(())
+        })
+        .await
+    });
+    wait_for_insert.await.unwrap();
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    t.db.write(async |tx| mark(tx, "next").await).await.unwrap();
+    assert!(marked(&t.db, "next").await);
+    assert!(!marked(&t.db, "abandoned").await);
+    // Another node (its own connections) writes too: nothing was left holding the database.
+    let other = hod_db::Db::connect(&t.url, &hod_db::ConnectOptions::default())
+        .await
+        .unwrap();
+    other
+        .write(async |tx| mark(tx, "elsewhere").await)
+        .await
+        .unwrap();
+    assert!(marked(&t.db, "elsewhere").await);
+    other.close().await;
 }
