@@ -97,10 +97,10 @@ pub struct FactsCursor(i64);
 pub async fn facts_cursor(tx: &mut Tx, state: &str) -> Result<(FactsCursor, i64)> {
     const LAYOUT: &str = "COALESCE((SELECT version FROM routing_layouts WHERE state = $1), 0)";
     let at = match tx {
-        Tx::Sqlite(_) => "COALESCE(MAX(xid), 0) + 1",
+        Tx::Sqlite(_) => "(SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes)",
         Tx::Postgres(_) => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     };
-    let (at, layout): (i64, i64) = query(format!("SELECT {at}, {LAYOUT} FROM routing_changes"))
+    let (at, layout): (i64, i64) = query(format!("SELECT {at}, {LAYOUT}"))
         .bind(state)
         .fetch_one(tx)
         .await?;
