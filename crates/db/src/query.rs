@@ -18,6 +18,9 @@ pub enum Arg {
     Bool(Option<bool>),
     Text(Option<String>),
     Blob(Option<Vec<u8>>),
+    /// A list, for `= ANY($n)` on PostgreSQL and `IN (SELECT value FROM json_each($n))` on
+    /// SQLite (where it is bound as a JSON array).
+    I64s(Vec<i64>),
 }
 
 /// A value a statement can take as an argument.
@@ -47,6 +50,15 @@ bind_as!(F64: f64 => |v| v, &f64 => |v| *v);
 bind_as!(Bool: bool => |v| v, &bool => |v| *v);
 bind_as!(Text: &str => |v| v.to_owned(), String => |v| v, &String => |v| v.clone());
 bind_as!(Blob: &[u8] => |v| v.to_vec(), Vec<u8> => |v| v, &Vec<u8> => |v| v.clone());
+
+impl Bind for &[i64] {
+    fn arg(self) -> Arg {
+        Arg::I64s(self.to_vec())
+    }
+    fn null() -> Arg {
+        Arg::I64s(Vec::new())
+    }
+}
 
 impl<T: Bind> Bind for Option<T> {
     fn arg(self) -> Arg {
@@ -185,6 +197,7 @@ fn pg_query(
             Arg::Bool(v) => q.bind(v),
             Arg::Text(v) => q.bind(v),
             Arg::Blob(v) => q.bind(v),
+            Arg::I64s(v) => q.bind(v),
         };
     }
     q

@@ -1,6 +1,5 @@
 //! The facts routing needs about agents: the candidates for a referral, and the counters kept
 //! on each agent (last offered, missed offers, responsiveness).
-use std::collections::HashMap;
 
 use crate::availability::{Availability, HoursRow, assemble};
 use crate::query::query;
@@ -57,6 +56,10 @@ struct CandidateSql {
     time_zone: Option<String>,
     absence_from: Option<String>,
     absence_until: Option<String>,
+    /// `en,es,…`
+    languages: Option<String>,
+    /// `weekday start end,…`
+    hours: Option<String>,
 }
 
 from_row!(CandidateSql {
@@ -81,7 +84,9 @@ from_row!(CandidateSql {
     availability_mode,
     time_zone,
     absence_from,
-    absence_until
+    absence_until,
+    languages,
+    hours
 });
 
 /// Where a node's copy of the routing facts stands: changes logged at or after it are not in
@@ -117,9 +122,12 @@ pub async fn prune_facts_log(db: &Db, kept: std::time::Duration) -> Result<u64> 
              WHERE logged_at < CAST(unixepoch('subsec') * 1000 AS INTEGER) - $1
                AND xid < (SELECT MAX(xid) FROM routing_changes)"
         }
+        // The statement's time, not `clock_timestamp()`: a volatile cut-off is worked out
+        // again for every row, so the index on `logged_at` could not be used (81 ms for a
+        // 180,000-row log, on every sweep).
         Backend::Postgres => {
             "DELETE FROM routing_changes
-             WHERE logged_at < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1"
+             WHERE logged_at < (extract(epoch FROM statement_timestamp()) * 1000)::bigint - $1"
         }
     };
     let kept = i64::try_from(kept.as_millis()).unwrap_or(i64::MAX);
@@ -156,12 +164,33 @@ pub async fn state_facts(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let only_changed = match changed {
-        // Every statement names the cursor's parameter, bound or not.
-        None => "AND $3 = $3",
-        Some(_) => "AND a.id IN (SELECT agent_id FROM routing_changes WHERE xid >= $3)",
+    // Changed agents first, by id: a short list the statements below look up by key (their
+    // plans stay simple and cached), or nothing to read at all.
+    let changed_ids: Vec<i64> = match changed {
+        None => Vec::new(),
+        Some(since) => {
+            let ids = query(
+                "SELECT DISTINCT c.agent_id FROM routing_changes c
+                 JOIN agent_state_preferences sp ON sp.agent_id = c.agent_id AND sp.state = $2
+                 WHERE c.xid >= $1",
+            )
+            .bind(since.0)
+            .bind(state)
+            .scalars(tx)
+            .await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            ids
+        }
     };
-    let since = changed.map_or(0, |c| c.0);
+    let only_changed = match (changed, tx.backend()) {
+        // Every statement names the list's parameter, bound or not.
+        (None, _) => "AND $3 = $3",
+        (Some(_), Backend::Postgres) => "AND a.id = ANY($3)",
+        (Some(_), Backend::Sqlite) => "AND a.id IN (SELECT value FROM json_each($3))",
+    };
+    let since = changed_ids.as_slice();
     let sql = format!(
         "SELECT a.id AS agent_id, a.npn, a.first_name, a.last_name, a.email, a.phone, a.contact_method, a.zip,
             e.eligible, e.states AS eligible_states, a.registered_at IS NOT NULL AS registered,
@@ -171,7 +200,12 @@ pub async fn state_facts(
             (SELECT COUNT(*) FROM referral_offers h
               WHERE h.agent_id = a.id AND h.status = 'open') AS open_offers,
             a.suspended_at IS NOT NULL AS suspended, a.last_offered_at, a.accept_rate, a.accept_secs,
-            a.availability_mode, a.time_zone, a.absence_from, a.absence_until
+            a.availability_mode, a.time_zone, a.absence_from, a.absence_until,
+            (SELECT string_agg(l.lang, ',' ORDER BY l.lang) FROM agent_languages l
+              WHERE l.agent_id = a.id) AS languages,
+            (SELECT string_agg(h.weekday || ' ' || h.starts_at || ' ' || h.ends_at, ','
+                ORDER BY h.weekday, h.starts_at) FROM agent_hours h
+              WHERE h.agent_id = a.id) AS hours
          FROM agent_state_preferences sp
          JOIN agents a ON a.id = sp.agent_id
          LEFT JOIN eligibility e ON e.npn = a.npn AND e.plan_year = $1
@@ -184,40 +218,6 @@ pub async fn state_facts(
         .bind(since)
         .fetch_all(tx)
         .await?;
-    let hours_sql = format!(
-        "SELECT h.agent_id, h.weekday, h.starts_at, h.ends_at FROM agent_hours h
-         JOIN agent_state_preferences sp ON sp.agent_id = h.agent_id AND sp.state = $1
-         JOIN agents a ON a.id = h.agent_id
-         WHERE TRUE {only}
-         ORDER BY h.agent_id, h.weekday, h.starts_at",
-        only = only_changed.replace("$3", "$2")
-    );
-    let hours: Vec<(i64, i64, String, String)> = query(hours_sql)
-        .bind(state)
-        .bind(since)
-        .fetch_all(tx)
-        .await?;
-    let languages_sql = format!(
-        "SELECT l.agent_id, l.lang FROM agent_languages l
-         JOIN agent_state_preferences sp ON sp.agent_id = l.agent_id AND sp.state = $1
-         JOIN agents a ON a.id = l.agent_id
-         WHERE TRUE {only}
-         ORDER BY l.agent_id, l.lang",
-        only = only_changed.replace("$3", "$2")
-    );
-    let spoken: Vec<(i64, String)> = query(languages_sql)
-        .bind(state)
-        .bind(since)
-        .fetch_all(tx)
-        .await?;
-    let mut by_agent: HashMap<i64, Vec<HoursRow>> = HashMap::new();
-    for (agent, day, start, end) in hours {
-        by_agent.entry(agent).or_default().push((day, start, end));
-    }
-    let mut languages: HashMap<i64, Vec<String>> = HashMap::new();
-    for (agent, lang) in spoken {
-        languages.entry(agent).or_default().push(lang);
-    }
     rows.into_iter()
         .map(|r| {
             let availability = assemble(
@@ -225,10 +225,14 @@ pub async fn state_facts(
                 r.time_zone,
                 r.absence_from.as_deref(),
                 r.absence_until.as_deref(),
-                by_agent.remove(&r.agent_id).unwrap_or_default(),
+                hours_listed(r.hours.as_deref())?,
             )?;
             Ok(AgentFacts {
-                languages: languages.remove(&r.agent_id).unwrap_or_default(),
+                languages: r
+                    .languages
+                    .as_deref()
+                    .map(|l| l.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
                 row: CandidateRow {
                     agent_id: r.agent_id,
                     npn: r.npn,
@@ -255,6 +259,26 @@ pub async fn state_facts(
             })
         })
         .collect::<Result<Vec<_>, DbError>>()
+}
+
+/// Weekly hours listed as `weekday start end,…` (see [`state_facts`]).
+fn hours_listed(listed: Option<&str>) -> Result<Vec<HoursRow>> {
+    listed
+        .into_iter()
+        .flat_map(|l| l.split(','))
+        .map(|period| {
+            let mut parts = period.split(' ');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(day), Some(start), Some(end), None) => Ok((
+                    day.parse()
+                        .map_err(|e| DbError::Corrupt(format!("weekday {day:?}: {e}")))?,
+                    start.to_owned(),
+                    end.to_owned(),
+                )),
+                _ => Err(DbError::Corrupt(format!("weekly hours {period:?}"))),
+            }
+        })
+        .collect()
 }
 
 /// What messages to an agent need, read inside the routing transaction:
