@@ -368,7 +368,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> Result<()> {
             Arg::Text(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Blob(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::I64s(v) => {
-                stmt.raw_bind_parameter(index, serde_json::to_string(v).expect("numbers"))?
+                stmt.raw_bind_parameter(index, serde_json::to_string(v).expect("numbers"))?;
             }
         }
     }
