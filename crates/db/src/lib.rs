@@ -299,7 +299,13 @@ impl Db {
                         reason: "an in-memory database cannot be shared by the writer and the readers; give a file".into(),
                     });
                 }
-                let writer = sqlite_writer::Writer::open(file, Duration::from_secs(10))?;
+                let writer =
+                    sqlite_writer::Writer::open(file, Duration::from_secs(10)).map_err(|e| {
+                        DbError::BadUrl {
+                            url: url.to_string(),
+                            reason: format!("cannot open it for writing: {e}"),
+                        }
+                    })?;
                 (Pool::Sqlite(pool), Some(writer))
             }
             Backend::Postgres => {
