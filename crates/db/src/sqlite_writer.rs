@@ -29,6 +29,38 @@ const WRITES_PER_COMMIT: usize = 64;
 /// behind it to commit it, before it does so itself (they may have given up waiting).
 const ORPHANED_AFTER: Duration = Duration::from_millis(20);
 
+/// How often the WAL's committed pages are copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the WAL's committed pages into the database file every `CHECKPOINT_EVERY`, on a
+/// thread and a connection of its own, for as long as the writer lives. The writer still
+/// checkpoints in the commit that crosses 4,000 pages — only a checkpoint made while nothing
+/// is being written lets the WAL start over (the background one alone let it reach 680 MB in
+/// 20 s of intake) — but finds the pages already copied, so that commit is not held up by
+/// the copying and its `fsync` (3% of the writer's time at 1,000 pages; a 40 ms stall at
+/// 10,000). A passive checkpoint waits for no one.
+fn checkpoints(path: &Path, writer: std::sync::Weak<Mutex<State>>) -> Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    std::thread::Builder::new()
+        .name("hod-sqlite-checkpoints".into())
+        .spawn(move || {
+            while writer.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpointing the SQLite WAL");
+                }
+            }
+        })
+        .map_err(|e| DbError::BadUrl {
+            url: path.display().to_string(),
+            reason: format!("cannot start the checkpoint thread: {e}"),
+        })?;
+    Ok(())
+}
+
 /// The writer connection, one task at a time (in the order they asked).
 #[derive(Clone)]
 pub(crate) struct Writer {
@@ -92,15 +124,20 @@ impl Writer {
              PRAGMA foreign_keys = ON;
              -- 16 MB, so a large import does not spill the same dirty pages to the WAL over
              -- and over (1,000,000-row RCL: 20 s with 2 MB, 11.4 s with 16 MB).
-             PRAGMA cache_size = -16384;",
+             PRAGMA cache_size = -16384;
+             -- See `checkpoints`.
+             PRAGMA wal_autocheckpoint = 4000;
+             PRAGMA journal_size_limit = 67108864;",
         )?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+        let state = Arc::new(Mutex::new(State {
+            conn,
+            shared: None,
+            last_id: 0,
+        }));
+        checkpoints(path, Arc::downgrade(&state))?;
         Ok(Self {
-            state: Arc::new(Mutex::new(State {
-                conn,
-                shared: None,
-                last_id: 0,
-            })),
+            state,
             queued: Arc::default(),
         })
     }
