@@ -175,10 +175,10 @@ impl Writer {
         metrics::histogram!(crate::WAIT_METRIC).record(asked.elapsed().as_secs_f64());
         let began = std::time::Instant::now();
         let shared = state.join_shared()?;
-        state
-            .conn
-            .execute_batch("SAVEPOINT write")
-            .map_err(DbError::from)?;
+        if let Err(e) = state.conn.execute_batch("SAVEPOINT write") {
+            state.end_shared();
+            return Err(DbError::from(e).into());
+        }
         let mut tx = Tx::Sqlite(SqliteTx {
             state,
             kind: Kind::Write,
@@ -218,6 +218,12 @@ impl Writer {
             // SQLite ended the transaction itself (a failed statement can do that).
             return Err(DbError::Lost("the transaction ended before its commit".into()).into());
         };
+        // Does nothing once the transaction has ended, which it has when this function ends
+        // other than by being cancelled.
+        let _waiting = Waiting {
+            writer: self,
+            shared,
+        };
         if tokio::time::timeout(ORPHANED_AFTER, outcome.wait_for(Option::is_some))
             .await
             .is_err()
@@ -233,6 +239,24 @@ impl Writer {
             Some(Ok(())) => Ok(value),
             Some(Err(e)) => Err(DbError::Lost(e).into()),
             None => Err(DbError::Lost("the transaction ended without an outcome".into()).into()),
+        }
+    }
+}
+
+/// A write waiting for the commit of the transaction it shared. If its task is cancelled
+/// while the writer is free and that transaction still open (every write queued behind it
+/// gave up too), it commits it, so that no transaction is left holding the database.
+struct Waiting<'a> {
+    writer: &'a Writer,
+    shared: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.writer.state.try_lock()
+            && state.shared.as_ref().is_some_and(|s| s.id == self.shared)
+        {
+            state.end_shared();
         }
     }
 }
