@@ -13,7 +13,6 @@ use crate::{DbError, Result, Tx};
 pub enum Arg {
     I64(Option<i64>),
     I32(Option<i32>),
-    I16(Option<i16>),
     F64(Option<f64>),
     Bool(Option<bool>),
     Text(Option<String>),
@@ -43,13 +42,12 @@ macro_rules! bind_as {
         }
     )+};
 }
-bind_as!(I64: i64 => |v| v, &i64 => |v| *v, u32 => |v| i64::from(v));
-bind_as!(I32: i32 => |v| v, &i32 => |v| *v);
-bind_as!(I16: i16 => |v| v);
-bind_as!(F64: f64 => |v| v, &f64 => |v| *v);
-bind_as!(Bool: bool => |v| v, &bool => |v| *v);
+bind_as!(I64: i64 => |v| v, &i64 => |v| *v);
+bind_as!(I32: i32 => |v| v);
+bind_as!(F64: f64 => |v| v);
+bind_as!(Bool: bool => |v| v);
 bind_as!(Text: &str => |v| v.to_owned(), String => |v| v, &String => |v| v.clone());
-bind_as!(Blob: &[u8] => |v| v.to_vec(), Vec<u8> => |v| v, &Vec<u8> => |v| v.clone());
+bind_as!(Blob: &[u8] => |v| v.to_vec());
 
 impl Bind for &[i64] {
     fn arg(self) -> Arg {
@@ -192,7 +190,6 @@ fn pg_query(
         q = match arg {
             Arg::I64(v) => q.bind(v),
             Arg::I32(v) => q.bind(v),
-            Arg::I16(v) => q.bind(v),
             Arg::F64(v) => q.bind(v),
             Arg::Bool(v) => q.bind(v),
             Arg::Text(v) => q.bind(v),

@@ -423,7 +423,6 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> Result<()> {
         match arg {
             Arg::I64(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::I32(v) => stmt.raw_bind_parameter(index, v)?,
-            Arg::I16(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::F64(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Bool(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Text(v) => stmt.raw_bind_parameter(index, v)?,
