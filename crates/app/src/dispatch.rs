@@ -287,9 +287,7 @@ impl App {
         if self.queued.load(Ordering::Acquire) != queued_before {
             self.outbox_wake.notify_one();
             // The other nodes' dispatchers too (PostgreSQL); they also look every second.
-            if let Err(e) = self.db.signal(hod_db::signal::OUTBOX).await {
-                tracing::warn!(error = %e, "could not signal the other nodes");
-            }
+            self.db.signal(hod_db::signal::OUTBOX);
         }
         Ok(done)
     }

@@ -32,6 +32,19 @@ impl App {
         dedup: &str,
     ) -> Result<()> {
         let to = agents::addressee(tx, agent_id).await?;
+        self.write_to(tx, agent_id, &to, letter, reach, dedup).await
+    }
+
+    /// [`Self::write_to_agent`] with whom it goes to known already.
+    pub(crate) async fn write_to(
+        &self,
+        tx: &mut Tx,
+        agent_id: i64,
+        to: &agents::Addressee,
+        letter: Letter,
+        reach: Reach,
+        dedup: &str,
+    ) -> Result<()> {
         let lang = UiLang::parse(&to.ui_lang).unwrap_or(UiLang::En);
         // Times in the agent's own time zone, as their pages show them.
         let zone = self.zone_name(to.time_zone.as_deref(), to.zip.as_deref());

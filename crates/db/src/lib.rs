@@ -138,6 +138,8 @@ pub struct Db {
     pool: Pool,
     /// SQLite: the one connection writes go through, apart from the readers' pool.
     sqlite_writer: Option<sqlite_writer::Writer>,
+    /// PostgreSQL: signals to the other nodes.
+    signaller: Option<signal::Signaller>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,7 +265,7 @@ impl Db {
             url: url.to_string(),
             source,
         };
-        let (pool, sqlite_writer) = match url.backend()? {
+        let (pool, sqlite_writer, signaller) = match url.backend()? {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url.expose())
                     .map_err(|e| DbError::BadUrl {
@@ -306,7 +308,7 @@ impl Db {
                             reason: format!("cannot open it for writing: {e}"),
                         }
                     })?;
-                (Pool::Sqlite(pool), Some(writer))
+                (Pool::Sqlite(pool), Some(writer), None)
             }
             Backend::Postgres => {
                 let options =
@@ -320,12 +322,14 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                (Pool::Postgres(pool), None)
+                let signaller = signal::Signaller::start(pool.clone());
+                (Pool::Postgres(pool), None, Some(signaller))
             }
         };
         Ok(Self {
             pool,
             sqlite_writer,
+            signaller,
         })
     }
 

@@ -54,6 +54,13 @@ impl StateFacts {
         }
     }
 
+    /// Those of `agents` the state lists. An agent who began to prefer the state changed its
+    /// layout, which reloads it.
+    fn listed(&self, mut agents: Vec<i64>) -> Vec<i64> {
+        agents.retain(|id| self.roster.position(*id).is_ok());
+        agents
+    }
+
     /// Replaces or adds each changed agent, keeping agent order. An agent changed but no
     /// longer listed for the state is gone from it only through a layout change, which
     /// reloads the state instead.
@@ -183,8 +190,9 @@ impl RoutingFacts {
             .is_some_and(|f| f.layout == layout && f.looked.elapsed() < FACTS_LOG_KEPT / 2);
         if fresh {
             let facts = guard.as_mut().expect("checked above");
+            let changed = facts.listed(db::changed_agents(tx, facts.cursor).await?);
             let changed =
-                db::state_facts(tx, plan_year, state.code(), terms, Some(facts.cursor)).await?;
+                db::state_facts(tx, plan_year, state.code(), terms, Some(&changed)).await?;
             facts.merge(terms.len(), changed.into_iter().map(|f| app.keep(f)));
             facts.cursor = cursor;
             facts.looked = Instant::now();
@@ -212,12 +220,20 @@ impl Facts {
     /// Sees what this transaction has changed since the facts were brought up to date, for
     /// this round only.
     pub(super) async fn see_own_changes(&mut self, app: &App, tx: &mut Tx) -> Result<()> {
-        let since = self.state().cursor;
-        let key = &self.key;
-        let changed =
-            db::state_facts(tx, key.plan_year, key.state.code(), &key.terms, Some(since)).await?;
-        let roster = &self.state().roster;
         // Only agents already listed: the round decides among those the facts list.
+        let changed = self
+            .state()
+            .listed(db::changed_agents(tx, self.state().cursor).await?);
+        let key = &self.key;
+        let changed = db::state_facts(
+            tx,
+            key.plan_year,
+            key.state.code(),
+            &key.terms,
+            Some(&changed),
+        )
+        .await?;
+        let roster = &self.state().roster;
         let mut overlay: Vec<(usize, Kept)> = changed
             .into_iter()
             .filter_map(|f| Some((roster.position(f.row.agent_id).ok()?, app.keep(f))))

@@ -13,7 +13,7 @@ use crate::{App, AppError, Result};
 
 use super::RoundOutcome;
 use super::messages::ConsumerMessage;
-use super::rounds::Fresh;
+use super::rounds::Routed;
 use super::*;
 
 impl RequestForm {
@@ -132,7 +132,7 @@ impl App {
                         .await?;
                     return Ok(Intake::LinkSentAgain);
                 }
-                let id = db::insert(
+                let stored = db::insert(
                     tx,
                     &NewReferral {
                         plan_year: plan_year.year,
@@ -162,6 +162,7 @@ impl App {
                     now,
                 )
                 .await?;
+                let id = stored.id;
                 if let Some((key_id, Some(key))) = origin.partner {
                     let expires = now + IDEMPOTENCY_KEY_LIFETIME;
                     match db::remember_idempotency_key(
@@ -201,11 +202,28 @@ impl App {
         )
         .await?;
                 let token = self.status_token(id);
-                self.tell_consumer(tx, id, ConsumerMessage::Confirmation, &token)
+                let reach = db::ConsumerReach {
+                    contact: db::Contact {
+                        first_name: first_name.clone(),
+                        last_name: last_name.clone(),
+                        phone: phone.as_str().to_owned(),
+                        email: email.clone(),
+                        best_time: best_time.clone(),
+                    },
+                    contact_by: contact_by.id().to_owned(),
+                    ui_lang: stored.ui_lang.clone(),
+                };
+                self.tell_consumer_at(tx, id, &reach, ConsumerMessage::Confirmation, &token)
                     .await?;
                 // The first routing round in the same transaction: one turn at the database.
                 let round = self
-                    .round_in(tx, id, Fresh::Yes, &program, &current_terms, now)
+                    .round_in(
+                        tx,
+                        Routed::New(Box::new(stored)),
+                        &program,
+                        &current_terms,
+                        now,
+                    )
                     .await?;
                 Ok(Intake::New(id, round))
             })

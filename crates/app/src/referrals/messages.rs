@@ -51,12 +51,14 @@ impl ConsumerMessage<'_> {
 impl App {
     /// An offer's letter to its agent by their Preferred Contact Method — `offer` ("You have
     /// a New Referral") or `offer-reminder` (half its window gone): where, what and until
-    /// when, never who.
+    /// when, never who. `to` is whom it goes to when the round's facts tell (else it is read).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn tell_of_offer(
         &self,
         tx: &mut Tx,
         letter: &'static str,
         agent_id: i64,
+        to: Option<&hod_db::agents::Addressee>,
         r: &ReferralRow,
         offer_id: i64,
         expires: Timestamp,
@@ -64,8 +66,14 @@ impl App {
         let words = self.offer_letter(letter, r, offer_id, expires);
         let push = self.offer_push(r, offer_id, agent_id, expires);
         let dedup = format!("{letter}:{offer_id}");
-        self.write_to_agent(tx, agent_id, words, Reach::AsChosen { push }, &dedup)
-            .await
+        let reach = Reach::AsChosen { push };
+        match to {
+            Some(to) => self.write_to(tx, agent_id, to, words, reach, &dedup).await,
+            None => {
+                self.write_to_agent(tx, agent_id, words, reach, &dedup)
+                    .await
+            }
+        }
     }
 
     /// The words of an offer's letters: where, in which language, for what, until when.
@@ -139,12 +147,25 @@ impl App {
         what: ConsumerMessage<'_>,
         token: &str,
     ) -> Result<()> {
+        let reach = db::consumer_reach(tx, id).await?;
+        self.tell_consumer_at(tx, id, &reach, what, token).await
+    }
+
+    /// [`Self::tell_consumer`] with what reaches them known already.
+    pub(super) async fn tell_consumer_at(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        reach: &db::ConsumerReach,
+        what: ConsumerMessage<'_>,
+        token: &str,
+    ) -> Result<()> {
         let db::ConsumerReach {
             contact: c,
             contact_by,
             ui_lang,
-        } = db::consumer_reach(tx, id).await?;
-        let lang = UiLang::parse(&ui_lang).unwrap_or(UiLang::En);
+        } = reach;
+        let lang = UiLang::parse(ui_lang).unwrap_or(UiLang::En);
         let letter = what
             .letter()
             .with("first_name", c.first_name.clone())

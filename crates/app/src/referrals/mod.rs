@@ -243,13 +243,6 @@ impl App {
     /// seconds, in case a signal was lost.
     pub fn changed(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
-        if self.db.backend() == hod_db::Backend::Postgres {
-            let db = self.db.clone();
-            tokio::spawn(async move {
-                if let Err(e) = db.signal(hod_db::signal::CHANGES).await {
-                    tracing::warn!(error = %e, "could not signal the other nodes' pages");
-                }
-            });
-        }
+        self.db.signal(hod_db::signal::CHANGES);
     }
 }

@@ -23,12 +23,14 @@ use hod_domain::referral::OfferStatus;
 
 use super::*;
 
-/// Whether a round's referral was stored by the same transaction, so that it has no offers
-/// yet and nothing need be read to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fresh {
-    Yes,
-    No,
+/// Which referral a round is for.
+#[derive(Debug)]
+pub(super) enum Routed {
+    /// Stored by the same transaction, as stored: it has no offers yet, and nothing need be
+    /// read to know it.
+    New(Box<ReferralRow>),
+    /// Stored before: routed if it is due and no other node is routing it.
+    Due(i64),
 }
 
 /// How many ranked agents the decision log keeps.
@@ -51,7 +53,7 @@ impl App {
         let now = self.now();
         let out = self
             .write(async |tx| {
-                self.round_in(tx, id, Fresh::No, &program, &current_terms, now)
+                self.round_in(tx, Routed::Due(id), &program, &current_terms, now)
                     .await
             })
             .await?;
@@ -66,15 +68,19 @@ impl App {
     pub(super) async fn round_in(
         &self,
         tx: &mut Tx,
-        id: i64,
-        fresh: Fresh,
+        which: Routed,
         program: &ProgramSettings,
         current_terms: &[i64],
         now: Timestamp,
     ) -> Result<Option<RoundOutcome>> {
-        let Some(r) = db::lock_due(tx, id, now).await? else {
-            return Ok(None);
+        let (r, fresh) = match which {
+            Routed::New(r) => (*r, true),
+            Routed::Due(id) => match db::lock_due(tx, id, now).await? {
+                Some(r) => (r, false),
+                None => return Ok(None),
+            },
         };
+        let id = r.id;
         let plan_year = i16::try_from(r.plan_year).unwrap_or_default();
         let request = self.routing_request(&r);
         // Before this round changes any agent, so that only committed facts are kept.
@@ -87,11 +93,10 @@ impl App {
             None => None,
         };
         let mut out = RoundOutcome::default();
-        let lapsed = match fresh {
-            Fresh::Yes => Vec::new(),
-            Fresh::No => {
-                db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await?
-            }
+        let lapsed = if fresh {
+            Vec::new()
+        } else {
+            db::close_open_offers(tx, id, OfferStatus::Expired, Some(now), now).await?
         };
         for offer in lapsed {
             out.expired.push(offer.agent_id);
@@ -101,9 +106,10 @@ impl App {
             facts.see_own_changes(self, tx).await?;
         }
         let created = r.routing_since.unwrap_or(r.created_at);
-        let offers = match fresh {
-            Fresh::Yes => Vec::new(),
-            Fresh::No => db::offers_of(tx, id).await?,
+        let offers = if fresh {
+            Vec::new()
+        } else {
+            db::offers_of(tx, id).await?
         };
         let open: Vec<_> = offers
             .iter()
@@ -150,9 +156,17 @@ impl App {
                         accept_secs: agent.accept_secs,
                     });
                 let offer_id = db::insert_offer(tx, id, agent.agent_id, now, expires).await?;
-                db::note_offered(tx, agent.agent_id, now).await?;
-                self.tell_of_offer(tx, "offer", agent.agent_id, &r, offer_id, expires)
-                    .await?;
+                let to = agent.addressee();
+                self.tell_of_offer(
+                    tx,
+                    "offer",
+                    agent.agent_id,
+                    Some(&to),
+                    &r,
+                    offer_id,
+                    expires,
+                )
+                .await?;
                 out.offered.push(agent.agent_id);
                 expiries.push(expires);
             }
@@ -192,6 +206,11 @@ impl App {
         };
         let next = program.policy.next_check(created, expiries, step_from);
         db::set_routing(tx, id, Status::Offered, next, last_offer_at, now).await?;
+        // Last: concurrent rounds in the same area pick the same agents, and on PostgreSQL each
+        // waits for this row until the transaction ends.
+        for agent in &out.offered {
+            db::note_offered(tx, *agent, now).await?;
+        }
         Ok(Some(out))
     }
 
@@ -345,7 +364,7 @@ impl App {
             for offer in &due {
                 let r = db::get_in(tx, offer.referral_id).await?;
                 let (agent, expires) = (offer.agent_id, offer.expires_at);
-                self.tell_of_offer(tx, "offer-reminder", agent, &r, offer.id, expires)
+                self.tell_of_offer(tx, "offer-reminder", agent, None, &r, offer.id, expires)
                     .await?;
             }
             Ok(due.len())

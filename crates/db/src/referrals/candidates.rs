@@ -17,6 +17,8 @@ pub struct CandidateRow {
     pub phone: Option<String>,
     pub contact_method: Option<String>,
     pub zip: Option<String>,
+    /// The language of the agent's letters.
+    pub ui_lang: String,
     pub eligible: Option<bool>,
     pub eligible_states: String,
     pub registered: bool,
@@ -33,6 +35,22 @@ pub struct CandidateRow {
     pub availability: Availability,
 }
 
+impl CandidateRow {
+    /// Whom the agent's letters go to, as the facts have it.
+    pub fn addressee(&self) -> crate::agents::Addressee {
+        crate::agents::Addressee {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            contact_method: self.contact_method.clone(),
+            ui_lang: self.ui_lang.clone(),
+            time_zone: self.availability.time_zone.clone(),
+            zip: self.zip.clone(),
+        }
+    }
+}
+
 struct CandidateSql {
     agent_id: i64,
     npn: String,
@@ -42,6 +60,7 @@ struct CandidateSql {
     phone: Option<String>,
     contact_method: Option<String>,
     zip: Option<String>,
+    ui_lang: String,
     eligible: Option<bool>,
     eligible_states: Option<String>,
     registered: bool,
@@ -71,6 +90,7 @@ from_row!(CandidateSql {
     phone,
     contact_method,
     zip,
+    ui_lang,
     eligible,
     eligible_states,
     registered,
@@ -98,17 +118,28 @@ pub struct FactsCursor(i64);
 
 /// The cursor now, read before the facts it will stand for, and how many times the set of
 /// agents preferring `state` has changed (0: never), in one statement.
+///
+/// On PostgreSQL the rest of the transaction is planned generically: a routing transaction's
+/// later statements look rows up by key, and custom plans for the facts' reads (a range of the
+/// log, an array of ids) cost more to make, every time, than running them.
 #[tracing::instrument(skip_all)]
 pub async fn facts_cursor(tx: &mut Tx, state: &str) -> Result<(FactsCursor, i64)> {
     const LAYOUT: &str = "COALESCE((SELECT version FROM routing_layouts WHERE state = $1), 0)";
-    let at = match tx {
-        Tx::Sqlite(_) => "(SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes)",
-        Tx::Postgres(_) => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    let (at, plans) = match tx {
+        Tx::Sqlite(_) => (
+            "(SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes)",
+            "NULL",
+        ),
+        Tx::Postgres(_) => (
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            "set_config('plan_cache_mode', 'force_generic_plan', true)",
+        ),
     };
-    let (at, layout): (i64, i64) = query(format!("SELECT {at}, {LAYOUT}"))
-        .bind(state)
-        .fetch_one(tx)
-        .await?;
+    let (at, layout, _): (i64, i64, Option<String>) =
+        query(format!("SELECT {at}, {LAYOUT}, {plans}"))
+            .bind(state)
+            .fetch_one(tx)
+            .await?;
     Ok((FactsCursor(at), layout))
 }
 
@@ -144,17 +175,33 @@ pub struct AgentFacts {
     pub languages: Vec<String>,
 }
 
+/// The agents changed at or after `since`, in any state (a change in who prefers a state
+/// shows in its layout instead): one look at the log by key, its plan simple and cached.
+#[tracing::instrument(skip_all)]
+pub async fn changed_agents(tx: &mut Tx, since: FactsCursor) -> Result<Vec<i64>> {
+    // Bounded on both sides so that the generic plan reads the log's index (see
+    // [`facts_cursor`]).
+    query("SELECT DISTINCT agent_id FROM routing_changes WHERE xid >= $1 AND xid < $2")
+        .bind(since.0)
+        .bind(i64::MAX)
+        .scalars(tx)
+        .await
+}
+
 /// The facts of the agents whose State Preferences include `state`, for `plan_year`
 /// (`terms_accepted` counts which of `current_terms` they accepted): all of them, or with
-/// `changed` only those changed at or after that cursor.
+/// `only` just those agents (whatever states they prefer).
 #[tracing::instrument(skip_all)]
 pub async fn state_facts(
     tx: &mut Tx,
     plan_year: i16,
     state: &str,
     current_terms: &[i64],
-    changed: Option<FactsCursor>,
+    only: Option<&[i64]>,
 ) -> Result<Vec<AgentFacts>> {
+    if only.is_some_and(<[i64]>::is_empty) {
+        return Ok(Vec::new());
+    }
     let terms = if current_terms.is_empty() {
         "-1".to_owned()
     } else {
@@ -164,36 +211,22 @@ pub async fn state_facts(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    // Changed agents first, by id: a short list the statements below look up by key (their
-    // plans stay simple and cached), or nothing to read at all.
-    let changed_ids: Vec<i64> = match changed {
-        None => Vec::new(),
-        Some(since) => {
-            let ids = query(
-                "SELECT DISTINCT c.agent_id FROM routing_changes c
-                 JOIN agent_state_preferences sp ON sp.agent_id = c.agent_id AND sp.state = $2
-                 WHERE c.xid >= $1",
-            )
-            .bind(since.0)
-            .bind(state)
-            .scalars(tx)
-            .await?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            ids
-        }
+    // The state's whole list, or a few agents by key. Every statement names each parameter,
+    // bound or not.
+    let (from, which) = match (only, tx.backend()) {
+        (None, _) => (
+            "agent_state_preferences sp JOIN agents a ON a.id = sp.agent_id",
+            "sp.state = $2 AND $3 = $3",
+        ),
+        (Some(_), Backend::Postgres) => ("agents a", "$2 = $2 AND a.id = ANY($3)"),
+        (Some(_), Backend::Sqlite) => (
+            "agents a",
+            "$2 = $2 AND a.id IN (SELECT value FROM json_each($3))",
+        ),
     };
-    let only_changed = match (changed, tx.backend()) {
-        // Every statement names the list's parameter, bound or not.
-        (None, _) => "AND $3 = $3",
-        (Some(_), Backend::Postgres) => "AND a.id = ANY($3)",
-        (Some(_), Backend::Sqlite) => "AND a.id IN (SELECT value FROM json_each($3))",
-    };
-    let since = changed_ids.as_slice();
     let sql = format!(
         "SELECT a.id AS agent_id, a.npn, a.first_name, a.last_name, a.email, a.phone, a.contact_method, a.zip,
-            e.eligible, e.states AS eligible_states, a.registered_at IS NOT NULL AS registered,
+            a.ui_lang, e.eligible, e.states AS eligible_states, a.registered_at IS NOT NULL AS registered,
             (SELECT COUNT(DISTINCT t.document_id) FROM terms_acceptances t
               WHERE t.agent_id = a.id AND t.document_id IN ({terms})) AS terms_accepted,
             (SELECT COUNT(*) FROM referrals x WHERE x.agent_id = a.id AND x.status = 'accepted') AS open_referrals,
@@ -206,16 +239,15 @@ pub async fn state_facts(
             (SELECT string_agg(h.weekday || ' ' || h.starts_at || ' ' || h.ends_at, ','
                 ORDER BY h.weekday, h.starts_at) FROM agent_hours h
               WHERE h.agent_id = a.id) AS hours
-         FROM agent_state_preferences sp
-         JOIN agents a ON a.id = sp.agent_id
+         FROM {from}
          LEFT JOIN eligibility e ON e.npn = a.npn AND e.plan_year = $1
-         WHERE sp.state = $2 {only_changed}
+         WHERE {which}
          ORDER BY a.id"
     );
     let rows: Vec<CandidateSql> = query(sql)
         .bind(i64::from(plan_year))
         .bind(state)
-        .bind(since)
+        .bind(only.unwrap_or_default())
         .fetch_all(tx)
         .await?;
     rows.into_iter()
@@ -242,6 +274,7 @@ pub async fn state_facts(
                     phone: r.phone,
                     contact_method: r.contact_method,
                     zip: r.zip,
+                    ui_lang: r.ui_lang,
                     eligible: r.eligible,
                     eligible_states: r.eligible_states.unwrap_or_default(),
                     registered: r.registered,

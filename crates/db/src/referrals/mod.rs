@@ -121,10 +121,11 @@ from_row!(Contact {
 
 pub(super) const CONTACT: &str = "r.first_name, r.last_name, r.phone, r.email, r.best_time";
 
+/// Stores a new request, due for routing at once; the row as stored (nothing to read back).
 #[tracing::instrument(skip_all)]
-pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> Result<i64> {
-    let now = to_millis(now);
-    query("INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
+pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> Result<ReferralRow> {
+    let millis = to_millis(now);
+    let id = query("INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
             phone, email, contact_by, best_time, ui_lang, consent_version, consent_at, consent_ip,
             consent_user_agent, source, api_key_id, person_key, created_at, updated_at, due_at)
          VALUES ($1, 'searching', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
@@ -144,14 +145,37 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
         .bind(r.best_time)
         .bind(r.ui_lang)
         .bind(r.consent_version)
-        .bind(now)
+        .bind(millis)
         .bind(r.consent_ip)
         .bind(r.consent_user_agent)
         .bind(r.source)
         .bind(r.api_key_id)
         .bind(r.person_key)
         .scalar(tx)
-        .await
+        .await?;
+    let at = crate::from_millis(millis)?;
+    Ok(ReferralRow {
+        id,
+        plan_year: i64::from(r.plan_year),
+        status: Status::Searching,
+        zip: r.zip.to_owned(),
+        city: r.city.to_owned(),
+        state: r.state.to_owned(),
+        language: r.language.to_owned(),
+        reason: r.reason.to_owned(),
+        contact_by: r.contact_by.to_owned(),
+        ui_lang: r.ui_lang.to_owned(),
+        source: r.source.to_owned(),
+        api_key_id: r.api_key_id,
+        agent_id: None,
+        accepted_at: None,
+        created_at: at,
+        updated_at: at,
+        due_at: Some(at),
+        last_offer_at: None,
+        unserved_reason: None,
+        routing_since: None,
+    })
 }
 
 /// Serialises submissions of the same person on PostgreSQL (SQLite's writer lock already

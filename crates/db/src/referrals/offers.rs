@@ -210,7 +210,7 @@ pub async fn take_due_offer_reminders(
          WHERE id IN (SELECT id FROM referral_offers
                       WHERE status = 'open' AND reminded_at IS NULL
                         AND offered_at + (expires_at - offered_at) / 2 <= $1
-                      ORDER BY expires_at LIMIT $2{lock})
+                      ORDER BY offered_at + (expires_at - offered_at) / 2 LIMIT $2{lock})
          RETURNING {OFFER_RETURNING}"
     ))
     .bind(to_millis(now))

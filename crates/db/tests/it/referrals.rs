@@ -79,6 +79,7 @@ async fn request(db: &Db, person: &str) -> i64 {
             t0(),
         )
         .await
+        .map(|r| r.id)
     })
     .await
 }

@@ -7,7 +7,10 @@ use jiff::SignedDuration;
 
 use crate::world::{TestPartner, decision, filtered_ids, ranked_ids, request, spec, world};
 
-app_tests!(a_nodes_routing_facts_follow_changes_made_elsewhere);
+app_tests!(
+    a_nodes_routing_facts_follow_changes_made_elsewhere,
+    an_offer_is_written_in_the_language_the_agent_uses_now
+);
 
 async fn a_nodes_routing_facts_follow_changes_made_elsewhere(t: TestApp) {
     let agents = world(
@@ -62,4 +65,55 @@ async fn a_nodes_routing_facts_follow_changes_made_elsewhere(t: TestApp) {
     assert_eq!(silent, vec![cy], "{ranked:?}");
     assert!(ranked.is_empty(), "{ranked:?}");
     assert!(!t.take_outbox().await.is_empty());
+}
+
+/// An offer's letters are addressed from the routing facts: the language the agent last used
+/// must reach them like any other fact, whoever changed it.
+async fn an_offer_is_written_in_the_language_the_agent_uses_now(t: TestApp) {
+    let agents = world(
+        &t,
+        &[
+            spec("3100011", "Ana", "77002"),
+            spec("3100012", "Bo", "77002"),
+        ],
+    )
+    .await;
+    let partner = TestPartner::new(&t).await;
+    // Who the last request's offer letters went to, in which language.
+    let offered = async || -> Vec<(String, String)> {
+        t.take_outbox()
+            .await
+            .into_iter()
+            .filter(|m| m.recipient.ends_with("@agency.test"))
+            .map(|m| (m.recipient, m.lang))
+            .collect()
+    };
+
+    // One offer each: this node's facts now hold both, as they were after the second.
+    partner.submit(request("77002", "en", "713-555-0111")).await;
+    let first = offered().await;
+    partner.submit(request("77002", "en", "713-555-0112")).await;
+    let second = offered().await;
+    assert_eq!((first.len(), second.len()), (1, 1), "{first:?} {second:?}");
+    assert_ne!(first[0].0, second[0].0, "one offer each");
+    assert_eq!(first[0].1, "en");
+
+    // The first one now reads their pages in Spanish (another node, another process: the
+    // database); they were offered longest ago, so the next offer is theirs.
+    let who = if first[0].0.starts_with("ana@") {
+        &agents[0]
+    } else {
+        &agents[1]
+    };
+    t.app
+        .storage()
+        .execute_raw_for_tests(&format!(
+            "UPDATE agents SET ui_lang = 'es' WHERE id = {}",
+            who.id
+        ))
+        .await
+        .unwrap();
+    t.clock.advance(SignedDuration::from_mins(1));
+    partner.submit(request("77002", "en", "713-555-0113")).await;
+    assert_eq!(offered().await, vec![(first[0].0.clone(), "es".to_owned())]);
 }
