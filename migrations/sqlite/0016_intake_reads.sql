@@ -7,11 +7,17 @@ CREATE INDEX referral_offers_unreminded ON referral_offers ((offered_at + (expir
 
 -- The language an agent's letters are written in joins the routing facts, so that an offer's
 -- letters are addressed from them rather than from one more read in the routing transaction.
+-- When an agent was last offered a referral is read from their offers, not kept on their row:
+-- every round updated that row, and concurrent rounds in one area, which pick the same best
+-- agent, waited for each other's commits to do it.
 DROP TRIGGER agents_facts_update;
 CREATE TRIGGER agents_facts_update AFTER UPDATE OF npn, first_name, last_name, email, phone,
-    contact_method, zip, registered_at, suspended_at, last_offered_at, accept_rate, accept_secs,
+    contact_method, zip, registered_at, suspended_at, accept_rate, accept_secs,
     availability_mode, time_zone, absence_from, absence_until, ui_lang ON agents BEGIN
     INSERT INTO routing_changes (xid, agent_id, logged_at)
     SELECT (SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes), NEW.id,
         CAST(unixepoch('subsec') * 1000 AS INTEGER);
 END;
+
+ALTER TABLE agents DROP COLUMN last_offered_at;
+CREATE INDEX referral_offers_by_agent ON referral_offers (agent_id, offered_at);

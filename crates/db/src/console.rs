@@ -185,7 +185,8 @@ pub async fn agent_facts(
               WHERE t.agent_id = a.id AND t.document_id IN ({terms})) AS terms_accepted,
             (SELECT COUNT(*) FROM referrals x WHERE x.agent_id = a.id AND x.status = 'accepted')
               + (SELECT COUNT(*) FROM referral_offers h WHERE h.agent_id = a.id AND h.status = 'open') AS held,
-            a.missed_offers, a.last_offered_at,
+            a.missed_offers,
+            (SELECT MAX(o.offered_at) FROM referral_offers o WHERE o.agent_id = a.id) AS last_offered_at,
             a.availability_mode, a.time_zone, a.absence_from, a.absence_until
          FROM agents a LEFT JOIN eligibility e ON e.npn = a.npn AND e.plan_year = $1
          WHERE ($2 IS NULL AND a.registered_at IS NOT NULL) OR a.id = $2

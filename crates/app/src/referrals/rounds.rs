@@ -206,11 +206,6 @@ impl App {
         };
         let next = program.policy.next_check(created, expiries, step_from);
         db::set_routing(tx, id, Status::Offered, next, last_offer_at, now).await?;
-        // Last: concurrent rounds in the same area pick the same agents, and on PostgreSQL each
-        // waits for this row until the transaction ends.
-        for agent in &out.offered {
-            db::note_offered(tx, *agent, now).await?;
-        }
         Ok(Some(out))
     }
 

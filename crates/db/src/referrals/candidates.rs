@@ -4,7 +4,7 @@
 use crate::availability::{Availability, HoursRow, assemble};
 use crate::query::query;
 use crate::time::from_row;
-use crate::{Backend, Db, DbError, Result, Tx, to_millis};
+use crate::{Backend, Db, DbError, Result, Tx};
 
 /// What routing needs to know about one agent who prefers the request's state.
 #[derive(Debug, Clone)]
@@ -232,7 +232,8 @@ pub async fn state_facts(
             (SELECT COUNT(*) FROM referrals x WHERE x.agent_id = a.id AND x.status = 'accepted') AS open_referrals,
             (SELECT COUNT(*) FROM referral_offers h
               WHERE h.agent_id = a.id AND h.status = 'open') AS open_offers,
-            a.suspended_at IS NOT NULL AS suspended, a.last_offered_at, a.accept_rate, a.accept_secs,
+            a.suspended_at IS NOT NULL AS suspended, a.accept_rate, a.accept_secs,
+            (SELECT MAX(o.offered_at) FROM referral_offers o WHERE o.agent_id = a.id) AS last_offered_at,
             a.availability_mode, a.time_zone, a.absence_from, a.absence_until,
             (SELECT string_agg(l.lang, ',' ORDER BY l.lang) FROM agent_languages l
               WHERE l.agent_id = a.id) AS languages,
@@ -329,17 +330,6 @@ pub async fn agent_brief(tx: &mut Tx, agent_id: i64) -> Result<(String, String, 
 pub async fn reset_missed(tx: &mut Tx, agent_id: i64) -> Result<()> {
     query("UPDATE agents SET missed_offers = 0 WHERE id = $1")
         .bind(agent_id)
-        .execute(tx)
-        .await?;
-    Ok(())
-}
-
-/// Routing's memory of an agent after an offer went out.
-#[tracing::instrument(skip_all)]
-pub async fn note_offered(tx: &mut Tx, agent_id: i64, now: jiff::Timestamp) -> Result<()> {
-    query("UPDATE agents SET last_offered_at = $2 WHERE id = $1")
-        .bind(agent_id)
-        .bind(to_millis(now))
         .execute(tx)
         .await?;
     Ok(())
