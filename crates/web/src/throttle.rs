@@ -101,12 +101,28 @@ pub(crate) fn over_budget(mut r: Response, wait: Wait) -> Response {
     r
 }
 
-#[derive(Debug, Default)]
+/// Counts kept in memory: at most `capacity` keys (and those of one attempt), so that a flood
+/// of made-up names or addresses cannot grow it without end.
+#[derive(Debug)]
 pub struct Throttle {
     seen: Mutex<HashMap<(Purpose, Key), (Timestamp, u32)>>,
+    capacity: usize,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
 }
 
 impl Throttle {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::default(),
+            capacity,
+        }
+    }
+
     /// Whether one more attempt fits every one of `keys`' budgets, without counting it.
     pub fn check(&self, purpose: Purpose, keys: &[Key], now: Timestamp) -> Result<(), Wait> {
         let (allowed, window) = purpose.budget();
@@ -124,8 +140,8 @@ impl Throttle {
     pub fn charge(&self, purpose: Purpose, keys: &[Key], now: Timestamp) {
         let (_, window) = purpose.budget();
         let mut seen = self.lock();
-        if seen.len() > 100_000 {
-            seen.retain(|(p, _), (start, _)| now.duration_since(*start) < p.budget().1);
+        if seen.len() >= self.capacity {
+            self.make_room(&mut seen, now);
         }
         for key in keys {
             let entry = seen.entry((purpose, key.clone())).or_insert((now, 0));
@@ -133,6 +149,26 @@ impl Throttle {
                 *entry = (now, 0);
             }
             entry.1 += 1;
+        }
+    }
+
+    /// Forgets the counts whose window has passed, then, if that is not a tenth of the
+    /// capacity, the oldest windows: a flood forgets some budgets early rather than refuse
+    /// everyone or grow, and the work is done once per tenth of the capacity, not per attempt.
+    fn make_room(&self, seen: &mut HashMap<(Purpose, Key), (Timestamp, u32)>, now: Timestamp) {
+        seen.retain(|(p, _), (start, _)| now.duration_since(*start) < p.budget().1);
+        let keep = self.capacity - self.capacity / 10;
+        if seen.len() > keep {
+            let mut starts: Vec<Timestamp> = seen.values().map(|(start, _)| *start).collect();
+            let cut = seen.len() - keep;
+            let (_, newest_gone, _) = starts.select_nth_unstable(cut - 1);
+            let newest_gone = *newest_gone;
+            let mut over = cut;
+            seen.retain(|_, (start, _)| {
+                let gone = over > 0 && *start <= newest_gone;
+                over -= usize::from(gone);
+                !gone
+            });
         }
     }
 
@@ -215,6 +251,32 @@ mod tests {
         assert_eq!(
             Key::address("::ffff:192.0.2.1".parse().unwrap()),
             Key::address("192.0.2.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_flood_of_names_stays_within_the_capacity() {
+        let t = Throttle::with_capacity(1_000);
+        let victim = [Key::name("ana.alvarez")];
+        assert!(t.take(Purpose::RecoveryOf, &victim, now()).is_ok());
+        // Made-up names, all within their windows: none can be forgotten for having expired.
+        for i in 0..5_000 {
+            let at = now() + SignedDuration::from_secs(i);
+            let junk = [Key::name(&format!("nobody{i}"))];
+            assert!(t.take(Purpose::RecoveryOf, &junk, at).is_ok());
+            assert!(t.lock().len() <= 1_000, "{} keys at {i}", t.lock().len());
+        }
+        // The newest names are still counted; the oldest, the victim's among them, went first.
+        let recent = [Key::name("nobody4999")];
+        assert_eq!(
+            t.lock()
+                .get(&(Purpose::RecoveryOf, recent[0].clone()))
+                .map(|e| e.1),
+            Some(1)
+        );
+        assert!(
+            !t.lock()
+                .contains_key(&(Purpose::RecoveryOf, victim[0].clone()))
         );
     }
 
