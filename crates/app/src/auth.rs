@@ -209,24 +209,14 @@ impl App {
             passwords::verify(password, decoy_hash()).await;
             return Ok(LoginOutcome::Refused);
         };
-        let locked = account
-            .locked_until
-            .map(from_millis)
-            .transpose()?
-            .is_some_and(|until| until > now);
+        let barred = barred(&account, now)?;
         let matches = passwords::verify(password, &account.password_hash).await;
         // The outcome, and for a failed password whether it locked the account.
         let (outcome, failed) = self
             .write(async |tx| -> Result<_> {
-                if locked {
-                    self.audit(
-                        tx,
-                        account.id,
-                        "agent.login_refused_locked",
-                        client,
-                        serde_json::json!({}),
-                    )
-                    .await?;
+                if let Some(why) = barred {
+                    self.audit(tx, account.id, why, client, serde_json::json!({}))
+                        .await?;
                     return Ok((LoginOutcome::Refused, None));
                 }
                 if !matches {
@@ -292,6 +282,7 @@ impl App {
     }
 
     /// A new session for a successful login (password or passkey); failures are forgotten.
+    /// (See [`barred`] first.)
     pub(crate) async fn open_session(
         &self,
         tx: &mut Tx,
@@ -579,4 +570,25 @@ impl App {
         .await?;
         Ok(())
     }
+}
+
+/// Why an account may not log in now, whatever it presents (the audit log's action): locked
+/// after failed passwords, or suspended by an administrator. Either gets the same answer as a
+/// wrong password.
+pub(crate) fn barred(
+    account: &agents::LoginRow,
+    now: jiff::Timestamp,
+) -> Result<Option<&'static str>> {
+    let locked = account
+        .locked_until
+        .map(from_millis)
+        .transpose()?
+        .is_some_and(|until| until > now);
+    Ok(if account.suspended {
+        Some("agent.login_refused_suspended")
+    } else if locked {
+        Some("agent.login_refused_locked")
+    } else {
+        None
+    })
 }

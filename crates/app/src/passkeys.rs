@@ -322,13 +322,12 @@ impl App {
             else {
                 return Ok(LoginOutcome::Refused);
             };
-            let locked = agents::find_for_login_by_id(&self.db, agent_id)
-                .await?
-                .and_then(|l| l.locked_until)
-                .map(hod_db::from_millis)
-                .transpose()?
-                .is_some_and(|until| until > now);
-            if locked {
+            let account = agents::find_for_login_by_id(&self.db, agent_id).await?;
+            if let Some(account) = account
+                && let Some(why) = crate::auth::barred(&account, now)?
+            {
+                self.audit(tx, agent_id, why, client, serde_json::json!({}))
+                    .await?;
                 return Ok(LoginOutcome::Refused);
             }
             let token = self

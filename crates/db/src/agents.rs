@@ -217,6 +217,8 @@ pub struct LoginRow {
     pub first_name: String,
     pub password_hash: String,
     pub locked_until: Option<i64>,
+    /// Suspended by an administrator: no log-in until reinstated.
+    pub suspended: bool,
 }
 
 from_row!(LoginRow {
@@ -225,7 +227,8 @@ from_row!(LoginRow {
     email,
     first_name,
     password_hash,
-    locked_until
+    locked_until,
+    suspended
 });
 
 impl std::fmt::Debug for LoginRow {
@@ -238,8 +241,8 @@ impl std::fmt::Debug for LoginRow {
 }
 
 /// `LoginRow` of registered accounts (those with a username and a password).
-const LOGIN_SELECT: &str =
-    "SELECT id, username, email, first_name, password_hash, locked_until FROM agents
+const LOGIN_SELECT: &str = "SELECT id, username, email, first_name, password_hash, locked_until,
+        suspended_at IS NOT NULL AS suspended FROM agents
      WHERE password_hash IS NOT NULL AND username IS NOT NULL";
 
 /// The registered account with this username (compared ignoring case).

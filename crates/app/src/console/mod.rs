@@ -447,7 +447,15 @@ impl App {
             .write(async |tx| -> Result<_> {
                 agents::set_suspended(tx, agent.id, reason.map(|r| (now, r))).await?;
                 let mut rerouted = Vec::new();
+                let mut sessions_ended = 0;
                 if reason.is_some() {
+                    // Logged out at once, on every node: pages and the app alike.
+                    sessions_ended = hod_db::sessions::delete_all_for(
+                        tx,
+                        hod_db::sessions::PrincipalKind::Agent,
+                        agent.id,
+                    )
+                    .await?;
                     for referral in db::withdraw_offers_of(tx, agent.id, now).await? {
                         db::make_due(tx, referral, now).await?;
                         rerouted.push(referral);
@@ -456,7 +464,11 @@ impl App {
                 let (action, detail) = match reason {
                     Some(why) => (
                         "agent.suspended",
-                        serde_json::json!({ "reason": why, "offers_withdrawn": rerouted.len() }),
+                        serde_json::json!({
+                            "reason": why,
+                            "offers_withdrawn": rerouted.len(),
+                            "sessions_ended": sessions_ended,
+                        }),
                     ),
                     None => ("agent.reinstated", serde_json::json!({})),
                 };

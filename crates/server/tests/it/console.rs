@@ -19,6 +19,7 @@ app_tests!(
     plan_years_terms_and_the_closed_message_are_set_up_here,
     audit_verify_names_a_row_changed_in_the_database,
     an_operator_changes_their_own_password,
+    an_agents_sessions_end_on_every_node_at_once,
 );
 
 const ADMIN_PW: &str = "correct horse battery staple";
@@ -357,14 +358,19 @@ async fn suspending_an_agent_hands_their_offer_to_the_next(t: TestApp) {
     )
     .await;
     assert_eq!(r.status(), 303);
-    assert!(
-        agents[0].offers().await.is_empty(),
-        "the offer is withdrawn at once"
-    );
+    let (code, _) = crate::world::api(
+        &t,
+        "GET",
+        "/api/v1/agent/offers",
+        Some(&agents[0].token),
+        None,
+    )
+    .await;
+    assert_eq!(code, 401, "logged out of the app at once");
     assert_eq!(
         agents[1].offers().await.len(),
         1,
-        "and goes to the next agent"
+        "the offer is withdrawn at once and goes to the next agent"
     );
     t.expect_outbox(&[("email", "bo@agency.test")]).await;
     let html = page(&t, "/admin/agents/5000031", &admin).await;
@@ -1180,4 +1186,119 @@ async fn an_operator_changes_their_own_password(t: TestApp) {
             .iter()
             .any(|e| e.action == "operator.password_changed")
     );
+}
+
+/// Sessions live in the database, not in a node: a log-out, a password change (the other
+/// sessions end) and a suspension (pages and the app's token) made through one node hold on
+/// another at once.
+async fn an_agents_sessions_end_on_every_node_at_once(t: TestApp) {
+    let agents = world(&t, &[spec("5000041", "Ana", "77002")]).await;
+    let (admin, _) = operators(&t).await;
+    let other = t
+        .serve_app(t.other_node().await, hod_web::WebSettings::default())
+        .await;
+    let there = async |path: &str, cookie: Option<&str>, bearer: Option<&str>| {
+        let mut req = t.client.get(format!("http://{other}{path}"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        req.send().await.unwrap().status().as_u16()
+    };
+    let log_in = async || {
+        login(&t, "ana.agent", crate::support::PASSWORD)
+            .await
+            .expect("Ana logs in")
+    };
+
+    let first = log_in().await;
+    assert_eq!(
+        there("/agent", Some(&first), None).await,
+        200,
+        "one session for all nodes"
+    );
+    assert_eq!(
+        post(&t, "/agent/logout", &[], Some(&first)).await.status(),
+        303
+    );
+    assert_eq!(
+        there("/agent", Some(&first), None).await,
+        303,
+        "logged out there too"
+    );
+
+    let (kept, elsewhere) = (log_in().await, log_in().await);
+    let changed = post(
+        &t,
+        "/agent/security/password",
+        &[
+            ("current_password", crate::support::PASSWORD),
+            ("password", "Green-Valley-58"),
+            ("confirm_password", "Green-Valley-58"),
+        ],
+        Some(&kept),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        there("/agent", Some(&elsewhere), None).await,
+        303,
+        "the other device"
+    );
+    assert_eq!(
+        there("/agent", Some(&kept), None).await,
+        200,
+        "the one that changed it"
+    );
+
+    assert_eq!(
+        there("/api/v1/agent/offers", None, Some(&agents[0].token)).await,
+        401,
+        "the app's token is another device"
+    );
+    let (code, body) = crate::world::api(
+        &t,
+        "POST",
+        "/api/v1/agent/token",
+        None,
+        Some(serde_json::json!({"username": "ana.agent", "password": "Green-Valley-58"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let app_token = body["token"].as_str().unwrap();
+    assert_eq!(
+        there("/api/v1/agent/offers", None, Some(app_token)).await,
+        200
+    );
+    let suspended = post(
+        &t,
+        "/admin/agents/5000041/suspend",
+        &[("reason", "Licence under review")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(suspended.status(), 303);
+    assert_eq!(
+        there("/agent", Some(&kept), None).await,
+        303,
+        "suspended: pages"
+    );
+    assert_eq!(
+        there("/api/v1/agent/offers", None, Some(app_token)).await,
+        401,
+        "suspended: the app"
+    );
+    assert_eq!(
+        login(&t, "ana.agent", "Green-Valley-58").await,
+        None,
+        "no new session while suspended"
+    );
+    let reinstated = post(&t, "/admin/agents/5000041/reinstate", &[], Some(&admin)).await;
+    assert_eq!(reinstated.status(), 303);
+    let back = login(&t, "ana.agent", "Green-Valley-58")
+        .await
+        .expect("reinstated");
+    assert_eq!(there("/agent", Some(&back), None).await, 200);
 }
