@@ -61,6 +61,9 @@ async fn run(url: &DatabaseUrl, path: &std::path::Path, label: &str) {
         .await
         .expect("connect");
     db.migrate(start).await.expect("migrate");
+    hod_db::keys::unlock(&db, hod_db::vault::MasterKey::generate(), start)
+        .await
+        .expect("data keys");
     let settings = Settings {
         public_url: "http://127.0.0.1:8080".into(),
         noreply_address: "noreply@hod.test".into(),

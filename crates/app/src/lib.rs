@@ -16,6 +16,7 @@ pub mod fields;
 pub mod generate;
 pub mod import;
 pub mod invitations;
+pub mod keys;
 pub mod metrics;
 pub mod operators;
 mod outbox;

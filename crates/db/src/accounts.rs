@@ -1,5 +1,6 @@
 //! Account security: phone confirmation codes, password resets, failed logins and lockout.
 use crate::query::query;
+use crate::vault::columns::PHONE_CODE_PHONE;
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// Replaces the agent's open phone code.
@@ -16,7 +17,7 @@ pub async fn put_phone_code(
          ON CONFLICT (agent_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash,
              created_at = excluded.created_at, expires_at = excluded.expires_at, attempts = 0")
         .bind(agent_id)
-        .bind(phone)
+        .bind(tx.vault().seal(PHONE_CODE_PHONE, phone)?)
         .bind(code_hash)
         .bind(to_millis(now))
         .bind(to_millis(expires_at))
@@ -28,12 +29,21 @@ pub async fn put_phone_code(
 /// The agent's open phone code: (phone, code hash, expires at, attempts).
 #[tracing::instrument(skip_all)]
 pub async fn phone_code(db: &Db, agent_id: i64) -> Result<Option<(String, String, i64, i64)>> {
-    Ok(on_pool!(db, p => sqlx::query_as(
+    let code: Option<(String, String, i64, i64)> = on_pool!(db, p => sqlx::query_as(
         "SELECT phone, code_hash, expires_at, attempts FROM phone_codes WHERE agent_id = $1",
     )
     .bind(agent_id)
     .fetch_optional(p)
-    .await)?)
+    .await)?;
+    code.map(|(phone, hash, expires, tries)| {
+        Ok((
+            db.vault().open(PHONE_CODE_PHONE, &phone)?,
+            hash,
+            expires,
+            tries,
+        ))
+    })
+    .transpose()
 }
 
 /// Counts one more try at the phone code; returns the tries so far.

@@ -3,6 +3,7 @@ use hod_domain::{Lang, Npn, UsState};
 
 use crate::query::query;
 use crate::time::from_row;
+use crate::vault::columns::AGENT_PHONE;
 use crate::{Db, Result, Tx, conflict_as, on_pool, to_millis};
 
 /// What we know of an agent before and after registration. Name and email come from MLMS.
@@ -71,6 +72,13 @@ impl std::fmt::Debug for AgentRow {
     }
 }
 
+impl AgentRow {
+    fn opened(mut self, vault: &crate::vault::Vault) -> Result<Self> {
+        vault.open_opt_in_place(AGENT_PHONE, &mut self.phone)?;
+        Ok(self)
+    }
+}
+
 const COLUMNS: &str = "id, npn, first_name, last_name, email, username, phone, contact_method, zip, \
      phone_confirmed_at, registered_at";
 
@@ -105,7 +113,7 @@ pub async fn register(
         .bind(r.username)
         .bind(r.username.to_lowercase())
         .bind(r.password_hash)
-        .bind(r.phone)
+        .bind(tx.vault().seal(AGENT_PHONE, r.phone)?)
         .bind(r.contact_method)
         .bind(r.zip)
         .bind(to_millis(now))
@@ -151,12 +159,11 @@ async fn replace_set(
 
 #[tracing::instrument(skip_all)]
 pub async fn find_by_npn(db: &Db, npn: &Npn) -> Result<Option<AgentRow>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE npn = $1")))
+    let row: Option<AgentRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE npn = $1")))
         .bind(npn.as_str())
         .fetch_optional(p)
-        .await)?,
-    )
+        .await)?;
+    row.map(|r| r.opened(db.vault())).transpose()
 }
 
 #[tracing::instrument(skip_all)]
@@ -192,7 +199,7 @@ pub async fn for_npns(db: &Db, npns: &[Npn]) -> Result<std::collections::HashMap
         });
         for r in rows {
             let npn = Npn::parse(&r.npn).map_err(|e| crate::DbError::Corrupt(e.to_string()))?;
-            out.insert(npn, r);
+            out.insert(npn, r.opened(db.vault())?);
         }
     }
     Ok(out)
@@ -258,25 +265,23 @@ pub async fn find_for_login(db: &Db, username_key: &str) -> Result<Option<LoginR
 
 #[tracing::instrument(skip_all)]
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<AgentRow>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE id = $1")))
+    let row: Option<AgentRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE id = $1")))
         .bind(id)
         .fetch_optional(p)
-        .await)?,
-    )
+        .await)?;
+    row.map(|r| r.opened(db.vault())).transpose()
 }
 
 /// Registered accounts with this email address (compared ignoring case).
 #[tracing::instrument(skip_all)]
 pub async fn registered_with_email(db: &Db, email: &str) -> Result<Vec<AgentRow>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<AgentRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM agents WHERE LOWER(email) = LOWER($1) AND username IS NOT NULL ORDER BY id"
     )))
     .bind(email.trim())
     .fetch_all(p)
-    .await)?,
-    )
+    .await)?;
+    rows.into_iter().map(|r| r.opened(db.vault())).collect()
 }
 
 #[tracing::instrument(skip_all)]
@@ -334,7 +339,7 @@ pub async fn update_contact(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(phone)
+    .bind(tx.vault().seal(AGENT_PHONE, phone)?)
     .bind(contact_method)
     .bind(zip)
     .bind(to_millis(now))
@@ -382,13 +387,15 @@ from_row!(Addressee {
 
 #[tracing::instrument(skip_all)]
 pub async fn addressee(tx: &mut Tx, id: i64) -> Result<Addressee> {
-    query(
+    let mut a: Addressee = query(
         "SELECT first_name, last_name, email, phone, contact_method, ui_lang, time_zone, zip
          FROM agents WHERE id = $1",
     )
     .bind(id)
     .fetch_one(tx)
-    .await
+    .await?;
+    tx.vault().open_opt_in_place(AGENT_PHONE, &mut a.phone)?;
+    Ok(a)
 }
 
 /// The language the agent's letters are written in (`en` or `es`): the one of the pages

@@ -138,9 +138,9 @@ pub async fn append_all(tx: &mut Tx, entries: &[Entry<'_>], now: jiff::Timestamp
 /// two transactions from both extending it (SQLite has one writer anyway); the lock ends
 /// with the transaction.
 async fn last_link(tx: &mut Tx) -> Result<String> {
-    if let Tx::Postgres(t) = tx {
+    if let Some(t) = tx.postgres() {
         sqlx::query("SELECT pg_advisory_xact_lock(7140001)")
-            .execute(&mut **t)
+            .execute(t)
             .await?;
     }
     let prev: Option<Option<String>> = query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")

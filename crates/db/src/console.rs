@@ -453,15 +453,14 @@ pub async fn messages_of_referral(
         ));
     }
     keys.push(format!("dedup_key LIKE 'assigned:{referral_id}:%'"));
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM outbox WHERE {} ORDER BY id",
         crate::outbox::COLUMNS,
         keys.join(" OR ")
     )))
     .fetch_all(p)
-    .await)?,
-    )
+    .await)?;
+    crate::outbox::opened(rows, db.vault())
 }
 
 /// What the dashboards count of one referral made in a period.

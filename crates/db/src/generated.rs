@@ -3,6 +3,7 @@
 
 use crate::query::query;
 use crate::sql::{batch_rows, insert_values_sql};
+use crate::vault::columns;
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// A generated agent's account, as registration and their profile would leave it.
@@ -54,13 +55,14 @@ pub async fn register(
             chunk.len(),
         ) + ") AS v WHERE agents.id = v.column1";
         {
+            let vault = tx.vault().clone();
             let mut q = query(sql);
             for a in chunk {
                 q = q
                     .bind(a.agent_id)
                     .bind(&a.username)
                     .bind(a.username.to_lowercase())
-                    .bind(&a.phone)
+                    .bind(vault.seal(columns::AGENT_PHONE, &a.phone)?)
                     .bind(&a.zip)
                     .bind(&a.time_zone);
             }
@@ -173,6 +175,7 @@ pub async fn insert_referrals(tx: &mut Tx, rows: &[GeneratedReferral]) -> Result
             chunk.len(),
         ) + ") AS v";
         {
+            let vault = tx.vault().clone();
             let mut q = query(sql);
             for r in chunk {
                 q = q
@@ -182,9 +185,9 @@ pub async fn insert_referrals(tx: &mut Tx, rows: &[GeneratedReferral]) -> Result
                     .bind(r.city)
                     .bind(r.state)
                     .bind(&r.language)
-                    .bind(r.first_name)
-                    .bind(r.last_name)
-                    .bind(&r.phone)
+                    .bind(vault.seal(columns::REFERRAL_FIRST_NAME, r.first_name)?)
+                    .bind(vault.seal(columns::REFERRAL_LAST_NAME, r.last_name)?)
+                    .bind(vault.seal(columns::REFERRAL_PHONE, &r.phone)?)
                     .bind(r.consent_version)
                     .bind(&r.person_key)
                     .bind(to_millis(r.created_at))

@@ -31,6 +31,7 @@ pub mod generated;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;
+pub mod keys;
 pub mod licences;
 pub mod operators;
 pub mod outbox;
@@ -48,6 +49,7 @@ mod sql;
 mod sqlite_writer;
 pub mod terms;
 mod time;
+pub mod vault;
 
 pub use time::{from_millis, to_millis};
 
@@ -73,33 +75,52 @@ pub enum Pool {
 /// A write transaction. Every write goes through one, so that a use case can put its change,
 /// its outbox messages and its audit entries in one atomic unit. Dropping it rolls back.
 #[derive(Debug)]
-pub enum Tx {
+pub struct Tx {
+    conn: Conn,
+    /// The node's keys, to seal and open personal data written and read in the transaction.
+    vault: vault::Vault,
+}
+
+#[derive(Debug)]
+enum Conn {
     Sqlite(sqlite_writer::SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.conn {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// The PostgreSQL connection, for statements only PostgreSQL has (locks).
+    pub fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match &mut self.conn {
+            Conn::Sqlite(_) => None,
+            Conn::Postgres(t) => Some(&mut **t),
+        }
+    }
+
+    pub fn vault(&self) -> &vault::Vault {
+        &self.vault
     }
 
     /// Ends the transaction without its changes, now (dropping it also rolls back, but only
     /// when the connection is next used, so its row locks would linger until then).
     pub async fn rollback(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback()?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            Conn::Sqlite(t) => t.rollback()?,
+            Conn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
 
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit()?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.conn {
+            Conn::Sqlite(t) => t.commit()?,
+            Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
@@ -140,6 +161,8 @@ pub struct Db {
     sqlite_writer: Option<sqlite_writer::Writer>,
     /// PostgreSQL: signals to the other nodes.
     signaller: Option<signal::Signaller>,
+    /// The keys of personal data at rest (see [`keys::unlock`]).
+    vault: vault::Vault,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +190,9 @@ pub enum DbError {
     /// From SQLite's writer connection.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// The keys of personal data at rest: not loaded, or not opening.
+    #[error("{0}")]
+    Keys(String),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -330,6 +356,7 @@ impl Db {
             pool,
             sqlite_writer,
             signaller,
+            vault: vault::Vault::default(),
         })
     }
 
@@ -337,15 +364,19 @@ impl Db {
     /// so that read-then-write transactions queue instead of failing with "database is locked".
     pub async fn begin(&self) -> Result<Tx> {
         let asked = std::time::Instant::now();
-        let tx = match &self.pool {
-            Pool::Sqlite(_) => Tx::Sqlite(
+        let conn = match &self.pool {
+            Pool::Sqlite(_) => Conn::Sqlite(
                 self.sqlite_writer
                     .as_ref()
                     .expect("a SQLite database has its writer")
                     .begin()
                     .await?,
             ),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.begin().await?),
+        };
+        let tx = Tx {
+            conn,
+            vault: self.vault.clone(),
         };
         metrics::histogram!(WAIT_METRIC).record(asked.elapsed().as_secs_f64());
         Ok(tx)
@@ -362,7 +393,7 @@ impl Db {
         E: From<DbError>,
     {
         if let Some(writer) = &self.sqlite_writer {
-            return writer.write(work).await;
+            return writer.write(&self.vault, work).await;
         }
         let mut tx = self.begin().await?;
         let began = std::time::Instant::now();
@@ -387,6 +418,11 @@ impl Db {
         };
         let idle = u32::try_from(idle).unwrap_or(u32::MAX);
         (size.saturating_sub(idle), idle, max)
+    }
+
+    /// The node's keys of personal data at rest.
+    pub fn vault(&self) -> &vault::Vault {
+        &self.vault
     }
 
     pub fn backend(&self) -> Backend {

@@ -5,6 +5,10 @@ use serde::Serialize;
 
 use crate::query::query;
 use crate::time::{from_row, instant, maybe_instant, parsed};
+use crate::vault::columns::{
+    OUTBOX_BODY, OUTBOX_FALLBACK_TO, OUTBOX_HTML, OUTBOX_RECIPIENT, OUTBOX_SUBJECT,
+};
+use crate::vault::{Vault, lookups};
 use crate::{Db, DbError, Result, Tx, from_millis, on_pool, to_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +138,23 @@ from_row!(MessageRow, |r| Ok(MessageRow {
     provider_status: r.try_get("provider_status")?,
 }));
 
+impl MessageRow {
+    /// The message as it was written, from its stored (sealed) form.
+    pub(crate) fn opened(mut self, vault: &Vault) -> Result<Self> {
+        vault.open_in_place(OUTBOX_RECIPIENT, &mut self.recipient)?;
+        vault.open_in_place(OUTBOX_SUBJECT, &mut self.subject)?;
+        vault.open_in_place(OUTBOX_BODY, &mut self.body)?;
+        vault.open_opt_in_place(OUTBOX_HTML, &mut self.html)?;
+        vault.open_opt_in_place(OUTBOX_FALLBACK_TO, &mut self.fallback_to)?;
+        Ok(self)
+    }
+}
+
+/// Opens every message of `rows`.
+pub(crate) fn opened(rows: Vec<MessageRow>, vault: &Vault) -> Result<Vec<MessageRow>> {
+    rows.into_iter().map(|m| m.opened(vault)).collect()
+}
+
 pub(crate) const COLUMNS: &str =
     "id, channel, sender, recipient, subject, body, html, lang, fallback_to, urgent, subscription_id, status,
     created_at, finished_at, attempts, last_error, provider_id, provider_status";
@@ -146,22 +167,24 @@ pub async fn enqueue(
     now: jiff::Timestamp,
 ) -> Result<Option<i64>> {
     let now_ms = to_millis(now);
+    let vault = tx.vault().clone();
     query("INSERT INTO outbox (channel, recipient, subject, body, dedup_key, created_at, due_at, sender,
-             html, lang, fallback_to, urgent, subscription_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
+             html, lang, fallback_to, urgent, subscription_id, recipient_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (dedup_key) DO NOTHING RETURNING id")
         .bind(msg.channel.as_str())
-        .bind(msg.recipient)
-        .bind(msg.subject)
-        .bind(msg.body)
+        .bind(vault.seal(OUTBOX_RECIPIENT, msg.recipient)?)
+        .bind(vault.seal(OUTBOX_SUBJECT, msg.subject)?)
+        .bind(vault.seal(OUTBOX_BODY, msg.body)?)
         .bind(msg.dedup_key)
         .bind(now_ms)
         .bind(msg.sender)
-        .bind(msg.html)
+        .bind(vault.seal_opt(OUTBOX_HTML, msg.html)?)
         .bind(msg.lang)
-        .bind(msg.fallback_to)
+        .bind(vault.seal_opt(OUTBOX_FALLBACK_TO, msg.fallback_to)?)
         .bind(msg.urgent)
         .bind(msg.subscription_id)
+        .bind(vault.lookup(lookups::RECIPIENT, msg.recipient)?)
         .scalar_optional(tx)
         .await
 }
@@ -173,16 +196,18 @@ pub async fn list(
     recipient: Option<&str>,
     status: Option<DeliveryStatus>,
 ) -> Result<Vec<MessageRow>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient = $1) AND ($2 IS NULL OR status = $2)
+    let recipient_key = recipient
+        .map(|r| db.vault().lookup(lookups::RECIPIENT, r))
+        .transpose()?;
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR recipient_key = $1) AND ($2 IS NULL OR status = $2)
          ORDER BY id"
     )))
-    .bind(recipient)
+    .bind(recipient_key)
     .bind(status.map(DeliveryStatus::as_str))
     .fetch_all(p)
-    .await)?,
-    )
+    .await)?;
+    opened(rows, db.vault())
 }
 
 /// The newest `limit` messages, optionally in one status.
@@ -192,15 +217,14 @@ pub async fn newest(
     status: Option<DeliveryStatus>,
     limit: i64,
 ) -> Result<Vec<MessageRow>> {
-    Ok(
-        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM outbox WHERE $1 IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"
     )))
     .bind(status.map(DeliveryStatus::as_str))
     .bind(limit)
     .fetch_all(p)
-    .await)?,
-    )
+    .await)?;
+    opened(rows, db.vault())
 }
 
 /// Gives a message given up on another try, now. False when it was not failed.
@@ -230,9 +254,9 @@ pub async fn claim_due(
 ) -> Result<Vec<MessageRow>> {
     const DUE: &str = "SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $3
          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4";
-    let lock = match tx {
-        Tx::Sqlite(_) => "",
-        Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    let lock = match tx.backend() {
+        crate::Backend::Sqlite => "",
+        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
     };
     let sql = format!(
         "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
@@ -246,7 +270,7 @@ pub async fn claim_due(
         .fetch_all(tx)
         .await?;
     rows.sort_by_key(|r| r.id);
-    Ok(rows)
+    opened(rows, tx.vault())
 }
 
 /// Marks a claimed message done. False when `owner` no longer holds it.

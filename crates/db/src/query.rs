@@ -6,7 +6,7 @@
 //! backend's row type implements, into types that implement [`FromCols`].
 use std::borrow::Cow;
 
-use crate::{DbError, Result, Tx};
+use crate::{Conn, DbError, Result, Tx};
 
 /// One argument of a statement. Nulls keep their type: PostgreSQL wants to know it.
 #[derive(Debug, Clone)]
@@ -208,9 +208,9 @@ impl Query {
 
     /// Runs the statement; how many rows it changed.
     pub async fn execute(self, tx: &mut Tx) -> Result<u64> {
-        Ok(match tx {
-            Tx::Sqlite(t) => t.run(&self.sql, &self.args, |_| Ok(())).await?,
-            Tx::Postgres(t) => pg_query(&self.sql, self.args)
+        Ok(match &mut tx.conn {
+            Conn::Sqlite(t) => t.run(&self.sql, &self.args, |_| Ok(())).await?,
+            Conn::Postgres(t) => pg_query(&self.sql, self.args)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
@@ -219,8 +219,8 @@ impl Query {
 
     /// Every row the statement returns.
     pub async fn fetch_all<T: FromCols>(self, tx: &mut Tx) -> Result<Vec<T>> {
-        match tx {
-            Tx::Sqlite(t) => {
+        match &mut tx.conn {
+            Conn::Sqlite(t) => {
                 let mut rows = Vec::new();
                 t.run(&self.sql, &self.args, |r| {
                     rows.push(T::from_cols(r)?);
@@ -229,7 +229,7 @@ impl Query {
                 .await?;
                 Ok(rows)
             }
-            Tx::Postgres(t) => pg_query(&self.sql, self.args)
+            Conn::Postgres(t) => pg_query(&self.sql, self.args)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -240,8 +240,8 @@ impl Query {
 
     /// The first row the statement returns, if any.
     pub async fn fetch_optional<T: FromCols>(self, tx: &mut Tx) -> Result<Option<T>> {
-        let row = match tx {
-            Tx::Sqlite(t) => {
+        let row = match &mut tx.conn {
+            Conn::Sqlite(t) => {
                 let mut first = None;
                 t.run(&self.sql, &self.args, |r| {
                     if first.is_none() {
@@ -252,7 +252,7 @@ impl Query {
                 .await?;
                 first
             }
-            Tx::Postgres(t) => pg_query(&self.sql, self.args)
+            Conn::Postgres(t) => pg_query(&self.sql, self.args)
                 .fetch_optional(&mut **t)
                 .await?
                 .map(|r| T::from_cols(&r)),

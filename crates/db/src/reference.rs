@@ -22,10 +22,10 @@ pub(crate) async fn seed(db: &Db, now: jiff::Timestamp) -> Result<()> {
     let now_ms = to_millis(now);
     let mut tx = db.begin().await?;
     {
-        if let Tx::Postgres(c) = &mut tx {
+        if let Some(c) = tx.postgres() {
             // Nodes starting together: one seeds, the others wait and then find it done.
             sqlx::query("SELECT pg_advisory_xact_lock(7270001)")
-                .execute(&mut **c)
+                .execute(c)
                 .await?;
         }
         let loaded: Option<String> =

@@ -1,14 +1,15 @@
 //! Numbers that asked for no more texts (STOP), and the delivery reports of texts.
 use crate::query::query;
+use crate::vault::lookups;
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// Records that `phone` wants no texts. `true` when it was not already so.
 #[tracing::instrument(skip_all)]
 pub async fn opt_out(tx: &mut Tx, phone: &str, now: jiff::Timestamp) -> Result<bool> {
     let added = query(
-        "INSERT INTO sms_opt_outs (phone, opted_out_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO sms_opt_outs (phone_key, opted_out_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
-    .bind(phone)
+    .bind(tx.vault().lookup(lookups::PHONE, phone)?)
     .bind(to_millis(now))
     .execute(tx)
     .await?;
@@ -18,8 +19,8 @@ pub async fn opt_out(tx: &mut Tx, phone: &str, now: jiff::Timestamp) -> Result<b
 /// Lets texts go to `phone` again. `true` when it had opted out.
 #[tracing::instrument(skip_all)]
 pub async fn opt_in(tx: &mut Tx, phone: &str) -> Result<bool> {
-    let removed = query("DELETE FROM sms_opt_outs WHERE phone = $1")
-        .bind(phone)
+    let removed = query("DELETE FROM sms_opt_outs WHERE phone_key = $1")
+        .bind(tx.vault().lookup(lookups::PHONE, phone)?)
         .execute(tx)
         .await?;
     Ok(removed == 1)
@@ -27,10 +28,11 @@ pub async fn opt_in(tx: &mut Tx, phone: &str) -> Result<bool> {
 
 #[tracing::instrument(skip_all)]
 pub async fn opted_out(db: &Db, phone: &str) -> Result<bool> {
+    let key = db.vault().lookup(lookups::PHONE, phone)?;
     let found: Option<i32> = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT 1 FROM sms_opt_outs WHERE phone = $1"
+        "SELECT 1 FROM sms_opt_outs WHERE phone_key = $1"
     )
-    .bind(phone)
+    .bind(&key)
     .fetch_optional(p)
     .await)?;
     Ok(found.is_some())

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use crate::query::Arg;
-use crate::{DbError, Result, Tx};
+use crate::{Conn, DbError, Result, Tx};
 
 /// Prepared statements kept by the writer: every statement the program writes with, once.
 const STATEMENTS_KEPT: usize = 512;
@@ -165,6 +165,7 @@ impl Writer {
     /// changes are committed, `Err` with them undone.
     pub(crate) async fn write<T, E>(
         &self,
+        vault: &crate::vault::Vault,
         work: impl AsyncFnOnce(&mut Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E>
     where
@@ -179,13 +180,16 @@ impl Writer {
             state.end_shared();
             return Err(DbError::from(e).into());
         }
-        let mut tx = Tx::Sqlite(SqliteTx {
-            state,
-            kind: Kind::Write,
-            open: true,
-        });
+        let mut tx = Tx {
+            conn: Conn::Sqlite(SqliteTx {
+                state,
+                kind: Kind::Write,
+                open: true,
+            }),
+            vault: vault.clone(),
+        };
         let done = work(&mut tx).await;
-        let Tx::Sqlite(mut tx) = tx else {
+        let Conn::Sqlite(mut tx) = tx.conn else {
             unreachable!("a SQLite write runs on the writer")
         };
         tx.open = false;

@@ -57,8 +57,10 @@ async fn run() {
     let sms = SmsApi::start().await;
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("hod.sqlite").display());
+    let data_key = hod_db::vault::MasterKey::generate().encoded();
     let env = [
         ("HOD_DATABASE_URL", database_url.clone()),
+        ("HOD_DATA_KEY", data_key.clone()),
         ("HOD_SMTP_URL", smtp.url()),
         ("HOD_SMS_URL", sms.url()),
         ("HOD_SMS_FROM", "+15125550100".to_owned()),
@@ -166,6 +168,10 @@ async fn run() {
     )
     .await
     .unwrap();
+    let key = hod_db::vault::MasterKey::parse(&data_key).unwrap();
+    hod_db::keys::unlock(&db, key, jiff::Timestamp::now())
+        .await
+        .unwrap();
     for _ in 0..300 {
         if outbox::pending_count(&db).await.unwrap() == 0 {
             break;

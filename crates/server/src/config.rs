@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use hod_db::DatabaseUrl;
+use hod_db::vault::MasterKey;
 use serde::{Deserialize, Serialize};
 
 /// Keys accepted in `hod.toml` and as `HOD_<KEY>` environment variables.
@@ -31,6 +32,8 @@ pub const KEYS: &[&str] = &[
     "sms_from",
     "push_endpoints",
     "trusted_proxies",
+    "data_key",
+    "data_key_file",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -82,6 +85,13 @@ pub struct Config {
     /// Reverse proxies in front of `hod`, comma-separated addresses or networks: from them,
     /// `X-Forwarded-For` names the client (for throttling and the audit log).
     pub trusted_proxies: String,
+    /// The master key of personal data at rest (32 random bytes as base64; `hod` makes one
+    /// in `data_key_file` when this is empty). Every node of a database needs the same.
+    #[serde(deserialize_with = "maybe_text")]
+    pub data_key: Option<String>,
+    /// Where the master key is kept when `data_key` is empty; empty = `data.key` in
+    /// `data_dir`. Made on first start, readable by its owner only.
+    pub data_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +125,8 @@ impl Default for Config {
             sms_from: String::new(),
             push_endpoints: hod_app::push::DEFAULT_ENDPOINTS.into(),
             trusted_proxies: String::new(),
+            data_key: None,
+            data_key_file: None,
         }
     }
 }
@@ -147,6 +159,7 @@ impl std::fmt::Debug for Config {
             .field("sms_from", &self.sms_from)
             .field("push_endpoints", &self.push_endpoints)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("data_key_file", &self.data_key_file)
             .finish_non_exhaustive()
     }
 }
@@ -231,6 +244,38 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The master key of personal data at rest: `data_key`, else the key file, made (owner
+    /// read-write only) when there is none yet.
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+        if let Some(key) = &self.data_key {
+            return MasterKey::parse(key).map_err(|e| anyhow::anyhow!("data_key {e}"));
+        }
+        let path = self
+            .data_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("data.key"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                refuse_if_others_can_read(&path)?;
+                MasterKey::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("data key file {}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = MasterKey::generate();
+                write_key_file(&path, &key)?;
+                tracing::warn!(
+                    file = %path.display(),
+                    "made a new master key for personal data: keep a copy with the backups, \
+                     without it the database cannot be read"
+                );
+                Ok(key)
+            }
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read data key file {}", path.display()))
+            }
+        }
     }
 
     /// `push_endpoints` as a list.
@@ -341,6 +386,44 @@ fn maybe_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, 
 }
 
 /// A TOML syntax error as one line: file, line, column, what is wrong.
+fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create data key file {}", path.display()))?;
+    writeln!(file, "{}", key.encoded())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write data key file {}", path.display()))
+}
+
+/// A key file others can read is refused, as `ssh` refuses such a private key.
+fn refuse_if_others_can_read(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read data key file {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "data key file {} can be read by others (mode {:o}): `chmod 600` it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_toml_syntax(path: &Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

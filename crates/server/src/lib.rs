@@ -35,6 +35,16 @@ pub async fn open_database(config: &Config, url: &DatabaseUrl) -> anyhow::Result
     };
     let db = Db::connect(url, &opts).await?;
     db.migrate(jiff::Timestamp::now()).await?;
+    if hod_db::keys::unlock(&db, config.master_key()?, jiff::Timestamp::now()).await? {
+        // The first key of a database made before personal data was sealed: seal it now.
+        let sealed = hod_db::keys::reseal_all(&db).await?;
+        if sealed > 0 {
+            tracing::info!(
+                values = sealed,
+                "sealed the personal data stored before keys existed"
+            );
+        }
+    }
     tracing::info!(database = %url, backend = %db.backend(), "database ready");
     Ok(db)
 }
@@ -121,6 +131,18 @@ fn spawn_workers(app: App) -> Workers {
             tokio::time::sleep(SWEEP_EVERY).await;
         }
     });
+    let keys = app.clone();
+    let key_refresh = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(hod_app::keys::KEY_REFRESH).await;
+            if let Err(e) = keys.refresh_keys().await {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "loading the data keys again failed"
+                );
+            }
+        }
+    });
     let daily = tokio::spawn(async move {
         loop {
             match app.run_daily_eligibility(&node).await {
@@ -140,7 +162,7 @@ fn spawn_workers(app: App) -> Workers {
     Workers {
         stop,
         dispatcher: dispatches,
-        others: vec![signals, sweeps, daily],
+        others: vec![signals, sweeps, key_refresh, daily],
     }
 }
 

@@ -21,6 +21,18 @@ use hod_db::{Backend, ConnectOptions, DatabaseUrl, Db};
 mod macros;
 
 /// Where the fake clock starts: Thanksgiving 2026, 11:00 in New York, plan year 2027.
+/// The master key of personal data in tests (`HOD_DATA_KEY` for the processes they start):
+/// base64 of `hod-test-data-key-not-a-secret!!`.
+pub const TEST_DATA_KEY: &str = "aG9kLXRlc3QtZGF0YS1rZXktbm90LWEtc2VjcmV0ISE=";
+
+/// Loads (or, on a new database, makes) `db`'s data keys with [`TEST_DATA_KEY`].
+pub async fn unlock(db: &Db) {
+    let key = hod_db::vault::MasterKey::parse(TEST_DATA_KEY).expect("the test key");
+    hod_db::keys::unlock(db, key, start_time())
+        .await
+        .expect("load the test database's data keys");
+}
+
 pub const START: &str = "2026-11-26T16:00:00Z";
 
 /// A fresh, migrated database that is removed when dropped.
@@ -98,6 +110,7 @@ impl TestDb {
         let db = Db::connect(&url, &ConnectOptions::default())
             .await
             .expect("open the test database");
+        unlock(&db).await;
         Self { db, url, cleanup }
     }
 
@@ -376,6 +389,7 @@ impl Drop for TestApp {
             let db = Db::connect(&url, &ConnectOptions::default())
                 .await
                 .expect("reopen the test database");
+            unlock(&db).await;
             let unread: Vec<String> = hod_db::outbox::list(&db, None, None)
                 .await
                 .expect("list the outbox")

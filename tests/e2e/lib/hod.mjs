@@ -29,7 +29,13 @@ export async function startHod(command = "serve") {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith("HOD_")) delete env[k];
   // The links in messages (written by `hod import` too) must name the server the browser uses.
-  Object.assign(env, { HOD_DATA_DIR: dir, HOD_LOG: "warn", HOD_PUBLIC_URL: `http://localhost:${port}` });
+  // One master key for every run: the PostgreSQL runs share a database (a test key, not a secret).
+  Object.assign(env, {
+    HOD_DATA_DIR: dir,
+    HOD_LOG: "warn",
+    HOD_PUBLIC_URL: `http://localhost:${port}`,
+    HOD_DATA_KEY: "aG9kLXRlc3QtZGF0YS1rZXktbm90LWEtc2VjcmV0ISE=",
+  });
   if (process.env.HOD_E2E_PG_URL) env.HOD_DATABASE_URL = process.env.HOD_E2E_PG_URL;
   // The demo keeps its own file; name it so that the CLI below reads the same database.
   else if (command === "demo") env.HOD_DATABASE_URL = `sqlite://${join(dir, "demo.sqlite")}`;

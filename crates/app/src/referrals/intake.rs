@@ -1,12 +1,12 @@
 //! A consumer's request: its checks, a partner's Idempotency-Key, the same person again within
 //! the window, and the first routing round right after.
 use hod_db::referrals::{self as db, NewEvent, NewReferral};
+use hod_db::vault::{Vault, lookups};
 use hod_domain::account::plausible_email;
 use hod_domain::actor::Actor;
 use hod_domain::referral::EventKind;
 use hod_domain::referral::{ContactBy, HelpReason, Status};
 use hod_domain::{Lang, PhoneE164, Zip};
-use sha2::{Digest, Sha256};
 
 use crate::fields::{FieldProblem, FieldProblems};
 use crate::{App, AppError, Result};
@@ -17,9 +17,9 @@ use super::rounds::Routed;
 use super::*;
 
 impl RequestForm {
-    /// SHA-256 of the request as given (hex): what an `Idempotency-Key` is bound to.
-    fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
+    /// A keyed hash of the request as given: what an `Idempotency-Key` is bound to.
+    fn fingerprint(&self, vault: &Vault) -> Result<String> {
+        let mut text = String::new();
         for field in [
             &self.zip,
             &self.language,
@@ -32,11 +32,11 @@ impl RequestForm {
             &self.reason,
             &self.consent_version,
         ] {
-            h.update(field.as_bytes());
-            h.update([0x1f]);
+            text.push_str(field);
+            text.push('\u{1f}');
         }
-        h.update([u8::from(self.consent)]);
-        hex::encode(h.finalize())
+        text.push(if self.consent { '1' } else { '0' });
+        Ok(vault.lookup(lookups::REQUEST, &text)?)
     }
 }
 
@@ -53,18 +53,23 @@ pub(super) struct Checked {
     email: Option<String>,
 }
 
-pub(super) fn person_key(first: &str, last: &str, phone: &PhoneE164, zip: Zip) -> String {
+/// A keyed hash of the person (names, phone, ZIP): the same-person check compares these.
+pub(super) fn person_key(
+    vault: &Vault,
+    first: &str,
+    last: &str,
+    phone: &PhoneE164,
+    zip: Zip,
+) -> Result<String> {
     let norm = |s: &str| s.trim().to_lowercase();
-    hex::encode(Sha256::digest(
-        format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            norm(first),
-            norm(last),
-            phone.as_str(),
-            zip
-        )
-        .as_bytes(),
-    ))
+    let person = format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        norm(first),
+        norm(last),
+        phone.as_str(),
+        zip
+    );
+    Ok(vault.lookup(lookups::PERSON, &person)?)
 }
 
 impl App {
@@ -106,8 +111,9 @@ impl App {
         }
         let current_terms = config.terms_ids();
         let now = self.now();
-        let person = person_key(&first_name, &last_name, &phone, zip);
-        let fingerprint = form.fingerprint();
+        let vault = self.db.vault();
+        let person = person_key(vault, &first_name, &last_name, &phone, zip)?;
+        let fingerprint = form.fingerprint(vault)?;
         let submitter = origin.partner.map(|(key_id, _)| key_id);
         let written = self
             .write(async |tx| -> Result<Intake, Abort> {

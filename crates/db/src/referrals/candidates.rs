@@ -125,12 +125,12 @@ pub struct FactsCursor(i64);
 #[tracing::instrument(skip_all)]
 pub async fn facts_cursor(tx: &mut Tx, state: &str) -> Result<(FactsCursor, i64)> {
     const LAYOUT: &str = "COALESCE((SELECT version FROM routing_layouts WHERE state = $1), 0)";
-    let (at, plans) = match tx {
-        Tx::Sqlite(_) => (
+    let (at, plans) = match tx.backend() {
+        crate::Backend::Sqlite => (
             "(SELECT COALESCE(MAX(xid), 0) + 1 FROM routing_changes)",
             "NULL",
         ),
-        Tx::Postgres(_) => (
+        crate::Backend::Postgres => (
             "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
             "set_config('plan_cache_mode', 'force_generic_plan', true)",
         ),
@@ -251,6 +251,7 @@ pub async fn state_facts(
         .bind(only.unwrap_or_default())
         .fetch_all(tx)
         .await?;
+    let vault = tx.vault();
     rows.into_iter()
         .map(|r| {
             let availability = assemble(
@@ -272,7 +273,10 @@ pub async fn state_facts(
                     first_name: r.first_name,
                     last_name: r.last_name,
                     email: r.email,
-                    phone: r.phone,
+                    phone: r
+                        .phone
+                        .map(|p| vault.open(crate::vault::columns::AGENT_PHONE, &p))
+                        .transpose()?,
                     contact_method: r.contact_method,
                     zip: r.zip,
                     ui_lang: r.ui_lang,

@@ -3,6 +3,7 @@
 use crate::query::query;
 use crate::time::{from_row, instant};
 
+use crate::vault::columns::CONSENT_CONSUMER_NAME;
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// The consumer's consent as the agent records it (CMS model consent form).
@@ -29,7 +30,7 @@ pub async fn add_consent(tx: &mut Tx, c: &NewConsent<'_>, now: jiff::Timestamp) 
     )
     .bind(c.referral_id)
     .bind(c.agent_id)
-    .bind(c.consumer_name)
+    .bind(tx.vault().seal(CONSENT_CONSUMER_NAME, c.consumer_name)?)
     .bind(c.agent_name)
     .bind(c.scope)
     .bind(c.duration)
@@ -72,7 +73,7 @@ from_row!(ConsentRow, |r| Ok(ConsentRow {
 /// The consents recorded for a referral by `agent_id` (the accepting agent).
 #[tracing::instrument(skip_all)]
 pub async fn consents(db: &Db, referral_id: i64, agent_id: i64) -> Result<Vec<ConsentRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(
+    let rows: Vec<ConsentRow> = on_pool!(db, p => sqlx::query_as(
         "SELECT c.id, c.consumer_name, c.agent_name, c.scope, c.duration, c.consented_on, c.withdraw_how,
             c.method, c.recorded_at, c.keep_until
          FROM referral_consents c JOIN referrals r ON r.id = c.referral_id AND r.agent_id = $2
@@ -81,5 +82,12 @@ pub async fn consents(db: &Db, referral_id: i64, agent_id: i64) -> Result<Vec<Co
     .bind(referral_id)
     .bind(agent_id)
     .fetch_all(p)
-    .await)?)
+    .await)?;
+    rows.into_iter()
+        .map(|mut c| {
+            db.vault()
+                .open_in_place(CONSENT_CONSUMER_NAME, &mut c.consumer_name)?;
+            Ok(c)
+        })
+        .collect()
 }

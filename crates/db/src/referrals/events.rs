@@ -5,6 +5,7 @@ use hod_domain::referral::{EventKind, Status};
 
 use crate::query::query;
 use crate::time::{from_row, instant, maybe_parsed, parsed, parsed_str};
+use crate::vault::columns::{EVENT_ACCOUNT_NUMBER, EVENT_NOTE};
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 /// An entry of the timeline.
@@ -28,8 +29,8 @@ pub async fn add_event(tx: &mut Tx, e: &NewEvent<'_>, now: jiff::Timestamp) -> R
         .bind(e.actor.to_string())
         .bind(e.kind.as_str())
         .bind(e.status.map(Status::id))
-        .bind(e.note)
-        .bind(e.account_number)
+        .bind(tx.vault().seal(EVENT_NOTE, e.note)?)
+        .bind(tx.vault().seal(EVENT_ACCOUNT_NUMBER, e.account_number)?)
         .bind(e.detail.to_string())
         .execute(tx)
         .await?;
@@ -62,11 +63,19 @@ from_row!(EventRow, |r| Ok(EventRow {
 
 #[tracing::instrument(skip_all)]
 pub async fn events(db: &Db, referral_id: i64) -> Result<Vec<EventRow>> {
-    Ok(on_pool!(db, p => sqlx::query_as(
+    let rows: Vec<EventRow> = on_pool!(db, p => sqlx::query_as(
         "SELECT id, at, actor, kind, status, note, account_number, detail FROM referral_events
          WHERE referral_id = $1 ORDER BY id",
     )
     .bind(referral_id)
     .fetch_all(p)
-    .await)?)
+    .await)?;
+    rows.into_iter()
+        .map(|mut e| {
+            db.vault().open_in_place(EVENT_NOTE, &mut e.note)?;
+            db.vault()
+                .open_in_place(EVENT_ACCOUNT_NUMBER, &mut e.account_number)?;
+            Ok(e)
+        })
+        .collect()
 }

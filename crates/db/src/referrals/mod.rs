@@ -10,6 +10,10 @@ use jiff::Timestamp;
 
 use crate::query::query;
 use crate::time::{from_row, instant, maybe_instant, parsed};
+use crate::vault::Vault;
+use crate::vault::columns::{
+    REFERRAL_BEST_TIME, REFERRAL_EMAIL, REFERRAL_FIRST_NAME, REFERRAL_LAST_NAME, REFERRAL_PHONE,
+};
 use crate::{Db, Result, Tx, on_pool, to_millis};
 
 mod candidates;
@@ -121,10 +125,23 @@ from_row!(Contact {
 
 pub(super) const CONTACT: &str = "r.first_name, r.last_name, r.phone, r.email, r.best_time";
 
+impl Contact {
+    /// The details as they were given, from their stored (sealed) form.
+    fn opened(mut self, vault: &Vault) -> Result<Self> {
+        vault.open_in_place(REFERRAL_FIRST_NAME, &mut self.first_name)?;
+        vault.open_in_place(REFERRAL_LAST_NAME, &mut self.last_name)?;
+        vault.open_in_place(REFERRAL_PHONE, &mut self.phone)?;
+        vault.open_opt_in_place(REFERRAL_EMAIL, &mut self.email)?;
+        vault.open_in_place(REFERRAL_BEST_TIME, &mut self.best_time)?;
+        Ok(self)
+    }
+}
+
 /// Stores a new request, due for routing at once; the row as stored (nothing to read back).
 #[tracing::instrument(skip_all)]
 pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> Result<ReferralRow> {
     let millis = to_millis(now);
+    let vault = tx.vault().clone();
     let id = query("INSERT INTO referrals (plan_year, status, zip, city, state, language, reason, first_name, last_name,
             phone, email, contact_by, best_time, ui_lang, consent_version, consent_at, consent_ip,
             consent_user_agent, source, api_key_id, person_key, created_at, updated_at, due_at)
@@ -137,12 +154,12 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
         .bind(r.state)
         .bind(r.language)
         .bind(r.reason)
-        .bind(r.first_name)
-        .bind(r.last_name)
-        .bind(r.phone)
-        .bind(r.email)
+        .bind(vault.seal(REFERRAL_FIRST_NAME, r.first_name)?)
+        .bind(vault.seal(REFERRAL_LAST_NAME, r.last_name)?)
+        .bind(vault.seal(REFERRAL_PHONE, r.phone)?)
+        .bind(vault.seal_opt(REFERRAL_EMAIL, r.email)?)
         .bind(r.contact_by)
-        .bind(r.best_time)
+        .bind(vault.seal(REFERRAL_BEST_TIME, r.best_time)?)
         .bind(r.ui_lang)
         .bind(r.consent_version)
         .bind(millis)
@@ -182,10 +199,10 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
 /// does), so that two quick submissions make one request.
 #[tracing::instrument(skip_all)]
 pub async fn lock_person(tx: &mut Tx, person_key: &str) -> Result<()> {
-    if let Tx::Postgres(t) = tx {
+    if let Some(t) = tx.postgres() {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7270005))")
             .bind(person_key)
-            .execute(&mut **t)
+            .execute(t)
             .await?;
     }
     Ok(())
@@ -208,12 +225,14 @@ from_row!(ConsumerReach, |r| Ok(ConsumerReach {
 
 #[tracing::instrument(skip_all)]
 pub async fn consumer_reach(tx: &mut Tx, id: i64) -> Result<ConsumerReach> {
-    query(format!(
+    let mut reach: ConsumerReach = query(format!(
         "SELECT {CONTACT}, r.contact_by, r.ui_lang FROM referrals r WHERE r.id = $1"
     ))
     .bind(id)
     .fetch_one(tx)
-    .await
+    .await?;
+    reach.contact = reach.contact.opened(tx.vault())?;
+    Ok(reach)
 }
 
 /// Asks the router to look at a routing referral now (after a decline).
@@ -279,7 +298,8 @@ pub async fn contact_for_agent(
     .await?
     .map(|row| Ok::<_, sqlx::Error>((crate::query::FromCols::from_cols(&row)?, crate::query::FromCols::from_cols(&row)?)))
     .transpose()?);
-    Ok(row)
+    row.map(|(r, c): (ReferralRow, Contact)| Ok((r, c.opened(db.vault())?)))
+        .transpose()
 }
 
 /// The referrals `agent_id` accepted, newest first, with contact details.
@@ -294,16 +314,19 @@ pub async fn accepted_by(db: &Db, agent_id: i64) -> Result<Vec<(ReferralRow, Con
     .iter()
     .map(|row| Ok::<_, sqlx::Error>((crate::query::FromCols::from_cols(row)?, crate::query::FromCols::from_cols(row)?)))
     .collect::<Result<Vec<_>, _>>()?);
-    Ok(rows)
+    rows.into_iter()
+        .map(|(r, c): (ReferralRow, Contact)| Ok((r, c.opened(db.vault())?)))
+        .collect()
 }
 
 /// How to reach the consumer, for the messages sent to them (never shown to agents).
 #[tracing::instrument(skip_all)]
 pub async fn consumer_address(tx: &mut Tx, id: i64) -> Result<Contact> {
-    query(format!("SELECT {CONTACT} FROM referrals r WHERE r.id = $1"))
+    let c: Contact = query(format!("SELECT {CONTACT} FROM referrals r WHERE r.id = $1"))
         .bind(id)
         .fetch_one(tx)
-        .await
+        .await?;
+    c.opened(tx.vault())
 }
 
 /// Locks a referral that is still routing and due at `now` (PostgreSQL skips one another
@@ -322,9 +345,9 @@ pub async fn lock_due(tx: &mut Tx, id: i64, now: jiff::Timestamp) -> Result<Opti
 }
 
 pub(super) fn lock_clause(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Sqlite(_) => "",
-        Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    match tx.backend() {
+        crate::Backend::Sqlite => "",
+        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
     }
 }
 

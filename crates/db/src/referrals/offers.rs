@@ -95,9 +95,9 @@ pub async fn insert_offer(
 /// that locks are always taken referral first). Returns the referral id.
 #[tracing::instrument(skip_all)]
 pub async fn lock_for_offer(tx: &mut Tx, offer_id: i64, agent_id: i64) -> Result<Option<i64>> {
-    let lock = match tx {
-        Tx::Sqlite(_) => "",
-        Tx::Postgres(_) => " FOR UPDATE",
+    let lock = match tx.backend() {
+        crate::Backend::Sqlite => "",
+        crate::Backend::Postgres => " FOR UPDATE",
     };
     query(format!(
         "SELECT r.id FROM referrals r WHERE r.id = (SELECT referral_id FROM referral_offers
@@ -114,10 +114,10 @@ pub async fn lock_for_offer(tx: &mut Tx, offer_id: i64, agent_id: i64) -> Result
 /// on different referrals count one after the other. Take it after the referral's lock.
 #[tracing::instrument(skip_all)]
 pub async fn lock_agent_open_referrals(tx: &mut Tx, agent_id: i64) -> Result<i64> {
-    if let Tx::Postgres(t) = tx {
+    if let Some(t) = tx.postgres() {
         sqlx::query("SELECT id FROM agents WHERE id = $1 FOR UPDATE")
             .bind(agent_id)
-            .execute(&mut **t)
+            .execute(t)
             .await?;
     }
     query("SELECT COUNT(*) FROM referrals WHERE agent_id = $1 AND status = 'accepted'")

@@ -70,6 +70,9 @@ pub enum Command {
     /// The audit log of security and personal-data events
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The keys of personal data at rest
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Simulate a day of routing on virtual time and compare the offer strategies
     Simulate(SimulateArgs),
     /// Load a synthetic program (eligible, registered, green agents) into an empty database
@@ -83,6 +86,18 @@ pub enum Command {
         /// The same seed gives the same agents
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new data key and re-encrypt all personal data with it in small batches, while
+    /// the system runs; then drop the keys nothing uses any more
+    Rotate {
+        /// Seconds the running nodes get to load the new key, and again to start sealing
+        /// with it (0 only when no node is running)
+        #[arg(long, default_value_t = 2 * hod_app::keys::KEY_REFRESH.as_secs())]
+        settle_secs: u64,
     },
 }
 
@@ -347,6 +362,28 @@ impl Command {
                 let app = crate::app(db, crate::settings(&config, config.addr)).await?;
                 let key = app.create_api_key(&name, Actor::Cli).await?;
                 println!("{key}");
+                Ok(())
+            }
+            Command::Keys(KeysCommand::Rotate { settle_secs }) => {
+                let db = crate::open_database(&config, &config.database_url("hod.sqlite")).await?;
+                let app = crate::app(db, crate::settings(&config, config.addr)).await?;
+                let r = app
+                    .rotate_keys(std::time::Duration::from_secs(settle_secs))
+                    .await?;
+                println!(
+                    "data key {} is current: {} values re-encrypted; keys dropped: {}",
+                    r.key,
+                    r.resealed,
+                    if r.dropped.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        r.dropped
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
                 Ok(())
             }
             Command::Audit(AuditCommand::Verify) => {

@@ -225,6 +225,7 @@ fn outbox_list_never_sends_control_characters_to_the_terminal() {
         let db = hod_db::Db::connect(&url, &hod_db::ConnectOptions::default())
             .await
             .unwrap();
+        hod_test_support::unlock(&db).await;
         let mut tx = db.begin().await.unwrap();
         hod_db::outbox::enqueue(
             &mut tx,

@@ -28,5 +28,6 @@ pub fn hod() -> std::process::Command {
         }
     }
     cmd.env("HOD_LOG", "warn");
+    cmd.env("HOD_DATA_KEY", hod_test_support::TEST_DATA_KEY);
     cmd
 }

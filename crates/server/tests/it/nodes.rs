@@ -165,6 +165,7 @@ async fn a_node_killed_while_dispatching_loses_no_message() {
         .await
         .unwrap();
     db.migrate(jiff::Timestamp::now()).await.unwrap();
+    hod_test_support::unlock(&db).await;
     let now = jiff::Timestamp::now();
     db.write(async |tx| -> hod_db::Result<()> {
         for i in 0..MESSAGES {

@@ -419,9 +419,9 @@ async fn password_recovery_answers_without_doing_the_work_first(t: TestApp) {
     // the agent's row, which the reset token refers to). A page that did the work before
     // answering would wait; one that answers at once for everybody does not.
     let mut tx = t.app.storage().begin().await.unwrap();
-    if let hod_db::Tx::Postgres(pg) = &mut tx {
+    if let Some(pg) = tx.postgres() {
         sqlx::query("SELECT id FROM agents FOR UPDATE")
-            .execute(&mut **pg)
+            .execute(pg)
             .await
             .unwrap();
     }
