@@ -59,6 +59,8 @@ fn every_command_has_help() {
         &["audit", "verify", "--help"],
         &["simulate", "--help"],
         &["generate", "--help"],
+        &["keys", "--help"],
+        &["keys", "rotate", "--help"],
     ] {
         let o = hod().args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}");
@@ -160,6 +162,61 @@ fn migrate_creates_the_sqlite_database_in_the_data_dir() {
             .status()
             .unwrap()
             .success()
+    );
+}
+
+#[test]
+fn the_master_key_file_is_made_private_kept_and_checked() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let without_key = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = hod();
+        cmd.env_remove("HOD_DATA_KEY")
+            .args(args)
+            .current_dir(dir.path());
+        cmd.envs(env.iter().copied()).output().unwrap()
+    };
+    let o = without_key(&["migrate"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = dir.path().join("hod-data/data.key");
+    let made = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        stderr(&o).contains("keep a copy with the backups"),
+        "{}",
+        stderr(&o)
+    );
+    // Kept: the next start opens the same keys with it, and says nothing.
+    let o = without_key(&["keys", "rotate", "--settle-secs", "0"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("data key 2 is current") && out.contains("keys dropped: 1"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), made);
+    // Another master key does not open this database's keys.
+    let other = hod_db::vault::MasterKey::generate().encoded();
+    assert_one_line_error(
+        &without_key(&["migrate"], &[("HOD_DATA_KEY", &other)]),
+        &["data key 2 does not open with this master key"],
+    );
+    assert_one_line_error(
+        &without_key(&["migrate"], &[("HOD_DATA_KEY", "c2hvcnQ=")]),
+        &["data_key is 5 bytes long once decoded; a key is 32"],
+    );
+    // A key file others can read is refused.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_one_line_error(
+        &without_key(&["migrate"], &[]),
+        &[
+            "data key file",
+            "can be read by others (mode 644)",
+            "chmod 600",
+        ],
     );
 }
 

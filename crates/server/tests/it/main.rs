@@ -1,4 +1,5 @@
 mod accounts;
+mod at_rest;
 mod cli;
 mod console;
 mod eligibility;
