@@ -252,6 +252,9 @@ setting-intake-closed_dates-invalid = Write dates as 2026-12-25, separated by co
 setting-intake-duplicate_minutes = Minutes in which a second request from the same person is the first one
 setting-intake-duplicate_minutes-hint = A whole number of minutes from 0 to 1440.
 setting-intake-duplicate_minutes-invalid = Write a whole number of minutes from 0 to 1440.
+setting-privacy-retention_days = Days a consumer's details are kept
+setting-privacy-retention_days-hint = A whole number from 30 to 3650, counted from the referral's last change; then names, phone, email and notes are erased and its numbers stay. Consent records are kept 10 years whatever this says.
+setting-privacy-retention_days-invalid = Write a whole number of days from 30 to 3650.
 
 console-operators-title = Operators
 console-change = Change

@@ -252,6 +252,9 @@ setting-intake-closed_dates-invalid = Escriba las fechas así: 2026-12-25, separ
 setting-intake-duplicate_minutes = Minutos en los que una segunda solicitud de la misma persona se considera la primera
 setting-intake-duplicate_minutes-hint = Un número entero de minutos del 0 al 1440.
 setting-intake-duplicate_minutes-invalid = Escriba un número entero de minutos del 0 al 1440.
+setting-privacy-retention_days = Días que se conservan los datos de un consumidor
+setting-privacy-retention_days-hint = Un número entero del 30 al 3650, contado desde el último cambio del referido; después se borran el nombre, el teléfono, el correo electrónico y las notas, y se conservan sus cifras. Los registros de consentimiento se conservan 10 años, diga lo que diga este valor.
+setting-privacy-retention_days-invalid = Escriba un número entero de días del 30 al 3650.
 
 console-operators-title = Operadores
 console-change = Cambiar

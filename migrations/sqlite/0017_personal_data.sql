@@ -18,3 +18,6 @@ ALTER TABLE sms_opt_outs RENAME COLUMN phone TO phone_key;
 ALTER TABLE outbox ADD COLUMN recipient_key TEXT;
 DROP INDEX outbox_by_recipient;
 CREATE INDEX outbox_by_recipient_key ON outbox (recipient_key);
+
+-- Retention: when a referral's consumer details were erased (its statistics stay).
+ALTER TABLE referrals ADD COLUMN erased_at INTEGER;

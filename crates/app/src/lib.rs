@@ -28,6 +28,7 @@ pub mod program;
 pub mod push;
 pub mod referrals;
 pub mod registration;
+pub mod retention;
 pub mod settings;
 pub mod simulation;
 pub mod sms;

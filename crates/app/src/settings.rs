@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use crate::{App, AppError, Result};
 
 /// Every setting an administrator may change, with its default.
-pub const KEYS: [(&str, &str); 13] = [
+pub const KEYS: [(&str, &str); 14] = [
     ("routing.strategy", "one_at_a_time"),
     ("routing.offer_minutes", "15"),
     ("routing.cascade_minutes", "5"),
@@ -25,6 +25,7 @@ pub const KEYS: [(&str, &str); 13] = [
     ("intake.duplicate_minutes", "10"),
     ("intake.closed_message_en", ""),
     ("intake.closed_message_es", ""),
+    ("privacy.retention_days", "365"),
 ];
 
 /// The longest message an administrator may write for consumers.
@@ -43,6 +44,8 @@ pub struct ProgramSettings {
     /// What consumers read when intake is closed, in English and Spanish (empty: the
     /// standard words).
     pub closed_message: (String, String),
+    /// How long a consumer's details are kept after their referral last changed.
+    pub retention: SignedDuration,
 }
 
 fn message(key: &str, v: &str) -> Result<String> {
@@ -170,6 +173,13 @@ pub(crate) fn parse(values: &HashMap<String, String>) -> Result<ProgramSettings>
             message("intake.closed_message_en", get("intake.closed_message_en"))?,
             message("intake.closed_message_es", get("intake.closed_message_es"))?,
         ),
+        retention: number(
+            "privacy.retention_days",
+            get("privacy.retention_days"),
+            30,
+            3650,
+        )
+        .map(|days| SignedDuration::from_hours(days * 24))?,
     })
 }
 

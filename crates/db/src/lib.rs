@@ -40,6 +40,7 @@ pub mod push;
 mod query;
 pub mod reference;
 pub mod referrals;
+pub mod retention;
 pub mod scratch;
 pub mod sessions;
 pub mod settings;

@@ -156,6 +156,11 @@ fn spawn_workers(app: App) -> Workers {
                 Ok(hod_app::eligibility::DailyRun::NotDue) => {}
                 Err(e) => tracing::error!(error = format!("{e:#}"), "daily eligibility run failed"),
             }
+            match app.run_daily_retention(&node).await {
+                Ok(Some(erased)) => tracing::info!(?erased, "daily retention run finished"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = format!("{e:#}"), "daily retention run failed"),
+            }
             tokio::time::sleep(JOB_CHECK_EVERY).await;
         }
     });

@@ -15,6 +15,7 @@ use crate::world::{TestPartner, spec, world};
 app_tests!(
     contact_details_never_show_outside_the_accepting_agents_view,
     rotating_the_keys_re_encrypts_everything_and_drops_the_old_key,
+    consumers_details_are_erased_after_the_retention_period_and_consents_after_ten_years,
 );
 
 /// What each person gave, in the forms it may take on the way (as typed, E.164, digits).
@@ -324,4 +325,124 @@ async fn rotating_the_keys_re_encrypts_everything_and_drops_the_old_key(t: TestA
             .contains("does not open with this master key"),
         "{err}"
     );
+}
+
+async fn consumers_details_are_erased_after_the_retention_period_and_consents_after_ten_years(
+    t: TestApp,
+) {
+    let agents = world(&t, &[spec("3160031", "Ana", "77002")]).await;
+    let partner = TestPartner::new(&t).await;
+    let submit = |c: &Canary| {
+        json!({
+            "zip": "77002", "language": "en", "first_name": c.first, "last_name": c.last,
+            "phone": c.typed_phone, "email": c.email, "contact_by": "text",
+            "best_time": c.best_time, "reason": "change",
+            "consent": {"accepted": true, "text_version": hod_app::referrals::CONSENT_VERSION},
+        })
+    };
+    let old = partner.submit(submit(&BY_API)).await;
+    let offer = agents[0].offers().await[0].id;
+    agents[0].accept(offer).await.expect(200);
+    agents[0]
+        .record(old, "sold", NOTE, ACCOUNT)
+        .await
+        .expect(200);
+    t.app
+        .record_consent(
+            agents[0].id,
+            old,
+            &hod_app::referrals::ConsentForm {
+                scope: "Help enrolling in a Marketplace plan".into(),
+                duration: "Until the end of the plan year".into(),
+                consented_on: "2026-11-26".into(),
+                withdraw_how: "Call or write to the agent".into(),
+                method: "verbal".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
+    // What the accepting agent sees of it (their app's token has long expired by then).
+    let contact = async || {
+        let mine = t.app.my_referrals(agents[0].id).await.unwrap();
+        let (_, c) = mine.into_iter().find(|(r, _)| r.id == old).unwrap();
+        format!("{c:?}")
+    };
+
+    // The messages went (here: to the local outbox).
+    t.app.dispatch("node-a").await.unwrap();
+
+    // Within the period nothing is erased; the job runs on one node a day.
+    t.clock.advance(days(300));
+    let recent = partner.submit(submit(&BY_PAGE)).await;
+    assert_eq!(
+        t.app.run_daily_retention("node-a").await.unwrap(),
+        Some(hod_app::retention::Erased::default())
+    );
+    assert_eq!(t.app.run_daily_retention("node-b").await.unwrap(), None);
+    let seen = contact().await;
+    assert!(seen.contains(BY_API.last), "{seen}");
+
+    // A year after its last change: the details go, the referral and its numbers stay.
+    t.clock.advance(days(66));
+    let erased = t.app.run_daily_retention("node-b").await.unwrap().unwrap();
+    assert_eq!(erased.referrals, 1, "{erased:?}");
+    assert!(erased.messages > 0, "{erased:?}");
+    let mut seen = contact().await;
+    for e in t.app.referral_timeline(old).await.unwrap() {
+        seen.push_str(&format!("{} {} {}", e.note, e.account_number, e.detail));
+    }
+    for c in BY_API.strings().into_iter().chain([NOTE, ACCOUNT]) {
+        assert!(!seen.contains(c), "{c} still in {seen}");
+    }
+    let row = t.app.referral(old).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.id(), row.zip.as_str(), row.agent_id),
+        ("sold", "77002", Some(agents[0].id))
+    );
+    assert!(
+        t.app
+            .referral_timeline(old)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.status.is_some_and(|s| s.id() == "sold")),
+        "its history stays"
+    );
+    assert_eq!(
+        t.app.consents(agents[0].id, old).await.unwrap().len(),
+        1,
+        "consent kept"
+    );
+    let messages = hod_db::outbox::list(t.app.storage(), Some(BY_API.forms_of_phone[0]), None)
+        .await
+        .unwrap();
+    assert!(
+        messages.is_empty(),
+        "no message to them is left: {messages:?}"
+    );
+    // The newer referral is untouched.
+    assert!(t.app.referral(recent).await.unwrap().is_some());
+    assert!(
+        !hod_db::outbox::list(t.app.storage(), Some(BY_PAGE.forms_of_phone[0]), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let audit = hod_db::audit::recent(t.app.storage(), 10).await.unwrap();
+    let logged = audit
+        .iter()
+        .find(|e| e.action == "privacy.erased" && e.subject == "referrals")
+        .expect("the erasure is audited");
+    assert!(
+        logged.detail.contains(&format!("[{old}]")),
+        "{}",
+        logged.detail
+    );
+
+    // Consent records: ten years.
+    t.clock.advance(days(3653));
+    let erased = t.app.run_daily_retention("node-a").await.unwrap().unwrap();
+    assert_eq!(erased.consents, 1, "{erased:?}");
+    let _ = t.take_outbox().await;
 }
