@@ -136,7 +136,7 @@ struct Sample {
 
 /// Writes the plan years into a demo file: `{PY}` is the demo's plan year, `{PY-1}` the one
 /// before, and so on.
-fn fill_years(text: &str, year: i16) -> String {
+pub(crate) fn fill_years(text: &str, year: i16) -> String {
     let mut out = text.to_owned();
     for delta in [-4i16, -3, -2, -1, 1] {
         let token = if delta < 0 {

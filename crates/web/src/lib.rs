@@ -420,11 +420,13 @@ async fn same_origin_forms(
         next.run(req).await
     } else {
         tracing::warn!(origin = ?claimed, path = %req.uri().path(), "cross-site form refused");
-        PageError::Forbidden {
-            lang,
-            path: req.uri().path().to_owned(),
-        }
-        .into_response()
+        limits::body_left_unread(
+            PageError::Forbidden {
+                lang,
+                path: req.uri().path().to_owned(),
+            }
+            .into_response(),
+        )
     }
 }
 

@@ -90,11 +90,21 @@ fn refuse(lang: UiLang, path: &str, why: Refusal) -> Response {
         }
         .into_response()
     };
-    if status == StatusCode::REQUEST_TIMEOUT {
-        // The rest of the body may still be on its way: this connection is done.
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        r = body_left_unread(r);
     }
+    r
+}
+
+/// An answer given without reading the request's body: the server closes the connection
+/// after it (the rest of the body may still be on its way), so it says so, or a client that
+/// keeps connections open would send its next request on a closed one.
+pub(crate) fn body_left_unread(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
@@ -113,7 +123,7 @@ pub async fn read_body(
         .query()
         .is_some_and(|q| !percent_decodes_to_utf8(q.as_bytes()))
     {
-        return refuse(lang, &path, Refusal::NotUtf8);
+        return body_left_unread(refuse(lang, &path, Refusal::NotUtf8));
     }
     let limits = s.web.limits;
     if req.method() == axum::http::Method::POST && path == UPLOAD_PATH {

@@ -18,6 +18,8 @@ use crate::eligibility::EvaluationSummary;
 use crate::{App, AppError, Result};
 
 mod csvfile;
+#[cfg(test)]
+mod fuzz;
 mod nipr;
 mod rows;
 mod source;

@@ -279,10 +279,17 @@ fn xml(
                 text.clear();
                 match name.as_str() {
                     "PRODUCER" => {
-                        producer = Some(ProducerXml {
+                        if let Some(open) = producer.replace(ProducerXml {
                             line,
                             ..ProducerXml::default()
-                        });
+                        }) {
+                            rejected.push(Rejected {
+                                line: open.line,
+                                reason: format!(
+                                    "this PRODUCER is not closed before the next one starts (line {line}); it was left out"
+                                ),
+                            });
+                        }
                     }
                     "STATE" => {
                         state = e.attributes().flatten().find_map(|a| {
@@ -355,9 +362,11 @@ fn xml(
                             p.npn = Some(value);
                         }
                     }
+                    // A closing tag whose PRODUCER another one replaced has nothing left.
                     ("PRODUCER", _, _) => {
-                        let p = producer.take().expect("started");
-                        if let Some(group) = finish_producer(p, &mut rejected, &mut seen) {
+                        if let Some(p) = producer.take()
+                            && let Some(group) = finish_producer(p, &mut rejected, &mut seen)
+                        {
                             out.push(group)?;
                         }
                     }

@@ -3,6 +3,7 @@ mod at_rest;
 mod cli;
 mod console;
 mod eligibility;
+mod fuzz_bodies;
 mod generate;
 mod http;
 mod import_cli;

@@ -280,6 +280,37 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_capped(t: TestApp) {
         r.json::<Value>().await.unwrap()["error"]["code"],
         "payload_too_large"
     );
+    // The refused body is left unread, so the server closes that connection: it says so,
+    // and a client that keeps connections open sends its next request on a new one (found
+    // by fuzzing: the next request failed now and then).
+    let big = "x".repeat(limits.max_body_bytes + 1);
+    for (origin, status) in [("http://evil.example", 403), ("", 413)] {
+        let r = t
+            .client
+            .post(format!("http://{addr}/get-help"))
+            .header(
+                "origin",
+                if origin.is_empty() {
+                    format!("http://{addr}")
+                } else {
+                    origin.into()
+                },
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["connection"], "close");
+        let next = t
+            .client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .expect("the next request on this client is answered");
+        assert_eq!(next.status(), 200);
+    }
 }
 
 async fn control_and_invisible_characters_are_refused(t: TestApp) {
