@@ -60,7 +60,14 @@ pub trait OrPage<T> {
 
 impl<T> OrPage<T> for Result<T, hod_app::AppError> {
     fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError> {
-        self.map_err(|e| match e {
+        self.map_err(|e| PageError::from_app(lang, path, e))
+    }
+}
+
+impl PageError {
+    /// See [`OrPage`].
+    pub fn from_app(lang: UiLang, path: &str, e: hod_app::AppError) -> Self {
+        match e {
             hod_app::AppError::NotFound(_) => PageError::NotFound {
                 lang,
                 path: path.to_owned(),
@@ -70,7 +77,7 @@ impl<T> OrPage<T> for Result<T, hod_app::AppError> {
                 path: path.to_owned(),
             },
             e => PageError::internal(lang, path, e),
-        })
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) async fn console_login(t: &TestApp, username: &str, password: &str) -
 }
 
 /// An administrator and a help-desk operator, logged in: their cookies.
-async fn operators(t: &TestApp) -> (String, String) {
+pub(crate) async fn operators(t: &TestApp) -> (String, String) {
     t.app
         .create_operator("root", "root@hod.test", ADMIN_PW, Role::Admin)
         .await

@@ -1,3 +1,4 @@
+mod access;
 mod accounts;
 mod at_rest;
 mod cli;

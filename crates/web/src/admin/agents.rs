@@ -243,7 +243,9 @@ async fn refused(
     let t = Tr(lang);
     let why = match e {
         AppError::Refused { id, .. } => t.get(&format!("refused-{id}")),
-        e => return PageError::internal(lang, format!("/admin/agents/{npn}"), e).into_response(),
+        e => {
+            return PageError::from_app(lang, &format!("/admin/agents/{npn}"), e).into_response();
+        }
     };
     let mut r = agent_page(s, lang, op, npn.as_str(), None, Some(why))
         .await
