@@ -106,6 +106,28 @@ pub enum AppError {
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
+impl AppError {
+    /// See [`hod_db::DbError::is_unavailable`].
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AppError::Db(e) => e.is_unavailable(),
+            AppError::Other(e) => storage_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `error` comes down to the storage being away just now (see
+/// [`hod_db::DbError::is_unavailable`]): what the web layer answers with 503.
+pub fn storage_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| {
+        c.downcast_ref::<hod_db::DbError>()
+            .is_some_and(hod_db::DbError::is_unavailable)
+            || c.downcast_ref::<AppError>()
+                .is_some_and(AppError::is_unavailable)
+    })
+}
+
 impl App {
     /// The storage, for the wiring in `hod-server` and for tests that check what was stored.
     /// Handlers never need it (and `hod-web` cannot name its type: it has no `hod-db` dependency).

@@ -28,6 +28,7 @@ pub mod cms;
 pub mod console;
 pub mod eligibility;
 pub mod generated;
+pub mod history;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;
@@ -197,6 +198,40 @@ pub enum DbError {
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+impl DbError {
+    /// The storage cannot be reached or cannot take writes just now (the database restarting
+    /// or down, its connections exhausted, the disk full): the request may be tried again
+    /// later, unchanged.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Connect { .. } | DbError::Lost(_) => true,
+            DbError::Sql(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                    // PostgreSQL: connection exceptions, shutting down or starting up,
+                    // insufficient resources (disk full). SQLite: disk full, I/O error.
+                    c.starts_with("08")
+                        || c.starts_with("57P")
+                        || c.starts_with("53")
+                        || c == "13"
+                        || c == "10"
+                }),
+                _ => false,
+            },
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::CannotOpen
+            ),
+            _ => false,
+        }
+    }
+}
 
 /// A database URL. Its password never appears in `Debug`, `Display` or logs.
 #[derive(Clone)]

@@ -31,6 +31,11 @@ pub enum PageError {
         path: String,
         status: StatusCode,
     },
+    /// The storage cannot be reached just now (503): try again shortly.
+    Unavailable {
+        lang: UiLang,
+        path: String,
+    },
     Internal {
         lang: UiLang,
         path: String,
@@ -38,16 +43,33 @@ pub enum PageError {
     },
 }
 
+/// How long a client is asked to wait when the storage is unavailable, in seconds.
+const RETRY_AFTER_SECS: &str = "5";
+
+use hod_app::storage_unavailable;
+
+/// What a client is told when the storage is away.
+const UNAVAILABLE: &str =
+    "the service cannot reach its storage just now; send the same request again in a few seconds";
+
 impl PageError {
     pub fn internal(
         lang: UiLang,
         path: impl Into<String>,
         error: impl Into<anyhow::Error>,
     ) -> Self {
+        let error = error.into();
+        if storage_unavailable(&error) {
+            tracing::warn!(error = format!("{error:#}"), "storage unavailable");
+            return Self::Unavailable {
+                lang,
+                path: path.into(),
+            };
+        }
         Self::Internal {
             lang,
             path: path.into(),
-            error: error.into(),
+            error,
         }
     }
 }
@@ -133,6 +155,17 @@ impl IntoResponse for PageError {
                     None,
                 )
             }
+            PageError::Unavailable { lang, path } => {
+                let t = Tr(lang);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang,
+                    path,
+                    t.get("error-unavailable-title"),
+                    t.get("error-unavailable-text"),
+                    None,
+                )
+            }
             PageError::Internal { lang, path, error } => {
                 let reference = random_reference();
                 tracing::error!(reference, error = format!("{error:#}"), "request failed");
@@ -155,6 +188,12 @@ impl IntoResponse for PageError {
             reference,
         };
         match page.render() {
+            Ok(html) if status == StatusCode::SERVICE_UNAVAILABLE => (
+                status,
+                [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                Html(html),
+            )
+                .into_response(),
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "rendering the error page failed");
@@ -219,8 +258,12 @@ impl ApiError {
 
     /// A failure of ours: logged once with its whole chain, answered with a reference only.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        let reference = random_reference();
         let error = error.into();
+        if storage_unavailable(&error) {
+            tracing::warn!(error = format!("{error:#}"), "storage unavailable");
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE);
+        }
+        let reference = random_reference();
         tracing::error!(
             reference,
             error = format!("{error:#}"),
@@ -259,6 +302,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } });
         let mut r = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §15.5.2: a 401 names the scheme that would be accepted.
             r.headers_mut().insert(
