@@ -211,14 +211,12 @@ impl DbError {
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::Io(_)
                 | sqlx::Error::WorkerCrashed => true,
-                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-                    // PostgreSQL: connection exceptions, shutting down or starting up,
-                    // insufficient resources (disk full). SQLite: disk full, I/O error.
-                    c.starts_with("08")
-                        || c.starts_with("57P")
-                        || c.starts_with("53")
-                        || c == "13"
-                        || c == "10"
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| match c.parse::<u32>() {
+                    // SQLite's (extended) result code: disk full, I/O error.
+                    Ok(code) if c.len() != 5 => matches!(code & 0xff, 10 | 13),
+                    // PostgreSQL's SQLSTATE: connection exceptions, shutting down or starting
+                    // up, insufficient resources (disk full).
+                    _ => c.starts_with("08") || c.starts_with("57P") || c.starts_with("53"),
                 }),
                 _ => false,
             },
