@@ -81,6 +81,11 @@ impl App {
             auth: form.keys.auth.trim().to_owned(),
         };
         sub.check(&self.settings.push_endpoints)?;
+        let sub = Subscription {
+            endpoint: hod_notify::push::canonical_endpoint(&sub.endpoint)
+                .expect("a checked endpoint is a URL"),
+            ..sub
+        };
         let now = self.now();
         let kept = self
             .write(async |tx| -> Result<()> {
@@ -112,8 +117,12 @@ impl App {
 
     /// Forgets the agent's subscription at `endpoint`; false when there was none.
     pub async fn unsubscribe_push(&self, agent_id: i64, endpoint: &str) -> Result<bool> {
+        // What is not a URL was never subscribed.
+        let Some(endpoint) = hod_notify::push::canonical_endpoint(endpoint) else {
+            return Ok(false);
+        };
         Ok(self
-            .write(async |tx| push::unsubscribe(tx, agent_id, endpoint.trim()).await)
+            .write(async |tx| push::unsubscribe(tx, agent_id, &endpoint).await)
             .await?)
     }
 

@@ -90,6 +90,12 @@ pub enum SubscriptionError {
     Auth(String),
 }
 
+/// The endpoint as a URL writes it (control characters percent-encoded, the host in lower
+/// case): what is stored and compared. `None` when it is not a URL at all.
+pub fn canonical_endpoint(raw: &str) -> Option<String> {
+    url::Url::parse(raw.trim()).ok().map(String::from)
+}
+
 impl Subscription {
     /// Checks the keys, and that the endpoint is a push service of `allowed` (`push_endpoints`:
     /// host names, `*.` for any subdomain; `http://` only for a loopback host in the list).

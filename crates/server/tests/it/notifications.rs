@@ -637,6 +637,31 @@ async fn offers_reach_subscribed_browsers_by_push_and_answer_in_one_tap(t: TestA
         "{}",
         refused.body
     );
+    // A control character in an endpoint is stored as a URL writes it (PostgreSQL cannot
+    // store NUL: found by fuzzing, a 500 before), and the same text finds it again.
+    let mut odd = service.subscribe().json();
+    let raw = format!("{}/x\u{0}y", odd["endpoint"].as_str().unwrap());
+    odd["endpoint"] = serde_json::json!(raw);
+    ana.subscribe_push(odd).await.expect(201);
+    let path = "/api/v1/agent/push-subscriptions";
+    let (gone, _) = api(
+        &t,
+        "DELETE",
+        path,
+        Some(&ana.token),
+        Some(serde_json::json!({"endpoint": raw})),
+    )
+    .await;
+    assert_eq!(gone, 204);
+    let (none, _) = api(
+        &t,
+        "DELETE",
+        path,
+        Some(&ana.token),
+        Some(serde_json::json!({"endpoint": "\u{0}"})),
+    )
+    .await;
+    assert_eq!(none, 404);
 
     let partner = crate::world::TestPartner::new(&t).await;
     let rid = partner
