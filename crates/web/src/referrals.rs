@@ -297,13 +297,21 @@ async fn referral_page(
     let consents = s.app.consents(me.agent_id, id).await.or_page(lang, &path)?;
     let tz = agent_tz(s, me.agent_id).await;
     let (first, last) = (r.contact.first_name.clone(), r.contact.last_name.clone());
+    let erased = r.referral.erased_at.map(|at| {
+        let day = at.to_zoned(tz.clone()).date().to_string();
+        t.get_with("referral-erased", &[("day", day)])
+    });
     let page = ReferralPage {
         t,
         page: me.page(s, lang, &path).await?,
         id,
         message,
         errors,
-        name: format!("{first} {last}"),
+        name: if erased.is_some() {
+            t.get("referral-erased-name")
+        } else {
+            format!("{first} {last}")
+        },
         phone: r.contact.phone.clone(),
         phone_display: phone_display(&r.contact.phone),
         email: r.contact.email.clone(),
@@ -359,6 +367,7 @@ async fn referral_page(
                 (iso, local, what, note)
             })
             .collect(),
+        erased,
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK

@@ -575,4 +575,6 @@ pub struct ReferralPage {
     pub today: String,
     /// (ISO time, local time, what, note).
     pub history: Vec<(String, String, String, String)>,
+    /// What is said instead of the contact details once they were erased (retention).
+    pub erased: Option<String>,
 }

@@ -76,6 +76,8 @@ pub struct ReferralRow {
     pub unserved_reason: Option<String>,
     /// When an operator last re-routed it (its wait counts from then).
     pub routing_since: Option<Timestamp>,
+    /// When the consumer's details were erased (retention); its numbers stay.
+    pub erased_at: Option<Timestamp>,
 }
 
 from_row!(ReferralRow, |r| Ok(ReferralRow {
@@ -99,11 +101,12 @@ from_row!(ReferralRow, |r| Ok(ReferralRow {
     last_offer_at: maybe_instant(r, "last_offer_at")?,
     unserved_reason: r.try_get("unserved_reason")?,
     routing_since: maybe_instant(r, "routing_since")?,
+    erased_at: maybe_instant(r, "erased_at")?,
 }));
 
 pub(super) const COLUMNS: &str = "r.id, r.plan_year, r.status, r.zip, r.city, r.state, r.language, r.reason, r.contact_by,
     r.ui_lang, r.source, r.api_key_id, r.agent_id, r.accepted_at, r.created_at, r.updated_at, r.due_at,
-    r.last_offer_at, r.unserved_reason, r.routing_since";
+    r.last_offer_at, r.unserved_reason, r.routing_since, r.erased_at";
 
 /// What only the accepting agent (and messages to the consumer) may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +195,7 @@ pub async fn insert(tx: &mut Tx, r: &NewReferral<'_>, now: jiff::Timestamp) -> R
         last_offer_at: None,
         unserved_reason: None,
         routing_since: None,
+        erased_at: None,
     })
 }
 

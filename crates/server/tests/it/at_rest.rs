@@ -414,6 +414,30 @@ async fn consumers_details_are_erased_after_the_retention_period_and_consents_af
         1,
         "consent kept"
     );
+    // The agent and the operators read that the details were erased, not an empty name.
+    let agent = crate::support::login(&t, "ana.agent", crate::support::PASSWORD)
+        .await
+        .expect("the agent logs in");
+    let (admin, _) = crate::console::operators(&t).await;
+    for (path, cookie) in [
+        (format!("/agent/referrals/{old}"), agent),
+        (format!("/admin/referrals/{old}"), admin),
+    ] {
+        let page = t
+            .client
+            .get(t.url(&path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("contact details were erased on"),
+            "{path}: {page}"
+        );
+    }
     let messages = hod_db::outbox::list(t.app.storage(), Some(BY_API.forms_of_phone[0]), None)
         .await
         .unwrap();

@@ -209,6 +209,9 @@ async fn referral_page(
         offers,
         messages,
         contact,
+        erased: r
+            .erased_at
+            .map(|at| t.get_with("referral-erased", &[("day", when(s, lang, at))])),
         error,
     };
     let mut resp = render(&page, lang, &path);

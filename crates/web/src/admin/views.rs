@@ -318,6 +318,8 @@ pub struct ReferralPage {
     pub messages: Vec<MessageLine>,
     /// Shown to an administrator who said why.
     pub contact: Option<hod_app::referrals::Contact>,
+    /// What is said instead once the consumer's details were erased (retention).
+    pub erased: Option<String>,
     pub error: Option<String>,
 }
 
