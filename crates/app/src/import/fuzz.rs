@@ -4,7 +4,7 @@
 //! it can, which line; every row refused names a line of the file and a reason.
 //!
 //! CI runs the default number of cases; a long run (docs/security.md):
-//! `PROPTEST_CASES=200000 cargo test --release -p hod-app import::fuzz`.
+//! `PROPTEST_CASES=1000000 cargo test -p hod-app --lib import::fuzz`.
 use std::io::Cursor;
 use std::sync::Arc;
 
