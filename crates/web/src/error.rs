@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use hod_app::storage_unavailable;
 
 use crate::i18n::{Tr, UiLang};
 use crate::views::{ErrorPage, PageMeta};
@@ -46,8 +47,6 @@ pub enum PageError {
 /// How long a client is asked to wait when the storage is unavailable, in seconds.
 const RETRY_AFTER_SECS: &str = "5";
 
-use hod_app::storage_unavailable;
-
 /// What a client is told when the storage is away.
 const UNAVAILABLE: &str =
     "the service cannot reach its storage just now; send the same request again in a few seconds";
@@ -72,22 +71,8 @@ impl PageError {
             error,
         }
     }
-}
 
-/// A use case's failure on a page: what does not exist is a 404 page, the rest is ours (500).
-/// Handlers returning `Result<Response, PageError>` write `s.app.x().await.or_page(lang, path)?`.
-pub trait OrPage<T> {
-    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError>;
-}
-
-impl<T> OrPage<T> for Result<T, hod_app::AppError> {
-    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError> {
-        self.map_err(|e| PageError::from_app(lang, path, e))
-    }
-}
-
-impl PageError {
-    /// See [`OrPage`].
+    /// A use case's failure: see [`OrPage`].
     pub fn from_app(lang: UiLang, path: &str, e: hod_app::AppError) -> Self {
         match e {
             hod_app::AppError::NotFound(_) => PageError::NotFound {
@@ -100,6 +85,19 @@ impl PageError {
             },
             e => PageError::internal(lang, path, e),
         }
+    }
+}
+
+/// A use case's failure on a page: what does not exist is a 404 page, the storage being away a
+/// 503, the rest is ours (500).
+/// Handlers returning `Result<Response, PageError>` write `s.app.x().await.or_page(lang, path)?`.
+pub trait OrPage<T> {
+    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError>;
+}
+
+impl<T> OrPage<T> for Result<T, hod_app::AppError> {
+    fn or_page(self, lang: UiLang, path: &str) -> Result<T, PageError> {
+        self.map_err(|e| PageError::from_app(lang, path, e))
     }
 }
 
