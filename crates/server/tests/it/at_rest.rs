@@ -423,16 +423,7 @@ async fn consumers_details_are_erased_after_the_retention_period_and_consents_af
         (format!("/agent/referrals/{old}"), agent),
         (format!("/admin/referrals/{old}"), admin),
     ] {
-        let page = t
-            .client
-            .get(t.url(&path))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = crate::support::page(&t, &path, &cookie).await;
         assert!(
             page.contains("contact details were erased on"),
             "{path}: {page}"

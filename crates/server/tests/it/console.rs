@@ -4,7 +4,7 @@
 use hod_app::operators::Role;
 use hod_test_support::{TestApp, app_tests};
 
-use crate::support::{login, post};
+use crate::support::{get, login, page, post};
 use crate::world::{TestPartner, import_text, request, spec, world};
 
 app_tests!(
@@ -58,20 +58,6 @@ pub(crate) async fn operators(t: &TestApp) -> (String, String) {
             .await
             .expect("help desk logs in"),
     )
-}
-
-async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
-    let mut req = t.client.get(t.url(path));
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    req.send().await.unwrap()
-}
-
-async fn page(t: &TestApp, path: &str, cookie: &str) -> String {
-    let r = get(t, path, Some(cookie)).await;
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
 }
 
 /// Every console route, tried with no session, an agent's session, help desk and an

@@ -3,7 +3,7 @@
 use hod_test_support::{TestApp, app_tests};
 use jiff::SignedDuration;
 
-use crate::support::{PASSWORD, invitation_token, post, register, session_cookie};
+use crate::support::{PASSWORD, invitation_token, page, post, register, session_cookie};
 
 /// Registers Ana (2000001, TX) and Gigi (2000007, OH) and accepts their terms; returns
 /// their session cookies.
@@ -48,18 +48,6 @@ async fn two_agents(t: &TestApp) -> (String, String) {
     ])
     .await;
     (cookies[0].clone(), cookies[1].clone())
-}
-
-async fn page(t: &TestApp, path: &str, cookie: &str) -> String {
-    let r = t
-        .client
-        .get(t.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
 }
 
 fn npn(s: &str) -> hod_domain::Npn {

@@ -43,6 +43,22 @@ async fn send(
     req.send().await.unwrap()
 }
 
+/// A page, with the session cookie when given.
+pub async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut req = t.client.get(t.url(path));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+/// A page's text, which must have been answered with 200.
+pub async fn page(t: &TestApp, path: &str, cookie: &str) -> String {
+    let r = get(t, path, Some(cookie)).await;
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
 /// A form post from this site.
 pub async fn post(
     t: &TestApp,
