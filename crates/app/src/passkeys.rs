@@ -194,19 +194,18 @@ impl App {
         Ok(id)
     }
 
-    pub async fn remove_passkey(&self, who: Principal, passkey_id: i64) -> Result<bool> {
-        let removed = self
-            .write(async |tx| -> Result<_> {
-                let removed = passkeys::remove(tx, who.kind(), who.id(), passkey_id).await?;
-                if removed {
-                    let detail = serde_json::json!({ "passkey": passkey_id });
-                    self.audit_own(tx, who, "passkey_removed", Client::default(), detail)
-                        .await?;
-                }
-                Ok(removed)
-            })
-            .await?;
-        Ok(removed)
+    /// Removes one of `who`'s passkeys; a key that is not theirs (or no longer exists) is
+    /// `NotFound`, the same answer either way.
+    pub async fn remove_passkey(&self, who: Principal, passkey_id: i64) -> Result<()> {
+        self.write(async |tx| -> Result<_> {
+            if !passkeys::remove(tx, who.kind(), who.id(), passkey_id).await? {
+                return Err(AppError::NotFound("passkey".into()));
+            }
+            let detail = serde_json::json!({ "passkey": passkey_id });
+            self.audit_own(tx, who, "passkey_removed", Client::default(), detail)
+                .await
+        })
+        .await
     }
 
     /// Starts a login with a passkey for an agent's or an operator's `username`. The answer

@@ -135,8 +135,8 @@ pub async fn operator_remove(
 /// Removes the passkey and goes back to the page that lists them (`back`).
 async fn removed(s: &AppState, lang: UiLang, who: Principal, id: i64, back: &str) -> Response {
     match s.app.remove_passkey(who, id).await {
-        Ok(_) => Redirect::to(back).into_response(),
-        Err(e) => crate::error::PageError::internal(lang, back, e).into_response(),
+        Ok(()) => Redirect::to(back).into_response(),
+        Err(e) => crate::error::PageError::from_app(lang, back, e).into_response(),
     }
 }
 

@@ -34,7 +34,13 @@ const AGENT: &str = "/agent/passkeys";
 const OPERATOR: &str = "/admin/passkeys";
 
 /// Adds the key to the account of `cookie`'s session, through `base`'s endpoints.
-async fn add_passkey(t: &TestApp, base: &str, key: &mut SoftPasskey, cookie: &str, name: &str) {
+pub(crate) async fn add_passkey(
+    t: &TestApp,
+    base: &str,
+    key: &mut SoftPasskey,
+    cookie: &str,
+    name: &str,
+) {
     let start: Value = post_json(
         t,
         &format!("{base}/register/start"),
