@@ -4,8 +4,8 @@
 //!
 //! CI runs the default number of cases; a long run (docs/security.md):
 //! `PROPTEST_CASES=2000000 cargo test --release -p hod-domain --test parsers_fuzz`.
-use hod_domain::account::{PhoneE164, Username, plausible_email};
-use hod_domain::availability::parse_time;
+use hod_domain::account::{ContactMethod, PhoneE164, Username, plausible_email};
+use hod_domain::availability::{Mode, parse_time};
 use hod_domain::npn::Npn;
 use hod_domain::{Lang, UsState, Zip, password, text};
 use proptest::prelude::*;
@@ -24,6 +24,15 @@ fn nasty() -> impl Strategy<Value = String> {
 /// What people type into a phone field.
 fn phone_like() -> impl Strategy<Value = String> {
     "[+]?1?[ .(-]{0,2}[0-9]{3}[ .)-]{0,2}[0-9]{3}[ .-]?[0-9]{4}( ?(x|ext\\.?) ?[0-9]{1,5})?"
+}
+
+/// What people choose as passwords: a word, perhaps written with symbols, then digits and
+/// punctuation.
+fn password_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z@$310!]{1,12}[0-9!.#-]{0,6}",
+        "(Password|password|Qwerty|Dragon|Monkey|Sunshine|P@ssw0rd)[0-9!.#-]{0,6}",
+    ]
 }
 
 proptest! {
@@ -54,7 +63,9 @@ proptest! {
     }
 
     #[test]
-    fn usernames_states_languages_and_times(raw in nasty()) {
+    fn usernames_codes_choices_and_times(
+        raw in prop_oneof![nasty(), " ?(email_[a-z_]{0,10}|schedule|available|unavailable) ?"],
+    ) {
         if let Ok(u) = Username::parse(&raw) {
             prop_assert_eq!(Username::parse(u.as_str()), Ok(u.clone()));
             prop_assert_eq!(Username::parse(&u.key()).map(|k| k.key()), Ok(u.key()));
@@ -67,6 +78,12 @@ proptest! {
         }
         if let Ok(t) = parse_time(&raw) {
             prop_assert_eq!(parse_time(&t.strftime("%H:%M").to_string()), Ok(t));
+        }
+        if let Some(c) = ContactMethod::parse(&raw) {
+            prop_assert_eq!(ContactMethod::parse(c.id()), Some(c));
+        }
+        if let Some(m) = Mode::parse(&raw) {
+            prop_assert_eq!(Mode::parse(m.id()), Some(m));
         }
         let _ = plausible_email(&raw);
     }
@@ -83,10 +100,37 @@ proptest! {
     }
 
     #[test]
-    fn passwords(raw in nasty()) {
-        let broken = password::check_rules(&raw);
+    fn passwords(
+        raw in prop_oneof![nasty(), password_like()],
+        name in prop_oneof![nasty(), "[a-z.]{0,12}"],
+        email in nasty(),
+    ) {
+        let personal = password::Personal {
+            username: &name,
+            email: &email,
+            first_name: &name,
+            last_name: "",
+        };
+        let broken = password::check(&raw, &personal);
+        let rules = password::check_rules(&raw);
+        prop_assert_eq!(&broken[..rules.len()], &rules[..], "the eight rules, then not_common");
+        prop_assert!(broken.len() <= rules.len() + 1);
         let mut sorted = broken.clone();
         sorted.dedup();
-        prop_assert_eq!(sorted, broken, "each rule named once");
+        prop_assert_eq!(&sorted, &broken, "each rule named once");
+        // A common word with digits and punctuation after it is refused, however it is written.
+        if let Some(tail) = ["Password", "Qwerty", "Dragon", "Monkey", "Sunshine", "P@ssw0rd"]
+            .iter()
+            .find_map(|w| raw.strip_prefix(w))
+        {
+            if tail.chars().all(|c| c.is_ascii_digit() || c.is_ascii_punctuation()) {
+                prop_assert!(broken.contains(&password::Rule::NotCommon), "{raw}");
+            }
+        }
+        // A password holding the account's own name (4 characters or more) is refused.
+        if name.is_ascii() && name.trim().len() >= 4 {
+            let with_name = format!("{raw}{name}");
+            prop_assert!(password::check(&with_name, &personal).contains(&password::Rule::NotCommon));
+        }
     }
 }
