@@ -181,7 +181,8 @@ impl App {
                 Role::HelpDesk,
             ),
         ] {
-            if operators::find_by_username(&self.db, username)
+            let name = hod_domain::Username::parse(username).expect("the demo's usernames");
+            if operators::find_by_username(&self.db, &name)
                 .await?
                 .is_none()
             {

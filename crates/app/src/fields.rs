@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use hod_domain::Zip;
-use hod_domain::account::PhoneError;
+use hod_domain::account::{PhoneError, UsernameError};
 use hod_domain::password::Rule;
 use serde::Serialize;
 
@@ -170,6 +170,15 @@ impl From<PhoneError> for FieldProblem {
             PhoneError::NotNanp => Self::PhoneNotUs,
             PhoneError::TollFree => Self::PhoneTollFree,
             PhoneError::NotTextable => Self::PhoneNotTextable,
+        }
+    }
+}
+
+impl From<UsernameError> for FieldProblem {
+    fn from(e: UsernameError) -> Self {
+        match e {
+            UsernameError::Length => Self::UsernameLength,
+            UsernameError::Characters => Self::UsernameCharacters,
         }
     }
 }

@@ -6,6 +6,7 @@ pub use hod_db::operators::Role;
 use hod_db::operators::{self, NewOperator, OperatorRow};
 use hod_db::sessions::{self, NewSession, PrincipalKind, SessionClient};
 use hod_db::{DbError, from_millis};
+use hod_domain::Username;
 use hod_domain::actor::Actor;
 use hod_i18n::UiLang;
 use hod_i18n::letter::Letter;
@@ -76,14 +77,9 @@ pub enum OperatorChange {
     PasswordLink,
 }
 
-fn check_username(username: &str) -> Result<&str> {
-    let username = username.trim();
-    if username.chars().count() < 3 || username.chars().count() > 64 {
-        return Err(AppError::Invalid(format!(
-            "username {username:?} must be 3 to 64 characters"
-        )));
-    }
-    Ok(username)
+/// Operators' usernames follow the agents' rule ([`Username`]).
+fn check_username(username: &str) -> Result<Username> {
+    Username::parse(username).map_err(|e| AppError::Invalid(format!("{username:?}: {e}")))
 }
 
 fn check_email(email: &str) -> Result<&str> {
@@ -145,6 +141,7 @@ impl App {
         role: Role,
     ) -> Result<i64> {
         let username = check_username(username)?;
+        let username = username.as_str();
         let email = check_email(email)?;
         if let Some(p) = password_problem(password, username, email) {
             return Err(AppError::Invalid(format!("password: {}", p.message())));
@@ -181,6 +178,7 @@ impl App {
     ) -> Result<i64> {
         require_admin(by)?;
         let username = check_username(username)?;
+        let username = username.as_str();
         let email = check_email(email)?;
         let now = self.now();
         let token = random_token()?;
@@ -285,7 +283,11 @@ impl App {
         client: Client<'_>,
     ) -> Result<OperatorLogin> {
         let now = self.now();
-        let Some(op) = operators::find_by_username(&self.db, username.trim()).await? else {
+        let found = match Username::parse(username) {
+            Ok(u) => operators::find_by_username(&self.db, &u).await?,
+            Err(_) => None,
+        };
+        let Some(op) = found else {
             passwords::verify(password, crate::auth::decoy_hash()).await;
             return Ok(OperatorLogin::Refused);
         };

@@ -223,9 +223,12 @@ impl App {
                     .map(|a| a.id),
                 Err(_) => None,
             },
-            PrincipalKind::Operator => operators::find_by_username(&self.db, username.trim())
-                .await?
-                .map(|o| o.id),
+            PrincipalKind::Operator => match Username::parse(username) {
+                Ok(u) => operators::find_by_username(&self.db, &u)
+                    .await?
+                    .map(|o| o.id),
+                Err(_) => None,
+            },
         };
         let keys = match account {
             Some(id) => self.stored_passkeys(Principal::of(kind, id)).await?,

@@ -2,7 +2,6 @@
 //! the link, the test text with a phone code, the confirmation email.
 use hod_db::agents::{self, Registration};
 use hod_db::{DbError, accounts, invitations};
-use hod_domain::account::UsernameError;
 use hod_domain::password::{self, Personal};
 use hod_domain::{ContactMethod, Npn, PhoneE164, Username};
 use hod_i18n::UiLang;
@@ -145,13 +144,7 @@ impl App {
             Ok(u) => Some(u),
             Err(e) => {
                 if checks.3 {
-                    problems.insert(
-                        "username",
-                        match e {
-                            UsernameError::Length => FieldProblem::UsernameLength,
-                            UsernameError::Characters => FieldProblem::UsernameCharacters,
-                        },
-                    );
+                    problems.insert("username", e.into());
                 }
                 None
             }

@@ -1,4 +1,5 @@
 //! Operator accounts (help desk and administrators).
+use hod_domain::Username;
 use serde::Serialize;
 
 use crate::query::query;
@@ -106,12 +107,12 @@ pub async fn create(tx: &mut Tx, new: &NewOperator<'_>, now: jiff::Timestamp) ->
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<OperatorRow>> {
+pub async fn find_by_username(db: &Db, username: &Username) -> Result<Option<OperatorRow>> {
     Ok(
         on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM operators WHERE username_key = $1"
     )))
-    .bind(username.to_lowercase())
+    .bind(username.key())
     .fetch_optional(p)
     .await)?,
     )

@@ -527,7 +527,7 @@ async fn operator_usernames_are_unique_ignoring_case(t: TestDb) {
         .unwrap_err();
     assert!(matches!(err, DbError::Conflict(_)), "{err}");
     drop(tx);
-    let found = operators::find_by_username(&t.db, "ALICE")
+    let found = operators::find_by_username(&t.db, &hod_domain::Username::parse("ALICE").unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -3,8 +3,9 @@
 //! referral, suspension, operators' accounts, and the audit log's hash chain.
 use hod_app::operators::Role;
 use hod_test_support::{TestApp, app_tests};
+use serde_json::json;
 
-use crate::support::{get, login, page, post};
+use crate::support::{get, login, page, post, post_json};
 use crate::world::{TestPartner, import_text, request, spec, world};
 
 app_tests!(
@@ -111,7 +112,7 @@ async fn console_routes_answer_as_the_roles_say(t: TestApp) {
         ("POST", "/admin/account/password", true, 422),
         ("POST", "/admin/account/sessions", true, 200),
         ("POST", "/admin/passkeys/register/start", true, 200),
-        ("POST", "/admin/passkeys/999999/remove", true, 303),
+        ("POST", "/admin/passkeys/999999/remove", true, 404),
         ("GET", "/admin/operators", false, 200),
         ("POST", "/admin/operators/invite", false, 422),
         ("POST", "/admin/operators/999999", false, 404),
@@ -382,6 +383,46 @@ async fn operators_are_invited_locked_out_and_disabled(t: TestApp) {
     let html = r.text().await.unwrap();
     assert!(html.contains("A username is 3 to 64 characters."));
     assert!(html.contains("Enter an email address like name@example.com."));
+    // A name no account can have (PostgreSQL cannot even store NUL) is refused, never a 500:
+    // inviting it, logging in or starting a passkey log-in with it.
+    let odd = "car\0la";
+    let r = post(
+        &t,
+        "/admin/operators/invite",
+        &[
+            ("username", odd),
+            ("email", "carla@hod.test"),
+            ("role", "help_desk"),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("A username may contain only letters, digits and . _ - @ +"));
+    let unknown = post(
+        &t,
+        "/admin/login",
+        &[("username", "nobody"), ("password", "x")],
+        None,
+    )
+    .await;
+    let nul = post(
+        &t,
+        "/admin/login",
+        &[("username", odd), ("password", "x")],
+        None,
+    )
+    .await;
+    assert_eq!(nul.status(), unknown.status());
+    let start = post_json(
+        &t,
+        "/admin/passkeys/login/start",
+        &json!({"username": odd}),
+        None,
+    )
+    .await;
+    assert_eq!(start.status(), 200);
     let r = post(
         &t,
         "/admin/operators/invite",

@@ -4,7 +4,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use hod_app::AppError;
+use hod_app::fields::FieldProblem;
 use hod_app::operators::{OperatorChange, OperatorSession, Role};
+use hod_domain::Username;
 
 use super::{Administrator, meta, views};
 use crate::AppState;
@@ -81,8 +83,9 @@ pub async fn invite(
     let t = Tr(lang);
     let mut errors = Vec::new();
     let username = f.username.trim();
-    if !(3..=64).contains(&username.chars().count()) {
-        errors.push(("username", t.get("problem-username-length")));
+    if let Err(e) = Username::parse(username) {
+        let problem = FieldProblem::from(e);
+        errors.push(("username", t.get(&format!("problem-{}", problem.code()))));
     }
     let email_ok = f
         .email
