@@ -7,6 +7,7 @@
 #   bash .ci/fuzz-coverage.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source .ci/test-executable.sh
 llvm=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 if ! command -v "llvm-cov-$llvm" >/dev/null; then
   apt-get update -qq
@@ -21,16 +22,6 @@ mkdir -p "$out"
 # and procedural macros.
 export CARGO_TARGET_DIR=target/coverage RUSTFLAGS="-C instrument-coverage"
 
-# The test executable cargo builds for `$@`.
-executable() {
-  cargo test --locked --no-run --target "$host" --message-format=json "$@" |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])'
-}
-
 # name, cases, the files the harness aims at, then `--`, the harness's arguments; `build`
 # holds what cargo builds for it.
 measure() {
@@ -38,7 +29,7 @@ measure() {
   shift 2
   while [ "$1" != -- ]; do files+=("$1"); shift; done
   shift
-  exe=$(executable "${build[@]}")
+  exe=$(test_executable --target "$host" "${build[@]}")
   # shellcheck disable=SC2068 # the arguments are words
   LLVM_PROFILE_FILE="$out/$name-%p-%m.profraw" PROPTEST_CASES=$cases "$exe" $@ >"$out/$name.log" 2>&1 ||
     { cat "$out/$name.log"; exit 1; }

@@ -10,6 +10,7 @@
 # not change what runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source .ci/test-executable.sh
 minutes="${1:?usage: bash .ci/fuzz-long.sh MINUTES}"
 [ -n "${HOD_TEST_PG_URL:-}" ] || source .ci/postgres.sh
 logs=target/fuzz-long
@@ -21,14 +22,7 @@ trap 'rm -rf "$bin"; if declare -F stop_postgres >/dev/null; then stop_postgres;
 build() {
   local name=$1
   shift
-  local exe
-  exe=$(cargo test --locked --no-run --message-format=json "$@" |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])')
-  cp "$exe" "$bin/$name"
+  cp "$(test_executable "$@")" "$bin/$name"
 }
 build parsers --release -p hod-domain --test parsers_fuzz
 build importers -p hod-app --lib
