@@ -58,6 +58,6 @@ while [ "$(date +%s)" -lt "$end" ]; do
   echo "$line"
 done
 echo "after $round rounds, nothing found:"
-echo "  parsers: ${total_cases[parsers]} cases per property (6 properties), ${total_secs[parsers]} s"
-echo "  importers: ${total_cases[importers]} mutated files and as many arbitrary ones, ${total_secs[importers]} s"
-echo "  bodies: ${total_cases[bodies]} per JSON endpoint and form (and a quarter as many non-JSON bodies) on each database, ${total_secs[bodies]} s"
+echo "  parsers: ${total_cases[parsers]:-0} cases per property (6 properties), ${total_secs[parsers]:-0} s"
+echo "  importers: ${total_cases[importers]:-0} mutated files and as many arbitrary ones, ${total_secs[importers]:-0} s"
+echo "  bodies: ${total_cases[bodies]:-0} per JSON endpoint and form (and a quarter as many non-JSON bodies) on each database, ${total_secs[bodies]:-0} s"
