@@ -132,7 +132,8 @@ pub async fn operator_remove(
     removed(&s, lang, Principal::Operator(op.id), id, "/admin/account").await
 }
 
-/// Removes the passkey and goes back to the page that lists them (`back`).
+/// Removes the passkey and goes back to the page that lists them (`back`); a key that is not
+/// the asker's is a 404 page.
 async fn removed(s: &AppState, lang: UiLang, who: Principal, id: i64, back: &str) -> Response {
     match s.app.remove_passkey(who, id).await {
         Ok(()) => Redirect::to(back).into_response(),

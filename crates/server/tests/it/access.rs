@@ -132,6 +132,15 @@ struct Principal {
     bearer: Option<String>,
 }
 
+impl Principal {
+    fn new(cookie: Option<&str>, bearer: Option<&str>) -> Self {
+        Self {
+            cookie: cookie.map(str::to_owned),
+            bearer: bearer.map(str::to_owned),
+        }
+    }
+}
+
 /// What a route answered: its status, and whether it sent the asker to a log-in page.
 struct Reply {
     status: u16,
@@ -203,26 +212,11 @@ async fn every_route_answers_each_role_as_the_security_table_says() {
         .await
         .expect("the agent logs in");
     let principals = [
-        Principal {
-            cookie: None,
-            bearer: None,
-        },
-        Principal {
-            cookie: Some(agent_cookie),
-            bearer: Some(agents[0].token.clone()),
-        },
-        Principal {
-            cookie: None,
-            bearer: Some(partner.key.clone()),
-        },
-        Principal {
-            cookie: Some(desk),
-            bearer: None,
-        },
-        Principal {
-            cookie: Some(admin),
-            bearer: None,
-        },
+        Principal::new(None, None),
+        Principal::new(Some(&agent_cookie), Some(&agents[0].token)),
+        Principal::new(None, Some(&partner.key)),
+        Principal::new(Some(&desk), None),
+        Principal::new(Some(&admin), None),
     ];
     let mut routes = routes();
     // Ending sessions last: every other route is tried with them still open.
@@ -285,19 +279,14 @@ async fn each_agent_and_partner_reaches_only_their_own_things(t: TestApp) {
     let passkey = passkeys().await.unwrap()[0].id;
     let before = ana.referral(referral).await.expect(200);
 
-    let agent = |cookie: &str, token: &str| Principal {
-        cookie: Some(cookie.to_owned()),
-        bearer: Some(token.to_owned()),
-    };
-    let api_key = |key: &str| Principal {
-        cookie: None,
-        bearer: Some(key.to_owned()),
-    };
     let (owner_agent, other_agent) = (
-        agent(&ana_cookie, &ana.token),
-        agent(&bea_cookie, &bea.token),
+        Principal::new(Some(&ana_cookie), Some(&ana.token)),
+        Principal::new(Some(&bea_cookie), Some(&bea.token)),
     );
-    let (owner_partner, stranger) = (api_key(&partner.key), api_key(&other_partner.key));
+    let (owner_partner, stranger) = (
+        Principal::new(None, Some(&partner.key)),
+        Principal::new(None, Some(&other_partner.key)),
+    );
 
     let main_table = documented(WHO_MAY_DO_WHAT);
     let scoped: Vec<(String, String)> = routes()
