@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shape rules of docs/architecture.md that a compiler does not check: web and the CLI
 # reach storage only through the app, SQL lives in crates/db, no source file grows past 700
-# lines. Prints each breach and fails.
+# lines, `cargo run` runs hod. Prints each breach and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -25,5 +25,15 @@ while read -r lines file; do
   [ "$file" = total ] && continue
   [ "$lines" -lt 700 ] || breach "$file has $lines lines (at most 699)"
 done < <(find crates -path '*/src/*' -name '*.rs' -print0 | xargs -0 wc -l)
+
+# The README's `cargo run --release -- demo` needs `hod` to be the only binary among the
+# workspace's default members (cargo refuses to guess between several).
+bins=$(cargo metadata --no-deps --format-version 1 --locked | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+default = set(m["workspace_default_members"])
+print(" ".join(sorted(t["name"] for p in m["packages"] if p["id"] in default
+                      for t in p["targets"] if "bin" in t["kind"])))')
+[ "$bins" = hod ] || breach "the default members' binaries are '$bins', so cargo run cannot tell it should run hod; list only crates without other binaries in Cargo.toml's default-members"
 
 exit "$fail"
