@@ -527,8 +527,8 @@ impl Command {
                         Ok(())
                     }
                     EligibilityCommand::Show { npn, date, json } => {
-                        let npn =
-                            hod_domain::Npn::parse(&npn).with_context(|| format!("NPN {npn:?}"))?;
+                        // The parse error names the NPN already.
+                        let npn = hod_domain::Npn::parse(&npn)?;
                         let day = date.unwrap_or_else(|| app.today());
                         let report = app.eligibility_of(&npn, day).await?;
                         let mut out = std::io::stdout().lock();

@@ -196,7 +196,7 @@ async fn wrong_files_are_one_line_errors(t: TestDb) {
         ),
         (
             &["eligibility", "show", "12x"][..],
-            "error: NPN \"12x\": NPN \"12x\" must contain digits only",
+            "error: NPN \"12x\" must contain digits only",
         ),
         (
             &["eligibility", "show", "1", "--date", "2040-01-01"][..],
