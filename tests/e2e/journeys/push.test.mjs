@@ -33,7 +33,9 @@ test("an offer's notification answers Accept with its token", async () => {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   const registrations = [];
+  const versions = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations));
+  cdp.on("ServiceWorker.workerVersionUpdated", (e) => versions.push(...e.versions));
   await cdp.send("ServiceWorker.enable");
   await page.goto(`${hod.url}/agent/login`);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
@@ -61,6 +63,13 @@ test("an offer's notification answers Accept with its token", async () => {
   // Delivered to the service worker as the push service would.
   const registration = registrations.find((r) => r.scopeURL === `${hod.url}/` && !r.isDeleted);
   assert.ok(registration, JSON.stringify(registrations));
+  // A push reaches a worker only once its version is activated; delivered earlier, it is lost.
+  for (let i = 0; i < 100; i++) {
+    if (versions.some((v) => v.registrationId === registration.registrationId && v.status === "activated")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(versions.some((v) => v.registrationId === registration.registrationId && v.status === "activated"),
+    JSON.stringify(versions));
   await cdp.send("ServiceWorker.deliverPushMessage", {
     origin: hod.url, registrationId: registration.registrationId, data: push.body,
   });
