@@ -64,12 +64,10 @@ test("an offer's notification answers Accept with its token", async () => {
   const registration = registrations.find((r) => r.scopeURL === `${hod.url}/` && !r.isDeleted);
   assert.ok(registration, JSON.stringify(registrations));
   // A push reaches a worker only once its version is activated; delivered earlier, it is lost.
-  for (let i = 0; i < 100; i++) {
-    if (versions.some((v) => v.registrationId === registration.registrationId && v.status === "activated")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(versions.some((v) => v.registrationId === registration.registrationId && v.status === "activated"),
-    JSON.stringify(versions));
+  const activated = () =>
+    versions.some((v) => v.registrationId === registration.registrationId && v.status === "activated");
+  for (let i = 0; i < 100 && !activated(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(activated(), JSON.stringify(versions));
   await cdp.send("ServiceWorker.deliverPushMessage", {
     origin: hod.url, registrationId: registration.registrationId, data: push.body,
   });
